@@ -1,9 +1,50 @@
-# The course's commands. Quick start: `make lab` (open the course), `make test` (validate it).
-PYTHON ?= python3
+# The course's commands. Quick start: `make lab` opens the course, `make test` validates it.
+# Both create the virtual environment .venv on first use (and only then, or when
+# pyproject.toml changes).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8888
+# Containers and cloud images often run as root, which Jupyter refuses unless told.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: sync
-sync: $(STAMP) ## Regenerate each course/*.ipynb from its paired .py script
-	$(BIN)/jupytext --sync course/*.py
+.PHONY: help install lab test course student sync data clean
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install the pinned environment (once)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
+		"The course needs Python 3.11; found " + sys.version.split()[0] + \
+		" (run: make PYTHON=/path/to/python3.11 ...)")'
+	@start=$$(date +%s); \
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	$(BIN)/python -m pip install --quiet --upgrade pip && \
+	$(BIN)/python -m pip install --quiet -e . && \
+	echo "installed the course environment in $$(( $$(date +%s) - start )) s"
+	@touch $@
+
+lab: $(STAMP) ## Open the course in JupyterLab (PORT=8888; prints the URL with its token)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+		--ServerApp.port_retries=0 --ServerApp.root_dir=course $(ALLOW_ROOT) $(LAB_ARGS)
+
+test: $(STAMP) ## Lint, check notebooks, unit tests, every notebook in quick mode
+	$(BIN)/python tools/run_tests.py
+
+course: $(STAMP) ## Run every notebook with papermill (full mode; QUICK=1, NOTEBOOK=05) into build/
+	QUICK=$(QUICK) NOTEBOOK=$(NOTEBOOK) $(BIN)/python tools/run_course.py
+
+student: $(STAMP) ## Write build/student/: the notebooks with exercise solutions removed
+	$(BIN)/python tools/make_student.py
+
+sync: $(STAMP) ## Regenerate each course/*.ipynb from its paired .py script (outputs cleared)
+	$(BIN)/jupytext --sync course/[0-9][0-9]_*.py
+
+data: $(STAMP) ## Download every dataset for offline use (DATASETS="mnist text8" for some)
+	$(BIN)/python -m dlcourse.data fetch $(or $(DATASETS),all)
+
+clean: ## Remove build outputs (keeps .venv and the data cache)
+	rm -rf build

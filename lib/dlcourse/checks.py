@@ -32,7 +32,8 @@ class Case:
     def describe(self) -> str:
         if self.label:
             return self.label
-        parts = [_short(a) for a in self.args] + [f"{k}={_short(v)}" for k, v in self.kwargs.items()]
+        parts = [_short(a) for a in self.args]
+        parts += [f"{k}={_short(v)}" for k, v in self.kwargs.items()]
         return f"({', '.join(parts)})"
 
 
@@ -94,7 +95,7 @@ def _explain_array(got: np.ndarray, expected: np.ndarray, rtol: float, atol: flo
     wrong = np.argwhere(~close)
     first = tuple(int(i) for i in wrong[0])
     return (f"{len(wrong)} of {got.size} values are wrong; the first is at index {first}: "
-            f"got {got[first]!r}, expected {expected[first]!r}")
+            f"got {got[first].item()!r}, expected {expected[first].item()!r}")
 
 
 def check_function(name: str, fn: Callable, cases: Sequence[Case], *, hint: str = "",

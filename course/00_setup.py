@@ -1,0 +1,232 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Setup and hardware check
+#
+# Before building networks by hand, find out what you are building them on.
+#
+# **You will learn**
+# - which Python, NumPy, TensorFlow and Keras this course runs on, and whether TensorFlow sees a GPU;
+# - where the course keeps its datasets and weights, and what is already there;
+# - how many floating-point operations a matrix product costs, and how many per second this
+#   machine delivers: the yardstick every later speed measurement is compared with.
+#
+# **Time**: quick mode about 20 s, full mode about a minute.
+
+# %%
+import os
+import platform
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Markdown, display
+from tqdm.auto import tqdm
+
+import dlcourse
+from dlcourse import checks, data, hardware, report, timing
+
+# %% tags=["parameters"]
+QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+MATMUL_SIZES = [64, 128, 256, 512] if QUICK else [64, 128, 256, 512, 1024, 2048, 4096]
+REPEAT = 2 if QUICK else 5
+
+# %% [markdown]
+# ## 1. Versions
+#
+# The course pins every version (see `pyproject.toml`); results in the lessons were checked
+# with exactly these. TensorFlow is imported here, once: importing it takes a few seconds.
+
+# %%
+import keras
+import tensorflow as tf
+
+versions = {
+    "Python": platform.python_version(),
+    "NumPy": np.__version__,
+    "TensorFlow": tf.__version__,
+    "Keras": keras.__version__,
+    "dlcourse": dlcourse.__version__,
+}
+for name, version in versions.items():
+    print(f"{name:<11} {version}")
+assert tf.__version__.startswith("2.21"), "this course is validated with TensorFlow 2.21"
+assert keras.__version__.startswith("3."), "this course uses Keras 3"
+
+# %% [markdown]
+# ## 2. Is there a GPU?
+#
+# TensorFlow runs every operation on a GPU when it sees one, and on the CPU otherwise. Full
+# mode of the training lessons is meant for a GPU; quick mode always runs on a CPU.
+# (On a cloud GPU machine, see `remote/README.md`.)
+
+# %%
+gpu_devices = tf.config.list_physical_devices("GPU")
+print(f"CPU: {hardware.cpu_model()} ({hardware.cpu_count()} cores available)")
+if gpu_devices:
+    for device, info in zip(gpu_devices, hardware.gpus(), strict=False):
+        memory = f"{info['memory_mib'] / 1024:.1f} GiB" if info["memory_mib"] else "unknown memory"
+        print(f"GPU: {info['name']} with {memory}  (TensorFlow device {device.name})")
+else:
+    print("No GPU visible to TensorFlow: everything runs on the CPU.")
+
+# %% [markdown]
+# ## 3. Where data and weights live
+#
+# Every file the course downloads is listed in `data/manifest.json` with its public address and
+# checksum. Downloads are cached in `data/`; on a machine without internet, set
+# `DLCOURSE_DATA_MIRROR` to a folder holding the files, or run `make data` on a connected
+# machine first. Keras keeps its own downloads in `~/.keras`.
+
+# %%
+data.print_status()
+print(f"Keras cache: {os.path.expanduser(os.path.join('~', '.keras'))}")
+
+# %% [markdown]
+# ## 4. What a matrix product costs
+#
+# The product $C = AB$ of an $m\times k$ matrix by a $k\times n$ matrix computes each of the
+# $mn$ entries $C_{ij} = \sum_{l=1}^{k} A_{il}B_{lj}$: $k$ multiplications and $k$ additions
+# (one *multiply-accumulate*, MAC, per term). So it costs
+#
+# $$\text{FLOPs}(m, k, n) = 2\,m\,k\,n .$$
+#
+# Dividing by the measured time gives the achieved rate in FLOP/s.
+#
+# **Exercise.** Complete `product_flops` below.
+
+# %%
+def product_flops(m, k, n):
+    """Floating-point operations of an (m×k)·(k×n) matrix product."""
+    # BEGIN SOLUTION
+    # HINT: each of the m*n outputs needs k multiplications and k additions
+    return 2 * m * k * n
+    # END SOLUTION
+
+
+# %%
+checks.check_function(
+    "product_flops", product_flops,
+    [checks.Case((1, 1, 1), 2), checks.Case((2, 3, 4), 48), checks.Case((512, 512, 512), 2 * 512**3)],
+    hint="each of the m*n outputs needs k multiplications and k additions",
+)
+
+# %% [markdown]
+# ## 5. Measuring this machine
+#
+# We time $n\times n$ products with NumPy and with TensorFlow (on the CPU, and on the GPU when
+# there is one), take the best of several repeats (noise only ever adds time), and check that
+# every backend computes the same product.
+
+# %%
+def tf_matmul_seconds(a, b, device):
+    with tf.device(device):
+        ta, tb = tf.constant(a), tf.constant(b)
+        # .numpy() waits for the GPU to finish: without it we would time only the launch.
+        return timing.best_time(lambda: tf.matmul(ta, tb).numpy(), repeat=REPEAT)
+
+
+devices = {"NumPy (CPU)": None, "TensorFlow CPU": "/CPU:0"}
+if gpu_devices:
+    devices["TensorFlow GPU"] = "/GPU:0"
+
+rng = np.random.default_rng(0)
+gflops = {name: [] for name in devices}
+for n in tqdm(MATMUL_SIZES, desc="matrix sizes"):
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    reference = a @ b
+    for name, device in devices.items():
+        if device is None:
+            seconds = timing.best_time(lambda: a @ b, repeat=REPEAT)  # noqa: B023 (called at once)
+        else:
+            seconds = tf_matmul_seconds(a, b, device)
+            with tf.device(device):
+                error = np.abs(tf.matmul(a, b).numpy() - reference).max()
+            assert error < 1e-3 * np.sqrt(n), f"{name} disagrees with NumPy by {error}"
+        gflops[name].append(timing.matmul_flops(n, n, n) / seconds / 1e9)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+for name, rates in gflops.items():
+    ax.plot(MATMUL_SIZES, rates, "o-", label=name)
+ax.set_xscale("log", base=2)
+ax.set_xlabel("matrix size n (n × n times n × n, float32)")
+ax.set_ylabel("achieved GFLOP/s")
+ax.set_title("Matrix-product speed on this machine")
+ax.legend()
+ax.grid(alpha=0.3)
+plt.show()
+
+# %% [markdown]
+# Small products are slow per FLOP: the fixed cost of a call (and, on a GPU, of launching a
+# kernel) dominates. Large products approach the hardware's peak. Keep this curve in mind:
+# lesson 01 turns a convolution into one large matrix product precisely to land on its right end.
+
+# %%
+best_cpu = max(gflops["NumPy (CPU)"])
+print(f"best CPU rate (NumPy): {best_cpu:.1f} GFLOP/s")
+report.record("00_setup", "CPU matmul float32", best_cpu, "GFLOP/s")
+if "TensorFlow GPU" in gflops:
+    best_gpu = max(gflops["TensorFlow GPU"])
+    print(f"best GPU rate: {best_gpu:.1f} GFLOP/s, {best_gpu / best_cpu:.0f}× the CPU")
+    report.record("00_setup", "GPU matmul float32", best_gpu, "GFLOP/s")
+
+# %% [markdown]
+# ### Try it
+# Move the slider to time one product of the chosen size with NumPy.
+
+# %%
+import ipywidgets as widgets
+
+
+def time_one_product(log2_n=9):
+    n = 2**log2_n
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    seconds = timing.best_time(lambda: a @ a, repeat=1)
+    print(f"n = {n}: {seconds * 1e3:.2f} ms per product, "
+          f"{timing.matmul_flops(n, n, n) / seconds / 1e9:.1f} GFLOP/s")
+
+
+widgets.interactive(time_one_product, log2_n=widgets.IntSlider(
+    value=8, min=4, max=11, description="log₂ n", continuous_update=False))
+
+# %% [markdown]
+# ## Then and now
+# In TensorFlow 1.x the same measurement needed a graph and a session:
+# ```python
+# a = tf.placeholder(tf.float32, [n, n])        # TF 1.x
+# c = tf.matmul(a, a)
+# with tf.Session() as sess:
+#     sess.run(tf.initialize_all_variables())
+#     sess.run(c, feed_dict={a: value})
+# ```
+# TensorFlow 2 runs eagerly: `tf.matmul(a, a)` computes at once, and `tf.function` builds a
+# graph only when you ask for one.
+
+# %% [markdown]
+# ## The lessons
+
+# %%
+lessons = sorted(p for p in os.listdir(".") if p[:2].isdigit() and p.endswith(".ipynb"))
+display(Markdown("\n".join(f"- [{p[:-6].replace('_', ' ')}]({p})" for p in lessons)))
+
+# %% [markdown]
+# ## Summary
+# - The versions above are the ones the course is checked with.
+# - TensorFlow either sees a GPU (full mode of the training lessons is then fast) or runs on the CPU.
+# - An $m\times k$ by $k\times n$ product costs $2mkn$ FLOPs; this machine's best measured rate
+#   is the yardstick for every speed claim in the course.
+# - Datasets come from `data/manifest.json`, verified by checksum, cached in `data/`.

@@ -1,0 +1,22 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_results(tmp_path, monkeypatch):
+    """No test writes into the real build/results.json."""
+    monkeypatch.setenv("DLCOURSE_RESULTS", str(tmp_path / "results.json"))
+
+
+@pytest.fixture
+def data_cache(tmp_path, monkeypatch):
+    """An empty download cache and no mirror, for data-layer tests."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DLCOURSE_DATA_DIR", str(cache))
+    monkeypatch.delenv("DLCOURSE_DATA_MIRROR", raising=False)
+    return cache

@@ -1,0 +1,69 @@
+"""`make test`: lint, notebook sync, unit tests, then every notebook in quick mode.
+
+Stops at the first failing part and prints how long each part took.
+Environment: NOTEBOOK_TIMEOUT (seconds per notebook, default 300); NOTEBOOK=01,03
+runs only those notebooks; PYTEST_ARGS adds arguments to the unit-test run.
+"""
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from notebooks import ROOT, lesson_notebooks
+
+BIN = Path(sys.executable).parent
+
+
+def quick_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DLCOURSE_QUICK="1", DLCOURSE_STRICT="1", MPLBACKEND="Agg",
+               DLCOURSE_RESULTS=str(ROOT / "build" / "test" / "results.json"),
+               TF_CPP_MIN_LOG_LEVEL="2")
+    return env
+
+
+def run_part(name: str, command: list[str], timeout: float | None = None) -> tuple[bool, float]:
+    print(f"\n=== {name}: {shlex.join(command)}", flush=True)
+    start = time.perf_counter()
+    try:
+        ok = subprocess.run(command, cwd=ROOT, env=quick_env(), timeout=timeout).returncode == 0
+    except subprocess.TimeoutExpired:
+        print(f"!!! {name} exceeded its {timeout:.0f} s limit and was stopped")
+        ok = False
+    return ok, time.perf_counter() - start
+
+
+def main() -> int:
+    selected = [n for n in os.environ.get("NOTEBOOK", "").split(",") if n]
+    per_notebook = float(os.environ.get("NOTEBOOK_TIMEOUT", "300"))
+    pytest_nb = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                 "--nbval-current-env", "--nbval-cell-timeout", str(int(per_notebook))]
+    parts = [
+        ("ruff", [str(BIN / "ruff"), "check", "."], None),
+        ("notebook sync", [sys.executable, "tools/notebooks.py"], None),
+        ("unit tests", [str(BIN / "pytest"), "-q", "tests",
+                        *shlex.split(os.environ.get("PYTEST_ARGS", ""))], None),
+    ]
+    parts += [(f"notebook {nb.stem}", [*pytest_nb, str(nb.relative_to(ROOT))], per_notebook)
+              for nb in lesson_notebooks(selected)]
+    timings = []
+    for name, command, timeout in parts:
+        ok, seconds = run_part(name, command, timeout)
+        timings.append((name, ok, seconds))
+        if not ok:
+            break
+    print("\n=== make test timings")
+    for name, ok, seconds in timings:
+        print(f"  {'ok  ' if ok else 'FAIL'} {seconds:7.1f} s  {name}")
+    print(f"  total {sum(s for _, _, s in timings):.1f} s")
+    passed = sum(ok for _, ok, _ in timings)
+    failed = len(timings) - passed
+    print(f"parts: {passed} passed, {failed} failed, {len(parts) - len(timings)} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
