@@ -1,9 +1,12 @@
 """The course tooling: notebook sync check and the student-version generator."""
 
+import subprocess
+
 import jupytext
 import nbformat
 import pytest
 
+from conftest import ROOT
 from make_student import strip_solutions
 from notebooks import sync_problems
 
@@ -73,3 +76,9 @@ def test_sync_check_wants_a_parameters_cell_reading_quick(tmp_path):
     assert "no cell tagged `parameters`" in " ".join(sync_problems(ipynb))
     ipynb, _ = pair(tmp_path, SCRIPT.replace("DLCOURSE_QUICK", "OTHER"))
     assert "does not read DLCOURSE_QUICK" in " ".join(sync_problems(ipynb))
+
+
+def test_second_make_does_not_reinstall():
+    """The install stamp is newer than pyproject.toml, so `make install` has nothing to do."""
+    result = subprocess.run(["make", "--question", "install"], cwd=ROOT)
+    assert result.returncode == 0, "make would reinstall the environment (run `make install`)"
