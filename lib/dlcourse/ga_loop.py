@@ -1,0 +1,137 @@
+"""The genetic algorithm written one gene at a time, as the original course did.
+
+Kept only as the baseline for ``benchmarks/ga.py``: it runs exactly the
+generation of :func:`dlcourse.ga.solve_knapsack` (uniform crossover) with Python
+loops over rows and genes, drawing its random numbers one by one in the same
+order, so for the same seed it returns the *same* solution and history. What the
+vectorised version gains is therefore speed alone.
+
+The original loop code had two logic errors, fixed here:
+
+1. The replacement branch was inverted. Infeasible solutions must be replaced
+   by offspring of feasible parents when *enough* feasible parents exist (at
+   least two), and re-drawn at random when too few do. The original tested
+   ``number_of_parents < 2`` to decide to breed, so it tried to breed from an
+   empty or one-member pool (choosing from nothing) and re-drew at random as
+   soon as selection could have worked, throwing the search away.
+2. The crossover formula named the same parent twice:
+   ``child = mask * parent1 + (1 - mask) * parent1`` is just a copy of
+   ``parent1``, so mating did nothing and the search was mutation alone. The
+   child takes gene j from parent 1 where the mask is 1 and from *parent 2*
+   where it is 0.
+"""
+
+import numpy as np
+
+from .ga import GAResult, _check_count, _check_rate, _limit, check_problem
+
+
+def solve_knapsack_loop(values, weights, capacity, population: int = 100,
+                        generations: int = 3000, mutation: float | None = None,
+                        seed: int | None = 0, p_init: float = 0.5,
+                        pressure: float | None = 2.0) -> GAResult:
+    """Per-element loop version of ``dlcourse.ga.solve_knapsack`` (same arguments, same result)."""
+    v_arr, w_arr, capacity = check_problem(values, weights, capacity)
+    values, weights = v_arr.tolist(), w_arr.tolist()
+    n = len(values)
+    k = _check_count("population", population)
+    generations = _check_count("generations", generations)
+    mutation = 1.0 / n if mutation is None else _check_rate("mutation", mutation)
+    p_init = _check_rate("p_init", p_init)
+    limit = _limit(capacity)
+    rng = np.random.default_rng(seed)
+
+    pop = [[rng.random() < p_init for _ in range(n)] for _ in range(k)]
+    best_x, best_value, found_at = [False] * n, -np.inf, -1
+    hist = {"best": [], "mean": [], "feasible": []}
+    for g in range(generations):
+        obj, ok = [], []
+        for i in range(k):
+            total, load = 0.0, 0.0
+            for j in range(n):
+                if pop[i][j]:
+                    total += values[j]
+                    load += weights[j]
+            obj.append(total)
+            ok.append(load <= limit)
+        for i in range(k):
+            if ok[i] and obj[i] > best_value:
+                best_x, best_value, found_at = list(pop[i]), obj[i], g
+        n_ok = sum(ok)
+        hist["best"].append(best_value if found_at >= 0 else np.nan)
+        hist["mean"].append(sum(o for o, f in zip(obj, ok, strict=True) if f) / n_ok
+                            if n_ok else np.nan)
+        hist["feasible"].append(n_ok / k)
+
+        weights_sel = _selection_weights_loop(obj, ok, pressure)
+        total_w = 0.0
+        cdf = []
+        for wgt in weights_sel:
+            total_w += wgt
+            cdf.append(total_w)
+        if n_ok >= 2 and total_w > 0:      # fixed: breed when there are ENOUGH parents
+            first = [_spin(cdf, rng.random() * total_w) for _ in range(k)]
+            second = [_spin(cdf, rng.random() * total_w) for _ in range(k)]
+            children = []
+            for i in range(k):
+                mum, dad = pop[first[i]], pop[second[i]]
+                # fixed: gene j from mum where the mask says so, else from dad
+                children.append([mum[j] if rng.random() < 0.5 else dad[j] for j in range(n)])
+            pop = children
+        else:                               # too few feasible parents: re-draw the infeasible
+            for i in range(k):
+                if not ok[i]:
+                    pop[i] = [rng.random() < p_init for _ in range(n)]
+        for i in range(k):
+            for j in range(n):
+                if rng.random() < mutation:
+                    pop[i][j] = not pop[i][j]
+        if found_at >= 0:
+            pop[0] = list(best_x)
+    history = {key: np.asarray(val, dtype=np.float64) for key, val in hist.items()}
+    return GAResult(np.array(best_x, dtype=bool), float(max(best_value, 0.0)), found_at, history)
+
+
+def _selection_weights_loop(obj: list[float], ok: list[bool], pressure: float | None):
+    """The weights of ``dlcourse.ga.selection_weights``, one row at a time."""
+    feasible_obj = [o for o, f in zip(obj, ok, strict=True) if f]
+    if not feasible_obj:
+        return [0.0] * len(obj)
+    if pressure is None:
+        return [o if f else 0.0 for o, f in zip(obj, ok, strict=True)]
+    lo, hi = min(feasible_obj), max(feasible_obj)
+    eps = (hi - lo) / len(obj) if hi > lo else 1.0
+    return [((o - lo + eps) / (hi - lo + eps)) ** pressure if f else 0.0
+            for o, f in zip(obj, ok, strict=True)]
+
+
+def _spin(cdf: list[float], u: float) -> int:
+    """Walk the cumulative weights to the slice the ball ``u`` landed in."""
+    for i, edge in enumerate(cdf):
+        if u < edge:
+            return i
+    return len(cdf) - 1
+
+
+def compare_speed(values, weights, capacity, population: int, generations: int,
+                  seed: int = 0, repeat: int = 3) -> dict:
+    """Time ``solve_knapsack`` against the loop version with the same seed and budget.
+
+    Returns seconds per run of each (best of ``repeat``), their ratio, and whether
+    both returned the same history (they must: same algorithm, same random numbers).
+    """
+    from .ga import solve_knapsack
+    from .timing import best_time
+
+    kwargs = dict(population=population, generations=generations, seed=seed)
+    fast = solve_knapsack(values, weights, capacity, **kwargs)
+    slow = solve_knapsack_loop(values, weights, capacity, **kwargs)
+    same = all(np.array_equal(fast.history[key], slow.history[key], equal_nan=True)
+               for key in fast.history) and bool((fast.x == slow.x).all())
+    t_fast = best_time(lambda: solve_knapsack(values, weights, capacity, **kwargs),
+                       repeat=repeat)
+    t_slow = best_time(lambda: solve_knapsack_loop(values, weights, capacity, **kwargs),
+                       repeat=repeat, min_seconds=0.0, warmup=0)
+    return {"items": len(values), "population": population, "generations": generations,
+            "vectorised_s": t_fast, "loop_s": t_slow, "speedup": t_slow / t_fast,
+            "identical": same}

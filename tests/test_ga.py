@@ -1,0 +1,273 @@
+"""Every operator of dlcourse.ga, statistically where it is random, and the solver end to end.
+
+Random operators are tested with a fixed seed and a significance level of 1e-4,
+so a correct operator fails about once in 10,000 seeds and a wrong one (off by
+a few per cent) fails every time.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dlcourse import ga
+from dlcourse.ga_loop import solve_knapsack_loop
+from dlcourse.knapsack import INSTANCES, exact_knapsack, random_instance
+
+ALPHA = 1e-4
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def assert_binomial(successes, trials, p):
+    """Two-sided exact binomial test: is successes/trials consistent with p?"""
+    result = stats.binomtest(int(successes), int(trials), p)
+    assert result.pvalue > ALPHA, f"{successes}/{trials} is not consistent with p={p}"
+
+
+# ----------------------------------------------------------------------------- init
+def test_init_population_shape_and_probability():
+    pop = ga.init_population(400, 50, 0.3, rng())
+    assert pop.shape == (400, 50) and pop.dtype == bool
+    assert_binomial(pop.sum(), pop.size, 0.3)
+    assert not ga.init_population(3, 4, 0.0, rng()).any()
+    assert ga.init_population(3, 4, 1.0, rng()).all()
+
+
+@pytest.mark.parametrize("k, n, p, error", [(0, 5, 0.5, ValueError), (5, 0, 0.5, ValueError),
+                                            (5, 5, 1.5, ValueError), (5, 5, -0.1, ValueError),
+                                            (2.5, 5, 0.5, TypeError)])
+def test_init_population_rejects_bad_input(k, n, p, error):
+    with pytest.raises(error):
+        ga.init_population(k, n, p, rng())
+
+
+# ----------------------------------------------------------------------------- crossover
+def test_uniform_crossover_takes_each_gene_from_a_parent_with_probability_half():
+    a = np.zeros((500, 40), dtype=bool)
+    b = np.ones((500, 40), dtype=bool)
+    child = ga.uniform_crossover(a, b, rng())
+    assert child.shape == a.shape
+    assert_binomial((child == a).sum(), child.size, 0.5)
+    # genes where both parents agree are inherited unchanged
+    pa, pb = ga.init_population(50, 30, 0.5, rng(1)), ga.init_population(50, 30, 0.5, rng(2))
+    child = ga.uniform_crossover(pa, pb, rng(3))
+    assert ((child == pa) | (child == pb)).all()
+    assert (child[pa == pb] == pa[pa == pb]).all()
+
+
+def test_uniform_crossover_genes_are_independent():
+    """A child must not be a copy of one parent (the original bug): the mask varies by gene."""
+    a, b = np.zeros((2000, 2), dtype=bool), np.ones((2000, 2), dtype=bool)
+    child = ga.uniform_crossover(a, b, rng(4))
+    counts = np.bincount(child[:, 0] * 2 + child[:, 1], minlength=4)
+    assert stats.chisquare(counts).pvalue > ALPHA   # the 4 patterns equally likely
+
+
+def test_one_point_crossover_is_a_prefix_of_a_and_a_suffix_of_b():
+    a, b = np.zeros((3000, 6), dtype=bool), np.ones((3000, 6), dtype=bool)
+    child = ga.one_point_crossover(a, b, rng())
+    cuts = (~child).sum(axis=1)          # number of genes taken from a
+    assert (child == (np.arange(6)[None, :] >= cuts[:, None])).all()
+    assert cuts.min() >= 1 and cuts.max() <= 5
+    assert stats.chisquare(np.bincount(cuts, minlength=6)[1:]).pvalue > ALPHA
+
+
+def test_crossover_rejects_mismatched_parents():
+    with pytest.raises(ValueError, match="same shape"):
+        ga.uniform_crossover(np.zeros((2, 3), bool), np.zeros((2, 4), bool), rng())
+    with pytest.raises(ValueError, match="0/1"):
+        ga.uniform_crossover(np.full((2, 3), 2), np.zeros((2, 3), bool), rng())
+    with pytest.raises(ValueError, match="2-D"):
+        ga.one_point_crossover(np.zeros(3, bool), np.zeros(3, bool), rng())
+
+
+# ----------------------------------------------------------------------------- mutation
+def test_mutation_flips_each_gene_with_the_given_rate():
+    pop = ga.init_population(300, 40, 0.5, rng())
+    before = pop.copy()
+    out = ga.mutate(pop, 0.05, rng(1))
+    assert (pop == before).all(), "mutate must not change its input"
+    assert_binomial((out != pop).sum(), pop.size, 0.05)
+    assert (ga.mutate(pop, 0.0, rng()) == pop).all()
+    assert (ga.mutate(pop, 1.0, rng()) == ~pop).all()
+
+
+@pytest.mark.parametrize("rate", [-0.01, 1.01, 2])
+def test_mutation_rate_outside_unit_interval_is_rejected(rate):
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ga.mutate(np.zeros((2, 2), bool), rate, rng())
+
+
+# ----------------------------------------------------------------------------- evaluation
+def test_objective_and_feasibility_match_explicit_sums():
+    values, weights, capacity = random_instance(12, rng(5))
+    pop = ga.init_population(64, 12, 0.5, rng(6))
+    expected_obj = [sum(v for v, g in zip(values, row, strict=True) if g) for row in pop]
+    expected_load = [sum(w for w, g in zip(weights, row, strict=True) if g) for row in pop]
+    np.testing.assert_array_equal(ga.objective(pop, values), expected_obj)
+    np.testing.assert_array_equal(ga.feasible(pop, weights, capacity),
+                                  np.array(expected_load) <= capacity)
+    # the boundary c·x == b counts as feasible
+    assert ga.feasible(np.array([[1, 1, 0]]), np.array([2.0, 3.0, 9.0]), 5.0)[0]
+    assert not ga.feasible(np.array([[1, 1, 1]]), np.array([2.0, 3.0, 9.0]), 5.0)[0]
+
+
+# ----------------------------------------------------------------------------- selection
+def test_selection_weights():
+    obj = np.array([10.0, 30.0, 20.0, 50.0])
+    ok = np.array([True, True, False, True])
+    plain = ga.selection_weights(obj, ok, pressure=None)
+    np.testing.assert_array_equal(plain, [10, 30, 0, 50])
+    sharp = ga.selection_weights(obj, ok, pressure=2.0)
+    assert sharp[2] == 0 and 0 < sharp[0] < sharp[1] < sharp[3]
+    assert sharp[3] / sharp[0] > plain[3] / plain[0], "windowing must sharpen selection"
+    np.testing.assert_array_equal(ga.selection_weights(obj, np.zeros(4, bool)), 0)
+    equal = ga.selection_weights(np.full(3, 7.0), np.ones(3, bool))
+    assert np.ptp(equal) == 0 and equal[0] > 0
+    with pytest.raises(ValueError, match="non-negative"):
+        ga.selection_weights(np.array([-1.0, 2.0]), np.ones(2, bool), pressure=None)
+    with pytest.raises(ValueError, match="same length|one length"):
+        ga.selection_weights(obj, ok[:3])
+
+
+def test_roulette_selection_frequencies_chi_square():
+    weights = np.array([1.0, 2.0, 3.0, 4.0, 0.0, 10.0])
+    draws = ga.roulette_select(weights, 40_000, rng(7))
+    counts = np.bincount(draws, minlength=weights.size)
+    assert counts[4] == 0, "a row of weight zero must never be drawn"
+    expected = weights / weights.sum() * draws.size
+    keep = weights > 0
+    result = stats.chisquare(counts[keep], expected[keep])
+    assert result.pvalue > ALPHA, f"selection counts {counts} do not match weights"
+
+
+def test_roulette_chi_square_detects_a_wrong_wheel():
+    """The test above has power: uniform draws are rejected against these weights."""
+    weights = np.array([1.0, 2.0, 3.0, 4.0])
+    counts = np.bincount(rng(8).integers(0, 4, 40_000), minlength=4)
+    assert stats.chisquare(counts, weights / weights.sum() * 40_000).pvalue < ALPHA
+
+
+def test_roulette_single_row_and_bad_weights():
+    assert (ga.roulette_select(np.array([3.0]), 5, rng()) == 0).all()
+    assert ga.roulette_select(np.array([1.0, 1.0]), 0, rng()).shape == (0,)
+    with pytest.raises(ValueError, match="all zero"):
+        ga.roulette_select(np.zeros(3), 2, rng())
+    with pytest.raises(ValueError, match="non-negative"):
+        ga.roulette_select(np.array([1.0, -1.0]), 2, rng())
+    with pytest.raises(ValueError, match="non-empty"):
+        ga.roulette_select(np.array([]), 2, rng())
+
+
+def test_breed_picks_parents_by_weight():
+    pop = np.eye(3, dtype=bool)                   # row i has only gene i
+    weights = np.array([1.0, 0.0, 3.0])
+    children = ga.breed(pop, weights, 20_000, rng(9))
+    assert not children[:, 1].any(), "a parent of weight 0 must pass on nothing"
+    # gene 0 is set when the parent the mask picks for it is row 0: probability ¼
+    assert_binomial(children[:, 0].sum(), 20_000, 0.25)
+
+
+# ----------------------------------------------------------------------------- replacement
+def test_replace_infeasible_breeds_from_feasible_rows():
+    pop = np.array([[1, 1, 0, 0], [1, 1, 0, 1], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=bool)
+    ok = np.array([True, True, False, False])
+    out = ga.replace_infeasible(pop, ok, ga.selection_weights(np.ones(4), ok), rng())
+    np.testing.assert_array_equal(out[ok], pop[ok])
+    # both feasible parents have genes 0, 1 set and gene 2 clear: so must every child
+    assert out[~ok, :2].all() and not out[~ok, 2].any()
+
+
+def test_replace_infeasible_redraws_when_too_few_parents():
+    pop = np.ones((2000, 10), dtype=bool)
+    ok = np.zeros(2000, dtype=bool)
+    ok[0] = True                                   # one feasible row: too few to mate
+    out = ga.replace_infeasible(pop, ok, ok.astype(float), rng(), p_init=0.2)
+    assert out[0].all()
+    assert_binomial(out[1:].sum(), out[1:].size, 0.2)
+
+
+# ----------------------------------------------------------------------------- solver
+def test_solver_result_is_consistent():
+    values, weights, capacity = random_instance(20, rng(10))
+    res = ga.solve_knapsack(values, weights, capacity, population=40, generations=120, seed=1)
+    assert res.x.shape == (20,) and res.x.dtype == bool
+    assert weights @ res.x <= capacity and res.value == values @ res.x
+    assert res.value <= exact_knapsack(values, weights, capacity)[1]
+    for key in ("best", "mean", "feasible"):
+        assert res.history[key].shape == (120,)
+    best = res.history["best"][~np.isnan(res.history["best"])]
+    assert (np.diff(best) >= 0).all() and best[-1] == res.value
+    assert ((res.history["feasible"] >= 0) & (res.history["feasible"] <= 1)).all()
+
+
+def test_solver_is_deterministic_for_a_seed():
+    values, weights, capacity = INSTANCES["P08"].arrays()
+    runs = [ga.solve_knapsack(values, weights, capacity, generations=60, seed=s) for s in (3, 3, 4)]
+    for key in runs[0].history:
+        np.testing.assert_array_equal(runs[0].history[key], runs[1].history[key])
+    assert (runs[0].x == runs[1].x).all()
+    assert not np.array_equal(runs[0].history["mean"], runs[2].history["mean"])
+
+
+@pytest.mark.parametrize("pressure", [None, 1.0, 2.0])
+def test_loop_version_gives_the_same_run(pressure):
+    values, weights, capacity = INSTANCES["P07"].arrays()
+    kw = dict(population=30, generations=40, seed=11, pressure=pressure)
+    fast = ga.solve_knapsack(values, weights, capacity, **kw)
+    slow = solve_knapsack_loop(values, weights, capacity, **kw)
+    assert fast.value == slow.value and (fast.x == slow.x).all()
+    for key in fast.history:
+        np.testing.assert_array_equal(fast.history[key], slow.history[key])
+
+
+def test_target_stops_early_and_infeasible_everything():
+    inst = INSTANCES["P02"]
+    res = ga.solve_knapsack(*inst.arrays(), seed=0, target=inst.optimum)
+    assert res.value == inst.optimum and res.history["best"].size == res.found_at + 1
+    # no item fits: the answer is the empty selection, whatever the population met
+    res = ga.solve_knapsack([5, 6], [9, 9], 1, population=4, generations=5, seed=0, p_init=1.0)
+    assert res.value == 0.0 and not res.x.any()
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(INSTANCES) if n != "P08"])
+def test_solver_finds_published_optimum_in_every_seed(name):
+    inst = INSTANCES[name]
+    found = [ga.solve_knapsack(*inst.arrays(), seed=s, target=inst.optimum).value
+             for s in range(30)]
+    assert all(v == inst.optimum for v in found), f"{name}: {found}"
+
+
+@pytest.mark.slow
+def test_solver_finds_p08_optimum_in_90_percent_of_seeds():
+    inst = INSTANCES["P08"]
+    found = [ga.solve_knapsack(*inst.arrays(), seed=s, target=inst.optimum).value
+             for s in range(30)]
+    assert np.mean(np.array(found) == inst.optimum) >= 0.9
+
+
+# ----------------------------------------------------------------------------- validation
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(values=[1, 2, 3], weights=[1, 2]), ValueError, "same length"),
+    (dict(weights=[1, -2, 3]), ValueError, "non-negative"),
+    (dict(population=0), ValueError, "population"),
+    (dict(mutation=1.5), ValueError, r"\[0, 1\]"),
+    (dict(mutation=-0.1), ValueError, r"\[0, 1\]"),
+    (dict(generations=0), ValueError, "generations"),
+    (dict(crossover="two-point"), ValueError, "crossover"),
+    (dict(capacity=-1), ValueError, "capacity"),
+    (dict(values=[[1, 2, 3]]), ValueError, "1-D"),
+    (dict(values=[1, np.nan, 3]), ValueError, "finite"),
+    (dict(values=["a", "b", "c"]), TypeError, "numbers"),
+    (dict(population=2.5), TypeError, "integer"),
+])
+def test_solver_rejects_bad_input(kwargs, error, match):
+    args = dict(values=[1, 2, 3], weights=[1, 2, 3], capacity=3, generations=2)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        ga.solve_knapsack(**args)
+    if "crossover" not in kwargs:
+        with pytest.raises(error, match=match):
+            solve_knapsack_loop(**args)
