@@ -26,13 +26,17 @@ def test_every_lesson_has_an_exercise_and_none_survives(student_dir):
 
 
 @pytest.mark.slow
-def test_student_notebook_runs_to_the_end_saying_not_done_yet(student_dir, monkeypatch):
+@pytest.mark.parametrize("lesson", [p.name for p in lesson_notebooks()])
+def test_student_notebook_runs_to_the_end_saying_not_done_yet(lesson, student_dir, monkeypatch):
+    """With every solution removed, "Run all" still reaches the summary, and each
+    exercise's check says "not done yet" rather than crashing."""
     monkeypatch.setenv("DLCOURSE_QUICK", "1")
     monkeypatch.setenv("DLCOURSE_STRICT", "1")
-    notebook = nbformat.read(student_dir / "00_setup.ipynb", as_version=4)
+    notebook = nbformat.read(student_dir / lesson, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(ROOT / "course")}}).execute()
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code"
                       for o in c.outputs)
-    assert "product_flops: not done yet. Hint: each of the m*n outputs" in printed
-    assert "Summary" in notebook.cells[-1].source  # it reached the last cell without error
+    exercises = (ROOT / "course" / lesson).read_text().count("# BEGIN SOLUTION")
+    assert printed.count("not done yet") >= exercises, printed[-2000:]
+    assert "Summary" in notebook.cells[-1].source or "Summary" in notebook.cells[-2].source
