@@ -1,0 +1,7 @@
+"""Allow ``python -m dlremote`` (with remote/ on sys.path)."""
+
+import sys
+
+from dlremote.cli import main
+
+sys.exit(main())

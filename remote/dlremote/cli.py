@@ -1,0 +1,126 @@
+"""Command line: ``dlcourse-remote {setup,start,status,stop,gpu} [HOST] [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from dlremote import RemoteError, __version__, config, gpucheck, provision, session
+
+PROG = "dlcourse-remote"
+
+EPILOG = """\
+HOST is what you would give ssh: an alias from ~/.ssh/config, a host name, or
+user@host. Settings come from flags, then the config file's [HOST] and
+[defaults] sections, then ~/.ssh/config. Errors are one line on stderr and exit
+status 1; `status` exits 1 when the tunnel or the server is down.
+Example:  dlcourse-remote start ubuntu@203.0.113.7 -i ~/.ssh/gpu.pem
+"""
+
+
+def _ssh_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("connection (as with ssh)")
+    g.add_argument("-i", dest="identity", metavar="KEY", help="private key file (chmod 600)")
+    g.add_argument("-l", dest="user", metavar="USER", help="remote user name")
+    g.add_argument("-p", dest="port", type=int, metavar="PORT", help="ssh port of the host")
+    g.add_argument("-F", dest="ssh_config", metavar="FILE", help="ssh config file to use")
+    g.add_argument("--config", metavar="FILE", help="this tool's config file (INI)")
+    g.add_argument("--connect-timeout", type=float, metavar="S", help="ssh connect timeout")
+    g.add_argument("-v", "--verbose", action="store_true", help="print the ssh commands run")
+    return p
+
+
+def _env_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("environment on the host")
+    g.add_argument("--venv", metavar="PATH",
+                   help="the course's virtual environment on the host (default: what setup "
+                        "recorded, else REMOTE_DIR/.venv)")
+    g.add_argument("--remote-dir", metavar="PATH",
+                   help="the course's folder on the host (default ~/dlcourse)")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="JupyterLab on a cloud GPU through an SSH tunnel.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ssh, env = _ssh_parent(), _env_parent()
+
+    p = sub.add_parser("setup", parents=[ssh, env], help="copy the course, build its venv")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("--no-install", action="store_true",
+                   help="use the environment at --venv as it is (nothing is installed)")
+    p.add_argument("--no-copy", action="store_true", help="do not copy the course files")
+    p.add_argument("--no-gpu-check", action="store_true", help="skip the final GPU check")
+    p.add_argument("--remote-python", metavar="CMD",
+                   help="Python used to create the venv (default: python3.11, python3)")
+    p.add_argument("--project", metavar="DIR", help="course checkout to copy (default: this one)")
+
+    p = sub.add_parser("start", parents=[ssh, env], help="start JupyterLab and the tunnel")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("--local-port", type=int, metavar="N",
+                   help="port on this computer (default: a free one)")
+    p.add_argument("--remote-port", type=int, metavar="N", help="JupyterLab's port on the host "
+                   "(default 8888; retries off, so a taken port is an error)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds to wait for JupyterLab (default 90)")
+    p.add_argument("--no-browser", dest="browser", action="store_false", default=None,
+                   help="print the URL but do not open a browser")
+
+    p = sub.add_parser("status", parents=[ssh], help="tunnel, /api/status, GPU use")
+    p.add_argument("host", metavar="HOST", nargs="?", help="default: every recorded session")
+    p.add_argument("--url", action="store_true", help="also print the URL with its token")
+
+    p = sub.add_parser("stop", parents=[ssh], help="stop JupyterLab and close the tunnel")
+    p.add_argument("host", metavar="HOST", nargs="?", help="default: every recorded session")
+
+    p = sub.add_parser("gpu", parents=[ssh, env], help="nvidia-smi and TensorFlow's GPU list")
+    p.add_argument("host", metavar="HOST")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> dict:
+    """Merge flags, the config file and defaults (see dlremote.config)."""
+    flags = {name: getattr(args, name, None) for name in config.DEFAULTS}
+    path = config.config_path(args.config)
+    from_file = config.read_config(path, args.host, required=bool(args.config))
+    return config.merge(flags, from_file)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.verbose:
+        os.environ["DLREMOTE_VERBOSE"] = "1"
+    s = settings_from(args)
+    if args.command == "setup":
+        return provision.setup(args.host, s, install=not args.no_install,
+                               copy=not args.no_copy, gpu_check=not args.no_gpu_check,
+                               project=args.project)
+    if args.command == "start":
+        return session.start(args.host, s, open_browser=s["browser"])
+    if args.command == "status":
+        return session.status(args.host, s, show_url=args.url)
+    if args.command == "stop":
+        return session.stop(args.host, s)
+    return gpucheck.gpu(args.host, s)
+
+
+def main(argv: list | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except RemoteError as exc:
+        message = " ".join(str(exc).split())
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Settings: command-line flags over the small config file over built-in defaults.
+
+The config file (``--config``, else ``$DLREMOTE_CONFIG``, else
+``$XDG_CONFIG_HOME/dlcourse-remote/config.ini``, else
+``~/.config/dlcourse-remote/config.ini``) is INI: a ``[defaults]`` section and
+one section per HOST exactly as typed on the command line (an ``~/.ssh/config``
+alias or ``user@host``)::
+
+    [defaults]
+    remote_port = 8888
+
+    [gpubox]
+    identity = ~/.ssh/gpu.pem
+    venv = ~/dlcourse/.venv
+
+Connection details (HostName, User, Port, IdentityFile) may equally live in
+``~/.ssh/config``; ssh itself resolves them (see ``sshcmd.resolve``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from pathlib import Path
+
+from dlremote import RemoteError
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise ValueError("not in 1..65535")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "yes", "true", "on"):
+        return True
+    if lowered in ("0", "no", "false", "off"):
+        return False
+    raise ValueError("expected yes or no")
+
+
+# setting name -> parser of its text value
+SETTINGS = {
+    "identity": str,
+    "user": str,
+    "port": _port,
+    "ssh_config": str,
+    "local_port": _port,
+    "remote_port": _port,
+    "remote_dir": str,
+    "venv": str,
+    "remote_python": str,
+    "timeout": _seconds,
+    "connect_timeout": _seconds,
+    "browser": _flag,
+}
+
+DEFAULTS = {
+    "identity": None,
+    "user": None,
+    "port": None,
+    "ssh_config": None,
+    "local_port": None,
+    "remote_port": 8888,
+    "remote_dir": None,  # None: what `setup` recorded on the host, else ~/dlcourse
+    "venv": None,  # None: what `setup` recorded on the host, else <remote_dir>/.venv
+    "remote_python": None,
+    "timeout": 90.0,
+    "connect_timeout": 15.0,
+    "browser": True,
+}
+
+
+def config_path(explicit: str | None = None, env: dict | None = None) -> Path:
+    """Where the config file is looked for (it need not exist)."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit).expanduser()
+    if env.get("DLREMOTE_CONFIG"):
+        return Path(env["DLREMOTE_CONFIG"]).expanduser()
+    home = env.get("HOME") or str(Path.home())
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    return Path(base) / "dlcourse-remote" / "config.ini"
+
+
+def read_config(path: Path, host: str | None, required: bool = False) -> dict:
+    """Settings from ``[defaults]`` then ``[host]`` of the file, parsed and checked."""
+    parser = configparser.ConfigParser(interpolation=None, default_section="__none__")
+    try:
+        with open(path) as fh:
+            parser.read_file(fh)
+    except FileNotFoundError:
+        if required:
+            raise RemoteError(f"config file {path} not found") from None
+        return {}
+    except configparser.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise RemoteError(f"config file {path} is not valid INI: {first}") from None
+    values: dict = {}
+    for section in ("defaults", host):
+        if section is None or not parser.has_section(section):
+            continue
+        for name, text in parser.items(section):
+            if name not in SETTINGS:
+                known = ", ".join(sorted(SETTINGS))
+                raise RemoteError(
+                    f"config file {path}: unknown setting {name!r} in [{section}] (known: {known})"
+                )
+            try:
+                values[name] = SETTINGS[name](text)
+            except ValueError as exc:
+                raise RemoteError(
+                    f"config file {path}: [{section}] {name} = {text!r} is invalid ({exc})"
+                ) from None
+    return values
+
+
+def merge(flags: dict, from_file: dict) -> dict:
+    """Defaults, overridden by the file, overridden by flags that were given (not None)."""
+    settings = dict(DEFAULTS)
+    settings.update(from_file)
+    settings.update({k: v for k, v in flags.items() if k in DEFAULTS and v is not None})
+    return settings

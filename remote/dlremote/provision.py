@@ -1,0 +1,88 @@
+"""`setup`: copy the course to the host, build (or reuse) its venv, check the GPU."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+
+from dlremote import RemoteError, envspec, scripts, sshcmd
+from dlremote.gpucheck import gpu_report
+
+
+def setup(host: str, s: dict, *, install: bool = True, copy: bool = True,
+          gpu_check: bool = True, project: str | None = None, out=print) -> int:
+    """Copy the course to the host, create (or reuse) its venv, run the GPU check."""
+    target = sshcmd.connect(host, s)
+    remote_dir = s["remote_dir"] or "~/dlcourse"
+    venv = s["venv"] or f"{remote_dir.rstrip('/')}/.venv"
+    if not install and not s["venv"]:
+        raise RemoteError("--no-install needs --venv PATH: the existing environment to use")
+    system = sshcmd.run_script(target, "uname -s", timeout=60, what="uname").stdout.strip()
+    out(f"[1/4] connected to {target.label} ({system or 'unknown system'})")
+    root = Path(project) if project else envspec.project_root()
+    deps, requires = envspec.read_spec(root / "pyproject.toml")
+    lines = envspec.requirements(deps, linux=system == "Linux")
+    if copy:
+        archive = envspec.course_archive(root, lines)
+        out(f"[2/4] copying the course ({len(archive) // 1024} KiB) to {remote_dir}")
+        _upload(target, remote_dir, archive)
+    else:
+        out("[2/4] not copying the course files (--no-copy)")
+    if install:
+        pin = next((ln for ln in lines if ln.lower().startswith("tensorflow")), "tensorflow")
+        out(f"[3/4] creating {venv} with {pin} and {len(lines) - 1} more pins "
+            "(several GB with CUDA: allow 5-15 minutes)")
+        script = scripts.install(remote_dir, venv, s["remote_python"],
+                                 envspec.version_check(requires), envspec.REQUIREMENTS)
+        status, found = sshcmd.stream_script(target, script)
+    else:
+        out(f"[3/4] reusing the environment at {venv} (--no-install)")
+        proc = sshcmd.run_script(target, scripts.reuse_venv(venv, remote_dir), timeout=60)
+        status, found = proc.returncode, proc.stdout.splitlines()
+    _setup_problem(status, scripts.markers("\n".join(found)), target, requires, venv)
+    if gpu_check:
+        out("[4/4] GPU check")
+        problem = gpu_report(target, venv, remote_dir, out=out)
+        if problem:
+            out(f"WARNING: {problem}")
+    else:
+        out("[4/4] GPU check skipped (--no-gpu-check)")
+    out(f"ready: start JupyterLab with  dlcourse-remote start {host}")
+    return 0
+
+
+def _upload(target, remote_dir: str, archive: bytes) -> None:
+    d = scripts.path_expr(remote_dir)
+    args = sshcmd.command(target, ["sh", "-c", shlex.quote(f"mkdir -p {d} && tar -xzf - -C {d}")])
+    proc = subprocess.run(args, input=archive, capture_output=True, timeout=600)
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace")
+        if proc.returncode == 255:
+            raise RemoteError(sshcmd.explain_failure(stderr, target))
+        raise RemoteError(f"copying the course to {remote_dir} on {target.label} failed: "
+                          f"{scripts.last_line(stderr)}")
+
+
+def _setup_problem(status: int, found: dict, target, requires: str, venv: str) -> None:
+    where = target.label
+    if status == 0 and "SETUP_OK" in found:
+        return
+    if status == scripts.NO_PYTHON:
+        have = found.get("NOPYTHON", ["?"])[0]
+        raise RemoteError(
+            f"no suitable Python ({requires}) at {have} on {where}: install one (Ubuntu: "
+            "sudo apt install python3.11 python3.11-venv; or `uv python install 3.11`) "
+            "and pass --remote-python")
+    if status == scripts.NO_JUPYTER:
+        raise RemoteError(f"the environment {venv} on {where} has no jupyter: "
+                          "install jupyterlab into it, or run setup without --no-install")
+    if status == scripts.NO_VENV_MODULE:
+        raise RemoteError(f"python -m venv failed on {where}: install the venv module "
+                          "(Ubuntu: sudo apt install python3.11-venv)")
+    if status == scripts.NO_DIR:
+        raise RemoteError(f"the course is not in {found.get('NOCOURSE', ['?'])[0]} on {where}: "
+                          "run setup without --no-copy")
+    if status == scripts.PIP_FAILED:
+        raise RemoteError(f"pip install failed on {where} (see its output above)")
+    raise RemoteError(f"setup on {where} failed with status {status}")

@@ -1,0 +1,220 @@
+"""The POSIX sh scripts run on the host (sent on ssh's stdin).
+
+Each prints machine-readable lines starting with ``DLREMOTE_`` for the laptop
+side; everything else is for humans. Paths starting with ``~/`` are expanded on
+the host. Values are quoted with shlex, so no setting can inject shell code.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+STATE = '"$HOME/.dlcourse-remote"'
+
+# Exit statuses of the scripts (the laptop side turns them into messages).
+NO_JUPYTER = 3
+NO_PYTHON = 4
+NO_VENV_MODULE = 5
+PIP_FAILED = 6
+NO_DIR = 7
+
+
+def path_expr(path: str) -> str:
+    """A shell word for ``path`` on the host, with a leading ``~`` meaning $HOME."""
+    if path == "~":
+        return '"$HOME"'
+    if path.startswith("~/"):
+        return '"$HOME"/' + shlex.quote(path[2:])
+    return shlex.quote(path)
+
+
+def locate(venv: str | None, remote_dir: str | None) -> str:
+    """Set DIR and VENV: the given values, else what `setup` recorded, else ~/dlcourse."""
+    lines = [
+        "set -u",
+        "umask 077",
+        f"STATE={STATE}",
+        'recorded() { [ -r "$STATE/$1" ] && head -n 1 "$STATE/$1"; }',
+        f"DIR={path_expr(remote_dir)}" if remote_dir else
+        'DIR=$(recorded course_dir || true); [ -n "$DIR" ] || DIR="$HOME/dlcourse"',
+        f"VENV={path_expr(venv)}" if venv else
+        'VENV=$(recorded venv || true); [ -n "$VENV" ] || VENV="$DIR/.venv"',
+        'J="$VENV/bin/jupyter"',
+        # ours PID PORT: true while PID is alive, not a zombie, and still our server
+        "ours() {",
+        '  if command -v ps >/dev/null 2>&1; then',
+        '    s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1',
+        '    case "$s" in ""|Z*) return 1;; esac',
+        '    ps -o args= -p "$1" 2>/dev/null | grep -qE -- "--ServerApp[.]port=$2( |\\$)"',
+        '  else kill -0 "$1" 2>/dev/null; fi',
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def need_jupyter() -> str:
+    return (f'if [ ! -x "$J" ]; then echo "DLREMOTE_NOJUPYTER $J"; exit {NO_JUPYTER}; fi\n')
+
+
+def start(venv, remote_dir, remote_port: int, token: str) -> str:
+    """Launch JupyterLab detached (nohup + setsid: survives logout), loopback only.
+
+    The token travels in the environment (JUPYTER_TOKEN), never on a command line,
+    and JupyterLab then prints it masked in its log.
+    """
+    args = " ".join([
+        "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={int(remote_port)}",
+        "--ServerApp.port_retries=0", '"--ServerApp.root_dir=$DIR"',
+    ])
+    return locate(venv, remote_dir) + need_jupyter() + f"""\
+[ -d "$DIR" ] || DIR="$HOME"
+mkdir -p "$STATE"
+LOG="$STATE/jupyter-{int(remote_port)}.log"
+cd "$DIR" || exit {NO_DIR}
+JUPYTER_TOKEN={shlex.quote(token)}
+export JUPYTER_TOKEN
+# container GPU hosts (RunPod, vast.ai...) log in as root; Jupyter refuses that by default
+ROOT=--ServerApp.allow_root=False
+[ "$(id -u)" = 0 ] && ROOT=--ServerApp.allow_root=True
+if command -v setsid >/dev/null 2>&1; then
+  nohup setsid "$J" {args} $ROOT >"$LOG" 2>&1 </dev/null &
+else
+  nohup "$J" {args} $ROOT >"$LOG" 2>&1 </dev/null &
+fi
+echo "DLREMOTE_PID $!"
+echo "DLREMOTE_LOG $LOG"
+"""
+
+
+def poll(venv, remote_dir, remote_port: int, pid: int) -> str:
+    """``jupyter server list --json`` plus whether our process still lives."""
+    return locate(venv, remote_dir) + f"""\
+"$J" server list --json 2>/dev/null
+if ours {int(pid)} {int(remote_port)}; then echo DLREMOTE_ALIVE; else
+  echo DLREMOTE_DEAD
+  tail -n 3 "$STATE/jupyter-{int(remote_port)}.log" 2>/dev/null | sed 's/^/DLREMOTE_LOGLINE /'
+fi
+"""
+
+
+def stop(venv, remote_dir, remote_port: int, pid: int | None, graceful: bool = True) -> str:
+    """``jupyter server stop PORT`` (shuts kernels down), then make sure the process group
+    is gone (TERM, then KILL). ``graceful=False`` skips the polite request."""
+    rp = int(remote_port)
+    text = locate(venv, remote_dir)
+    if graceful or not pid:
+        text += f"""\
+if [ -x "$J" ]; then
+  if command -v timeout >/dev/null 2>&1; then T="timeout 30"; else T=; fi
+  $T "$J" server stop {rp} >/dev/null 2>&1 || true
+fi
+"""
+    if not pid:
+        return text + "echo DLREMOTE_STOPPED\n"
+    return text + f"""\
+P={int(pid)}
+i=0
+while ours $P {rp} && [ $i -lt {40 if graceful else 0} ]; do sleep 0.25; i=$((i+1)); done
+if ours $P {rp}; then
+  pkill -TERM -P $P 2>/dev/null
+  kill -TERM -- -$P 2>/dev/null; kill -TERM $P 2>/dev/null
+  i=0
+  while ours $P {rp} && [ $i -lt 12 ]; do sleep 0.25; i=$((i+1)); done
+  if ours $P {rp}; then kill -KILL -- -$P 2>/dev/null; kill -KILL $P 2>/dev/null; sleep 0.5; fi
+fi
+if ours $P {rp}; then echo DLREMOTE_STILL_RUNNING; else echo DLREMOTE_STOPPED; fi
+"""
+
+
+GPU_PROBE = """\
+import tensorflow as tf
+gpus = tf.config.list_physical_devices("GPU")
+print("DLREMOTE_TF", tf.__version__, len(gpus), flush=True)
+for gpu in gpus:
+    name = tf.config.experimental.get_device_details(gpu).get("device_name", "?")
+    print("DLREMOTE_TFGPU", gpu.name, name, flush=True)
+"""
+
+SMI_QUERY = ("--query-gpu=index,name,utilization.gpu,memory.used,memory.total "
+             "--format=csv,noheader")
+SMI_APPS = "--query-compute-apps=pid,process_name,used_memory --format=csv,noheader"
+
+
+def gpu(venv, remote_dir, with_tensorflow: bool = True, brief: bool = False) -> str:
+    """nvidia-smi (full table, or one line per GPU and process) and TensorFlow's GPU list."""
+    smi = (f"nvidia-smi {SMI_QUERY} | sed 's/^/DLREMOTE_GPU /'; "
+           f"nvidia-smi {SMI_APPS} | sed 's/^/DLREMOTE_APP /'") if brief else "nvidia-smi"
+    text = locate(venv, remote_dir) + f"""\
+if command -v nvidia-smi >/dev/null 2>&1; then
+  {smi}
+  echo "DLREMOTE_SMI_STATUS $?"
+else
+  echo DLREMOTE_NOSMI
+fi
+"""
+    if with_tensorflow:
+        text += f"""\
+if [ -x "$VENV/bin/python" ]; then
+  TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" -c {shlex.quote(GPU_PROBE)} 2>&1 |
+    sed -e '/^DLREMOTE_/!s/^/DLREMOTE_TFOUT /'
+else
+  echo "DLREMOTE_NOPYTHON $VENV"
+fi
+"""
+    return text
+
+
+def record_env(venv_expr: str, dir_expr: str) -> str:
+    """Remember the environment for later commands (~/.dlcourse-remote/{venv,course_dir})."""
+    return f"""\
+mkdir -p "$STATE"
+printf '%s\\n' {venv_expr} > "$STATE/venv"
+printf '%s\\n' {dir_expr} > "$STATE/course_dir"
+"""
+
+
+def reuse_venv(venv: str, remote_dir: str | None) -> str:
+    """Setup-lite: check an existing environment and record it; installs nothing."""
+    return locate(venv, remote_dir) + f"""\
+if [ ! -x "$VENV/bin/python" ]; then echo "DLREMOTE_NOPYTHON $VENV"; exit {NO_PYTHON}; fi
+""" + need_jupyter() + record_env('"$VENV"', '"$DIR"') + 'echo "DLREMOTE_SETUP_OK $VENV"\n'
+
+
+def install(remote_dir, venv, python: str | None, version_check: str,
+            requirements: str) -> str:
+    """Create the venv and pip-install the pinned requirements plus the course package."""
+    candidates = shlex.quote(python) if python else "python3.11 python3"
+    return locate(venv, remote_dir) + f"""\
+umask 022
+PY=
+for c in {candidates}; do
+  if command -v "$c" >/dev/null 2>&1 && "$c" -c {shlex.quote(version_check)}; then PY=$c; break; fi
+done
+if [ -z "$PY" ]; then
+  echo "DLREMOTE_NOPYTHON $(python3 --version 2>&1 || echo none)"; exit {NO_PYTHON}
+fi
+if [ ! -r "$DIR/{requirements}" ]; then echo "DLREMOTE_NOCOURSE $DIR"; exit {NO_DIR}; fi
+echo "Using $PY ($("$PY" --version 2>&1)) to create $VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV" || {{ echo "DLREMOTE_NOVENV $PY"; exit {NO_VENV_MODULE}; }}
+fi
+"$VENV/bin/python" -m pip install --upgrade pip || exit {PIP_FAILED}
+"$VENV/bin/python" -m pip install -r "$DIR/{requirements}" || exit {PIP_FAILED}
+"$VENV/bin/python" -m pip install --no-deps -e "$DIR" || exit {PIP_FAILED}
+""" + record_env('"$VENV"', '"$DIR"') + 'echo "DLREMOTE_SETUP_OK $VENV"\n'
+
+
+def markers(text: str) -> dict:
+    """``DLREMOTE_KEY value`` lines -> {KEY: [values]}."""
+    found: dict = {}
+    for line in text.splitlines():
+        if line.startswith("DLREMOTE_"):
+            key, _, value = line[len("DLREMOTE_"):].partition(" ")
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def last_line(text: str) -> str:
+    """The last line of ``text`` that is not a marker."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("DLREMOTE_")]
+    return lines[-1].strip() if lines else "(no output)"

@@ -1,0 +1,299 @@
+"""A session: `start` (server + tunnel), `status`, `stop`, and reconnecting a dropped tunnel.
+
+The local state file (see ``state``) links them: ``start`` writes it step by step, so
+whatever was started can always be stopped, even after a crash half-way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import time
+import webbrowser
+
+from dlremote import RemoteError, local, ports, scripts, sshcmd, state
+
+
+def _hint_for_log(line: str, remote_port: int) -> str:
+    if any(sign in line for sign in ("in use", "Errno 98", "available port", "not available")):
+        return (f"; port {remote_port} is taken on the host (an old server? run "
+                "`dlcourse-remote stop`, or pass --remote-port)")
+    return ""
+
+
+def _listed(text: str, remote_port: int) -> dict | None:
+    """The entry of ``jupyter server list --json`` output serving ``remote_port``."""
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                server = json.loads(line)
+            except ValueError:
+                continue
+            if server.get("port") == remote_port:
+                return server
+    return None
+
+
+def _wait_ready(target, record, deadline_s: float) -> dict:
+    """Poll ``jupyter server list --json`` until our port is listed (hard timeout)."""
+    deadline = time.monotonic() + deadline_s
+    script = scripts.poll(record["venv"], record["remote_dir"], record["remote_port"],
+                          record["remote_pid"])
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            proc = sshcmd.run_script(target, script, control=record["control"],
+                                     timeout=remaining + 1, what="jupyter server list")
+        except RemoteError:
+            if time.monotonic() >= deadline:
+                break
+            raise
+        server = _listed(proc.stdout, record["remote_port"])
+        if server:
+            return server
+        found = scripts.markers(proc.stdout)
+        if "DEAD" in found:
+            last = found.get("LOGLINE", ["(empty log)"])[-1].strip()
+            raise RemoteError(f"JupyterLab on {target.label} exited while starting: {last}"
+                              + _hint_for_log(last, record["remote_port"]))
+        time.sleep(0.5)
+    raise RemoteError(f"JupyterLab on {target.label} was not ready within {deadline_s:g} s "
+                      f"(remote log: {record.get('remote_log', '?')}); it was stopped again")
+
+
+def _wait_api(record, seconds: float) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = local.api_get(record["local_port"], record["token"])
+        if isinstance(answer, dict):
+            return answer
+        if time.monotonic() > deadline:
+            raise RemoteError(f"JupyterLab runs on the host but /api/status does not answer "
+                              f"through the tunnel at 127.0.0.1:{record['local_port']}")
+        time.sleep(0.3)
+
+
+def _healthy(record) -> bool:
+    target = sshcmd.Target.from_dict(record["target"])
+    return (sshcmd.master_pid(target, record.get("control")) is not None
+            and local.api_get(record["local_port"], record["token"], timeout=3) is not None)
+
+
+def start(host: str, s: dict, *, open_browser: bool = True, out=print) -> int:
+    target = sshcmd.connect(host, s)
+    sdir = state.private_dir(state.state_dir())
+    old = state.load(sdir, host)
+    if old and old.get("ready") and _healthy(old):
+        out(f"already running on {target.label}:")
+        out(local.url(old["local_port"], old["token"]))
+        return 0
+    if old and old.get("ready") and _reconnect(host, old, target, s, sdir, open_browser, out):
+        return 0
+    if old:
+        out(f"cleaning up the previous session on {target.label} first")
+        problems = _teardown(old)
+        if problems:  # keep the record: it is what `stop` needs later
+            raise RemoteError("; ".join(problems) + "; run `dlcourse-remote stop` when the "
+                              "host is reachable, then start again")
+        state.remove(sdir, host)
+    record = {
+        "target": target.to_dict(),
+        "local_port": ports.choose_local_port(s["local_port"]),
+        "remote_port": s["remote_port"],
+        "venv": s["venv"],
+        "remote_dir": s["remote_dir"],
+        "token": secrets.token_hex(24),
+        "control": state.new_control_path(sdir, host),
+        "ssh_log": str(state.state_path(sdir, host).with_suffix(".ssh.log")),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "ready": False,
+    }
+    try:
+        record["ssh_pid"] = sshcmd.open_master(
+            target, record["control"], record["local_port"], record["remote_port"],
+            record["ssh_log"], timeout=s["connect_timeout"] + 30)
+        state.save(sdir, host, record)
+        _launch(target, record)
+        state.save(sdir, host, record)
+        server = _wait_ready(target, record, s["timeout"])
+        record["token"] = server.get("token") or record["token"]
+        record["remote_pid"] = server.get("pid", record["remote_pid"])
+        record["status"] = _wait_api(record, 20)
+        record["ready"] = True
+        state.save(sdir, host, record)
+    except BaseException:
+        _teardown(record, graceful=record.get("ready", False))
+        state.remove(sdir, host)
+        raise
+    _announce(host, target, record, open_browser, out)
+    return 0
+
+
+def _announce(host, target, record, open_browser, out) -> None:
+    address = local.url(record["local_port"], record["token"])
+    out(f"JupyterLab on {target.label} port {record['remote_port']} is tunnelled to "
+        f"127.0.0.1:{record['local_port']} (ssh pid {record['ssh_pid']})")
+    out(address)
+    out(f"stop it (and the tunnel) with: dlcourse-remote stop {host}")
+    if open_browser:
+        webbrowser.open(address)
+
+
+def _reconnect(host, old, target, s, sdir, open_browser, out) -> bool:
+    """The tunnel is gone (laptop slept, network changed) but the server may still run:
+    open a new tunnel to it, so its kernels and their variables survive."""
+    try:
+        proc = sshcmd.run_script(target, scripts.poll(old.get("venv"), old.get("remote_dir"),
+                                                      old["remote_port"], old["remote_pid"]),
+                                 timeout=60, what="jupyter server list")
+    except RemoteError:
+        return False
+    if not _listed(proc.stdout, old["remote_port"]) or "ALIVE" not in scripts.markers(proc.stdout):
+        return False
+    out(f"the tunnel was down but JupyterLab still runs on {target.label}: reconnecting")
+    old_target = sshcmd.Target.from_dict(old["target"])
+    sshcmd.close_master(old_target, old.get("control"))
+    wanted = s["local_port"]
+    if wanted is None and not ports.is_listening(old["local_port"]):
+        wanted = old["local_port"]  # keep the URL the browser already has, when possible
+    record = dict(old, target=target.to_dict(), control=state.new_control_path(sdir, host),
+                  local_port=ports.choose_local_port(wanted))
+    record["ssh_pid"] = sshcmd.open_master(
+        target, record["control"], record["local_port"], record["remote_port"],
+        record["ssh_log"], timeout=s["connect_timeout"] + 30)
+    state.save(sdir, host, record)
+    record["status"] = _wait_api(record, 20)
+    state.save(sdir, host, record)
+    _announce(host, target, record, open_browser, out)
+    return True
+
+
+def _launch(target, record) -> None:
+    script = scripts.start(record["venv"], record["remote_dir"], record["remote_port"],
+                           record["token"])
+    record["remote_pid"] = None  # from now on, teardown also asks the host to stop
+    proc = sshcmd.run_script(target, script, control=record["control"], timeout=60,
+                             what="starting JupyterLab")
+    found = scripts.markers(proc.stdout)
+    if proc.returncode == scripts.NO_JUPYTER:
+        raise RemoteError(f"no JupyterLab on {target.label}: {found['NOJUPYTER'][0]} does not "
+                          f"exist; run `dlcourse-remote setup {target.dest}` first, or pass --venv")
+    if proc.returncode != 0 or "PID" not in found:
+        raise RemoteError(f"could not start JupyterLab on {target.label}: "
+                          f"{scripts.last_line(proc.stderr + proc.stdout)}")
+    record["remote_pid"] = int(found["PID"][0])
+    record["remote_log"] = found.get("LOG", ["?"])[0]
+
+
+def _teardown(record, graceful: bool = True) -> list:
+    """Stop the remote server, then close the tunnel; returns the problems (one line each)."""
+    problems = []
+    target = sshcmd.Target.from_dict(record["target"])
+    control = record.get("control")
+    up = sshcmd.master_pid(target, control) is not None
+    if "remote_pid" in record:
+        script = scripts.stop(record.get("venv"), record.get("remote_dir"),
+                              record["remote_port"], record.get("remote_pid"), graceful)
+        try:
+            proc = sshcmd.run_script(target, script, control=control if up else None,
+                                     timeout=90, what="stopping JupyterLab")
+            if "STOPPED" not in scripts.markers(proc.stdout):
+                problems.append(f"JupyterLab (pid {record.get('remote_pid')}) on {target.label} "
+                                "is still running")
+        except RemoteError as exc:
+            problems.append(f"could not stop JupyterLab on {target.label}: {exc}")
+    if up:
+        sshcmd.close_master(target, control)
+    pid = record.get("ssh_pid")
+    if pid and not local.wait_gone(pid, 5) and control and control in local.command_line(pid):
+        os.kill(pid, signal.SIGTERM)
+        if not local.wait_gone(pid, 3):
+            problems.append(f"the ssh tunnel (pid {pid}) did not exit")
+    if control and os.path.exists(control) and not problems:
+        try:
+            os.unlink(control)
+        except OSError:
+            pass
+    return problems
+
+
+def stop(host: str | None, s: dict, out=print) -> int:
+    sdir = state.state_dir()
+    targets = [host] if host else state.hosts(sdir)
+    if not targets:
+        out("nothing to stop: no session is recorded")
+        return 0
+    failed = []
+    for name in targets:
+        record = state.load(sdir, name)
+        if record is None:
+            others = ", ".join(state.hosts(sdir)) or "none"
+            out(f"{name}: nothing to stop (no session recorded; recorded sessions: {others})")
+            continue
+        problems = _teardown(record)
+        if problems:
+            state.save(sdir, name, record)
+            failed.extend(problems)
+        else:
+            state.remove(sdir, name)
+            out(f"{name}: JupyterLab stopped and tunnel closed")
+    if failed:
+        raise RemoteError("; ".join(failed) + "; run stop again when the host is reachable")
+    return 0
+
+
+def status(host: str | None, s: dict, *, show_url: bool = False, out=print) -> int:
+    sdir = state.state_dir()
+    targets = [host] if host else state.hosts(sdir)
+    if not targets:
+        out("no session is recorded (start one with: dlcourse-remote start HOST)")
+        return 1
+    healthy = True
+    for name in targets:
+        record = state.load(sdir, name)
+        if record is None:
+            out(f"{name}: not running (no session recorded)")
+            healthy = False
+            continue
+        healthy &= _status_one(name, record, show_url, out)
+    return 0 if healthy else 1
+
+
+def _status_one(name, record, show_url, out) -> bool:
+    target = sshcmd.Target.from_dict(record["target"])
+    pid = sshcmd.master_pid(target, record.get("control"))
+    out(f"{name}: {target.label}")
+    lp, rp = record["local_port"], record["remote_port"]
+    if pid:
+        out(f"  tunnel:  up (ssh pid {pid}), 127.0.0.1:{lp} -> host 127.0.0.1:{rp}")
+    else:
+        out("  tunnel:  DOWN (run `dlcourse-remote start` again to reopen it)")
+    answer = local.api_get(lp, record["token"]) if pid else None
+    if answer:
+        out(f"  jupyter: answers /api/status: {answer.get('kernels', '?')} kernel(s), "
+            f"{answer.get('connections', '?')} connection(s), last activity "
+            f"{answer.get('last_activity', '?')}")
+    else:
+        out("  jupyter: NOT answering through the tunnel")
+    try:
+        proc = sshcmd.run_script(target, scripts.gpu(None, None, with_tensorflow=False, brief=True),
+                                 control=record.get("control") if pid else None, timeout=30,
+                                 what="nvidia-smi")
+        found = scripts.markers(proc.stdout)
+        if "NOSMI" in found:
+            out("  gpu:     no nvidia-smi on the host")
+        for line in found.get("GPU", []):
+            out(f"  gpu:     {line}")
+        for line in found.get("APP", []):
+            out(f"  process: {line}")
+    except RemoteError as exc:
+        out(f"  gpu:     unknown ({exc})")
+    if show_url:
+        out(f"  url:     {local.url(lp, record['token'])}")
+    else:
+        out(f"  url:     token hidden; `dlcourse-remote status {name} --url` prints it")
+    return bool(pid and answer)

@@ -1,0 +1,245 @@
+"""Building and running OpenSSH client commands.
+
+Every command carries the same safety options: no agent or X11 forwarding,
+``StrictHostKeyChecking=accept-new`` against the user's normal known_hosts
+(``yes`` is kept when the user's config asks for it; ``no`` is never used),
+``BatchMode=yes`` (keys only, never a password prompt from a background
+process), a connect timeout and keep-alives. Forwards are loopback on both ends.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from dlremote import RemoteError, keys
+from dlremote.diagnose import explain_failure, last_line
+
+SSH = os.environ.get("DLREMOTE_SSH", "ssh")
+
+
+@dataclass
+class Target:
+    """How to reach one host: ``ssh [options] dest`` plus what ssh resolved."""
+
+    dest: str
+    options: list = field(default_factory=list)
+    hostname: str = ""
+    user: str = ""
+    port: int = 22
+    identities: list = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        real = f"{self.user}@{self.hostname}:{self.port}"
+        return self.dest if self.dest == real else f"{self.dest} ({real})"
+
+    def to_dict(self) -> dict:
+        return {"dest": self.dest, "options": list(self.options), "hostname": self.hostname,
+                "user": self.user, "port": self.port, "identities": list(self.identities)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Target:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def connect(host: str, s: dict) -> Target:
+    """Resolve ``host`` with ssh's own config and check the keys it would use."""
+    options = base_options(s["identity"], s["user"], s["port"], s["ssh_config"])
+    target = resolve(host, options, s["connect_timeout"])
+    keys.check_keys(target, s["identity"])
+    return target
+
+
+def base_options(identity=None, user=None, port=None, ssh_config=None) -> list:
+    """The options a user would type: ``-F``, ``-i`` (only that key), ``-l``, ``-p``."""
+    opts = []
+    if ssh_config:
+        opts += ["-F", os.path.expanduser(ssh_config)]
+    if identity:
+        opts += ["-i", os.path.expanduser(identity), "-o", "IdentitiesOnly=yes"]
+    if user:
+        opts += ["-l", user]
+    if port:
+        opts += ["-p", str(int(port))]
+    return opts
+
+
+def safety_options(resolved: dict, connect_timeout: float = 15) -> list:
+    """Options added to every command (see the module docstring)."""
+    opts = ["-a", "-x", "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes",
+            "-o", f"ConnectTimeout={max(1, int(round(connect_timeout)))}",
+            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]
+    if resolved.get("stricthostkeychecking", ["ask"])[0] not in ("true", "yes"):
+        opts += ["-o", "StrictHostKeyChecking=accept-new"]
+    return opts
+
+
+def parse_ssh_g(text: str) -> dict:
+    """``ssh -G`` output -> {lowercase keyword: [values in order]}."""
+    resolved: dict = {}
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key:
+            resolved.setdefault(key.lower(), []).append(value.strip())
+    return resolved
+
+
+def _home() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir  # what ssh itself uses for ~
+    except (ImportError, KeyError):
+        return os.path.expanduser("~")
+
+
+def expand_identity(path: str, resolved: dict) -> str | None:
+    """Expand ``~`` and the common % tokens of an IdentityFile; None if others remain."""
+    home = _home()
+    if path == "~" or path.startswith("~/"):
+        path = home + path[1:]
+    tokens = {"%d": home, "%u": os.environ.get("USER", ""), "%%": "%",
+              "%h": resolved.get("hostname", [""])[0], "%r": resolved.get("user", [""])[0]}
+    path = re.sub(r"%.", lambda m: tokens.get(m.group(0), m.group(0)), path)
+    return None if "%" in path.replace("%%", "") else path
+
+
+def resolve(host: str, options: list, connect_timeout: float = 15) -> Target:
+    """Ask ``ssh -G`` what ``ssh options host`` would do (aliases, Include, Match...)."""
+    if not host or host.startswith("-") or any(c.isspace() for c in host):
+        raise RemoteError(f"not a host name: {host!r} (expected HOST, user@host or an ssh alias)")
+    if shutil.which(SSH) is None:
+        raise RemoteError(f"the OpenSSH client ({SSH}) is not installed or not on PATH")
+    proc = subprocess.run([SSH, "-G", *options, host], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=30)
+    if proc.returncode != 0:
+        raise RemoteError(f"ssh cannot use these settings for {host}: {last_line(proc.stderr)}")
+    resolved = parse_ssh_g(proc.stdout)
+    identities = []
+    for raw in resolved.get("identityfile", []):
+        path = expand_identity(raw, resolved)
+        if path and os.path.exists(path) and path not in identities:
+            identities.append(path)
+    return Target(
+        dest=host,
+        options=list(options) + safety_options(resolved, connect_timeout),
+        hostname=resolved.get("hostname", [host])[0],
+        user=resolved.get("user", [""])[0],
+        port=int(resolved.get("port", ["22"])[0]),
+        identities=identities,
+    )
+
+
+def _verbose(args: list) -> None:
+    if os.environ.get("DLREMOTE_VERBOSE"):
+        print("+ " + " ".join(shlex.quote(a) for a in args), file=sys.stderr)
+
+
+def command(target: Target, remote: list | None = None, control: str | None = None) -> list:
+    """``ssh`` argv running ``remote`` (a list of words) on the host, no forwards."""
+    mux = ["-S", control, "-o", "ControlMaster=no"] if control else ["-o", "ControlPath=none"]
+    return [SSH, *target.options, *mux, "-o", "ClearAllForwardings=yes", "-T", target.dest,
+            *(remote or [])]
+
+
+def run_script(target: Target, script: str, *, control: str | None = None, timeout: float = 120,
+               what: str = "the remote command") -> subprocess.CompletedProcess:
+    """Run a POSIX sh script on the host (sent on stdin, so secrets stay out of ``ps``).
+
+    Raises RemoteError when ssh itself fails (exit 255) or the timeout passes;
+    the script's own exit status is left to the caller.
+    """
+    args = command(target, ["sh", "-s"], control)
+    _verbose(args)
+    try:
+        proc = subprocess.run(args, input=script, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RemoteError(
+            f"{what} on {target.label} did not finish within {timeout:.0f} s") from None
+    if proc.returncode == 255:
+        raise RemoteError(explain_failure(proc.stderr, target))
+    return proc
+
+
+def stream_script(target: Target, script: str, timeout: float = 3600) -> tuple:
+    """Run a long script whose output the user should watch; returns (status, marker lines).
+
+    Lines starting with ``DLREMOTE_`` are collected, everything else is echoed live.
+    """
+    args = command(target, ["sh", "-c", shlex.quote(script)])
+    _verbose(args)
+    markers, lines = [], []
+    with subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT) as proc:
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            if line.startswith("DLREMOTE_"):
+                markers.append(line)
+            else:
+                lines.append(line)
+                print(line, flush=True)
+        status = proc.wait(timeout=timeout)
+    if status == 255:
+        raise RemoteError(explain_failure("\n".join(lines), target))
+    return status, markers
+
+
+def master_command(target: Target, control: str, local_port: int, remote_port: int) -> list:
+    """``ssh -M -S control -f -N -L 127.0.0.1:LOCAL:127.0.0.1:REMOTE host``.
+
+    ``-M -S`` makes it the master of a control socket (later commands reuse the
+    connection, ``-O exit`` closes it), ``-f`` backgrounds ssh after login, ``-N``
+    runs no remote command, ``-L`` forwards 127.0.0.1:LOCAL here to 127.0.0.1:REMOTE
+    there; ExitOnForwardFailure makes a taken local port an error, not a warning.
+    """
+    forward = f"127.0.0.1:{int(local_port)}:127.0.0.1:{int(remote_port)}"
+    return [SSH, *target.options, "-M", "-S", control, "-o", "ControlPersist=no",
+            "-o", "ExitOnForwardFailure=yes", "-f", "-N", "-L", forward, target.dest]
+
+
+def open_master(target: Target, control: str, local_port: int, remote_port: int,
+                log_path: str, timeout: float) -> int:
+    """Start :func:`master_command` (its messages go to ``log_path``); returns its pid."""
+    args = master_command(target, control, local_port, remote_port)
+    _verbose(args)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=fd, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RemoteError(f"ssh to {target.label} did not connect within {timeout:.0f} s") from None
+    finally:
+        os.close(fd)
+    if proc.returncode != 0:
+        with open(log_path, errors="replace") as fh:
+            fh.seek(start)
+            raise RemoteError(explain_failure(fh.read(), target, local_port))
+    pid = master_pid(target, control)
+    if pid is None:
+        raise RemoteError(f"the ssh tunnel to {target.label} started but its control socket "
+                          f"{control} does not answer")
+    return pid
+
+
+def master_pid(target: Target, control: str) -> int | None:
+    """Pid of the tunnel behind ``control`` if it answers ``ssh -O check``, else None."""
+    if not control or not os.path.exists(control):
+        return None
+    proc = subprocess.run([SSH, *target.options, "-S", control, "-O", "check", target.dest],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=15)
+    match = re.search(r"pid=(\d+)", proc.stderr + proc.stdout)
+    return int(match.group(1)) if proc.returncode == 0 and match else None
+
+
+def close_master(target: Target, control: str) -> None:
+    """``ssh -O exit``: ask the tunnel to close (no error if it is already gone)."""
+    if control and os.path.exists(control):
+        subprocess.run([SSH, *target.options, "-S", control, "-O", "exit", target.dest],
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=15)

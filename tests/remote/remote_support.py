@@ -1,0 +1,118 @@
+"""Helpers shared by the remote/ tests: paths, shims, process and port checks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+REMOTE = ROOT / "remote"
+TOOL = REMOTE / "dlcourse-remote"
+COURSE_VENV = ROOT / ".venv"
+
+SHIM_GPU = "NVIDIA Shim A100-SXM4-40GB"
+
+NVIDIA_SMI_SHIM = f"""#!/bin/sh
+# Stand-in for nvidia-smi: answers the queries dlcourse-remote makes.
+case "$*" in
+  *--query-gpu*) echo "0, {SHIM_GPU}, 7 %, 1024 MiB, 40960 MiB" ;;
+  *--query-compute-apps*) echo "4242, python, 900 MiB" ;;
+  *) echo "| NVIDIA-SMI 550.00   Driver Version: 550.00   CUDA Version: 12.4 |"
+     echo "|   0  {SHIM_GPU}   On |" ;;
+esac
+"""
+
+# A jupyter that starts but never becomes ready: `lab` loops, `server list` lists nothing.
+JUPYTER_NEVER_READY = """#!/bin/sh
+case "$1" in
+  lab) while :; do sleep 1; done ;;
+  server) exit 0 ;;
+esac
+"""
+
+# A python for `setup --remote-python`: passes the version check, makes a venv of shims,
+# and logs every pip call instead of downloading anything.
+FAKE_PYTHON = """#!/bin/sh
+case "$1" in
+  -c) exit 0 ;;
+  --version) echo "Python 3.11.99 (fake)" ;;
+  -m)
+    if [ "$2" = venv ]; then
+      mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && cp "$0" "$3/bin/jupyter"
+    else
+      shift; echo "$*" >> "$(dirname "$0")/../pip.log"
+    fi ;;
+esac
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SshServer:
+    """What the tests need to know about the throwaway sshd."""
+
+    def __init__(self, base: Path, port: int):
+        self.base = base
+        self.port = port
+        self.key = base / "user_key"
+        self.wrong_key = base / "wrong_key"
+        self.config = base / "ssh_config"
+        self.remote_home = base / "remote_home"
+        self.shim_bin = base / "shim_bin"
+        self.log = base / "sshd.log"
+        self.closed_port = 0
+
+
+def send_signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def pids_matching(text: str) -> list:
+    """Live (non-zombie) processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def port_listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Tool:
+    """Runs ``remote/dlcourse-remote`` as a learner would, with an isolated HOME."""
+
+    def __init__(self, home: Path, srv: SshServer):
+        self.home = home
+        self.srv = srv
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("DLREMOTE_", "XDG_", "JUPYTER"))}
+        self.env.update(HOME=str(home), BROWSER="true")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / ".local" / "state" / "dlcourse-remote"
+
+    def __call__(self, *args, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(TOOL), *map(str, args)], env=self.env,
+                              capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,514 @@
+"""Unit tests of remote/ (no sshd): parsing, ssh commands, config, ports, state, keys, scripts."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tarfile
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from dlremote import (
+    RemoteError,
+    cli,
+    config,
+    diagnose,
+    envspec,
+    gpucheck,
+    keys,
+    ports,
+    scripts,
+    sshcmd,
+    state,
+)
+
+from .remote_support import REMOTE, ROOT
+
+needs_ssh = pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client")
+
+
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path, monkeypatch):
+    """Commands run in-process here must not touch the real ~/.local/state or config."""
+    monkeypatch.setenv("DLREMOTE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DLREMOTE_CONFIG", str(tmp_path / "no-config.ini"))
+
+
+# ----------------------------------------------------------------------------- stdlib only
+def test_the_tool_imports_only_the_standard_library():
+    stdlib = set(sys.stdlib_module_names) | {"dlremote"}
+    for path in sorted((REMOTE / "dlremote").glob("*.py")) + [REMOTE / "dlcourse-remote"]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in stdlib, f"{path.name} imports {name}"
+
+
+def test_never_binds_all_interfaces():
+    for path in (REMOTE / "dlremote").glob("*.py"):
+        assert "0.0.0.0" not in path.read_text(), path
+
+
+# ----------------------------------------------------------------------------- arguments
+def parse(*argv):
+    return cli.build_parser().parse_args(list(argv))
+
+
+def test_start_arguments_as_ssh_users_expect():
+    args = parse("start", "ubuntu@203.0.113.7", "-i", "~/k.pem", "-p", "2222",
+                 "--local-port", "9000", "--no-browser", "--timeout", "30")
+    assert (args.command, args.host, args.identity, args.port) == (
+        "start", "ubuntu@203.0.113.7", "~/k.pem", 2222)
+    assert args.local_port == 9000 and args.browser is False and args.timeout == 30
+
+
+def test_status_and_stop_take_an_optional_host():
+    assert parse("status").host is None and parse("stop").host is None
+    assert parse("status", "gpubox", "--url").url is True
+
+
+@pytest.mark.parametrize("argv", [[], ["launch", "h"], ["start"], ["start", "h", "-p", "x"]])
+def test_bad_arguments_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse(*argv)
+    assert exc.value.code == 2
+
+
+def test_flags_override_config_file_override_defaults(tmp_path):
+    ini = tmp_path / "c.ini"
+    ini.write_text("[defaults]\nremote_port = 9999\ntimeout = 12\n\n"
+                   "[gpubox]\nremote_port = 8890\nbrowser = no\nidentity = ~/gpu.pem\n")
+    args = parse("start", "gpubox", "--config", str(ini), "--timeout", "5")
+    s = cli.settings_from(args)
+    assert s["remote_port"] == 8890  # host section over [defaults]
+    assert s["timeout"] == 5  # flag over file
+    assert s["browser"] is False and s["identity"] == "~/gpu.pem"
+    assert s["connect_timeout"] == config.DEFAULTS["connect_timeout"]
+    other = cli.settings_from(parse("start", "otherbox", "--config", str(ini)))
+    assert other["remote_port"] == 9999 and other["browser"] is True
+
+
+def test_main_prints_one_line_error_and_exits_1(capsys):
+    assert cli.main(["start", "bad host", "--no-browser"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("dlcourse-remote: error: not a host name")
+
+
+# ----------------------------------------------------------------------------- config file
+def test_config_file_errors_name_the_problem(tmp_path):
+    ini = tmp_path / "c.ini"
+    ini.write_text("[gpubox]\nidentiy = k\n")
+    with pytest.raises(RemoteError, match="unknown setting 'identiy'"):
+        config.read_config(ini, "gpubox")
+    ini.write_text("[gpubox]\nremote_port = 99999\n")
+    with pytest.raises(RemoteError, match="remote_port = '99999' is invalid"):
+        config.read_config(ini, "gpubox")
+    ini.write_text("remote_port = 1\n")
+    with pytest.raises(RemoteError, match="not valid INI"):
+        config.read_config(ini, "gpubox")
+    assert config.read_config(tmp_path / "missing.ini", "gpubox") == {}
+    with pytest.raises(RemoteError, match="not found"):
+        config.read_config(tmp_path / "missing.ini", "gpubox", required=True)
+
+
+def test_config_path_precedence(tmp_path):
+    env = {"HOME": "/home/u"}
+    assert config.config_path(env=env) == Path("/home/u/.config/dlcourse-remote/config.ini")
+    env["XDG_CONFIG_HOME"] = "/x"
+    assert config.config_path(env=env) == Path("/x/dlcourse-remote/config.ini")
+    env["DLREMOTE_CONFIG"] = "/y.ini"
+    assert config.config_path(env=env) == Path("/y.ini")
+    assert config.config_path("/z.ini", env=env) == Path("/z.ini")
+
+
+# ----------------------------------------------------------------------------- ssh commands
+def target(**kw):
+    base = dict(dest="gpubox", options=["-F", "/cfg"] + sshcmd.safety_options({}),
+                hostname="10.0.0.5", user="ubuntu", port=22)
+    return sshcmd.Target(**dict(base, **kw))
+
+
+def test_base_options_match_ssh_flags():
+    opts = sshcmd.base_options(identity="/k.pem", user="bob", port=2200, ssh_config="/cfg")
+    assert opts == ["-F", "/cfg", "-i", "/k.pem", "-o", "IdentitiesOnly=yes", "-l", "bob",
+                    "-p", "2200"]
+    assert sshcmd.base_options() == []
+
+
+@pytest.mark.parametrize("config_value, expected", [
+    ("ask", "accept-new"), ("false", "accept-new"), ("accept-new", "accept-new"), ("true", None)])
+def test_host_key_checking_is_never_disabled(config_value, expected):
+    opts = sshcmd.safety_options({"stricthostkeychecking": [config_value]})
+    joined = " ".join(opts)
+    assert "StrictHostKeyChecking=no" not in joined
+    if expected:
+        assert f"StrictHostKeyChecking={expected}" in joined
+    else:  # the user's stricter "yes" is kept by not overriding it
+        assert "StrictHostKeyChecking" not in joined
+    for required in ("ForwardAgent=no", "ForwardX11=no", "BatchMode=yes", "ServerAliveInterval="):
+        assert required in joined
+    assert "-a" in opts and "-x" in opts
+
+
+def test_master_command_forwards_loopback_to_loopback():
+    argv = sshcmd.master_command(target(), "/s/cm", 51234, 8888)
+    assert argv[argv.index("-L") + 1] == "127.0.0.1:51234:127.0.0.1:8888"
+    assert argv[argv.index("-S") + 1] == "/s/cm"
+    for flag in ("-M", "-f", "-N", "ExitOnForwardFailure=yes", "ControlPersist=no"):
+        assert flag in argv
+    assert argv[-1] == "gpubox" and "0.0.0.0" not in " ".join(argv)
+
+
+def test_commands_reuse_the_control_socket_and_never_forward():
+    with_socket = sshcmd.command(target(), ["sh", "-s"], control="/s/cm")
+    assert with_socket[with_socket.index("-S") + 1] == "/s/cm"
+    assert with_socket[-3:] == ["gpubox", "sh", "-s"]
+    alone = sshcmd.command(target(), ["uname"])
+    assert "ControlPath=none" in alone and "-S" not in alone
+    for argv in (with_socket, alone):
+        assert "ClearAllForwardings=yes" in argv and "-L" not in argv
+
+
+@needs_ssh
+def test_resolve_follows_an_ssh_config_alias(tmp_path):
+    key = tmp_path / "gpu.pem"
+    key.write_text("not really a key")
+    key.chmod(0o600)
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(f"Host gpubox\n  HostName 198.51.100.9\n  User ubuntu\n  Port 2201\n"
+                   f"  IdentityFile {key}\n  IdentityFile {tmp_path}/absent.pem\n"
+                   "  StrictHostKeyChecking no\n")
+    t = sshcmd.resolve("gpubox", sshcmd.base_options(ssh_config=str(cfg)))
+    assert (t.hostname, t.user, t.port) == ("198.51.100.9", "ubuntu", 2201)
+    assert t.identities == [str(key)]  # only keys that exist
+    assert "StrictHostKeyChecking=accept-new" in t.options  # "no" in the config is overridden
+    assert t.label == "gpubox (ubuntu@198.51.100.9:2201)"
+    plain = sshcmd.resolve("alice@example.org", sshcmd.base_options(ssh_config=str(cfg), port=7))
+    assert (plain.hostname, plain.user, plain.port) == ("example.org", "alice", 7)
+
+
+@pytest.mark.parametrize("host", ["", "-oProxyCommand=x", "two words"])
+def test_resolve_rejects_things_that_are_not_hosts(host):
+    with pytest.raises(RemoteError, match="not a host name"):
+        sshcmd.resolve(host, [])
+
+
+@pytest.mark.parametrize("stderr, needle", [
+    ("root@1.2.3.4: Permission denied (publickey).", "refused the login"),
+    ("ssh: connect to host 1.2.3.4 port 22: Connection refused", "cannot reach"),
+    ("ssh: connect to host 1.2.3.4 port 22: Connection timed out", "port 22 open to your IP"),
+    ("ssh: Could not resolve hostname nope: Name or service not known", "cannot resolve"),
+    ("@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@", "ssh-keygen -R 10.0.0.5"),
+    ("bind [127.0.0.1]:9000: Address already in use", "local port 9000 is already in use"),
+    ("Warning: Permanently added x\nsomething odd", "failed: something odd"),
+])
+def test_ssh_failures_become_one_actionable_line(stderr, needle):
+    message = diagnose.explain_failure(stderr, target(), local_port=9000)
+    assert needle in message and "\n" not in message
+
+
+# ----------------------------------------------------------------------------- keys
+def test_key_permission_check(tmp_path):
+    key = tmp_path / "id key"
+    key.write_text("k")
+    key.chmod(0o600)
+    keys.check_key_permissions(str(key))
+    key.chmod(0o400)
+    keys.check_key_permissions(str(key))
+    for loose in (0o644, 0o640, 0o604, 0o660):
+        key.chmod(loose)
+        with pytest.raises(RemoteError) as exc:
+            keys.check_key_permissions(str(key))
+        assert f"chmod 600 '{key}'" in str(exc.value) and f"{loose:03o}" in str(exc.value)
+    with pytest.raises(RemoteError, match="not found"):
+        keys.check_key_permissions(str(tmp_path / "missing"))
+
+
+def test_the_suggested_chmod_really_fixes_the_key(tmp_path):
+    key = tmp_path / "k.pem"
+    key.write_text("k")
+    key.chmod(0o664)
+    with pytest.raises(RemoteError) as exc:
+        keys.check_keys(target(identities=[str(key)]), None)
+    fix = str(exc.value).split("fix it with: ")[1]
+    subprocess.run(fix, shell=True, check=True)
+    keys.check_keys(target(identities=[str(key)]), None)
+
+
+@needs_ssh
+def test_start_refuses_a_loose_key_before_connecting(tmp_path, capsys):
+    key = tmp_path / "k.pem"
+    key.write_text("k")
+    key.chmod(0o644)
+    # 192.0.2.1 is TEST-NET: the check must fail before any connection is tried
+    assert cli.main(["start", "ubuntu@192.0.2.1", "-i", str(key), "--no-browser"]) == 1
+    assert f"chmod 600 {key}" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- ports
+def test_free_port_is_bindable_on_loopback():
+    port = ports.free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+    assert ports.choose_local_port(None) > 0
+
+
+def test_a_taken_local_port_is_a_clear_error():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert ports.is_listening(port)
+        with pytest.raises(RemoteError, match=f"local port {port} is already in use"):
+            ports.choose_local_port(port)
+    assert ports.choose_local_port(port) == port  # free again once closed
+    for bad in (0, 70000, "8888", True):
+        with pytest.raises(RemoteError, match="1..65535"):
+            ports.ensure_free(bad)
+
+
+# ----------------------------------------------------------------------------- state
+def test_state_round_trip_is_private(tmp_path):
+    directory = tmp_path / "st"
+    record = {"local_port": 5000, "token": "secret"}
+    path = state.save(directory, "ubuntu@h", record)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert state.load(directory, "ubuntu@h") == dict(record, host="ubuntu@h")
+    state.save(directory, "gpubox", {})
+    assert state.hosts(directory) == ["gpubox", "ubuntu@h"]
+    assert state.remove(directory, "ubuntu@h") and not state.remove(directory, "ubuntu@h")
+    assert state.load(directory, "ubuntu@h") is None
+    assert not list(directory.glob(".tmp-*"))
+
+
+def test_state_names_do_not_collide(tmp_path):
+    assert state.state_path(tmp_path, "a/b") != state.state_path(tmp_path, "a_b")
+
+
+def test_damaged_state_is_reported(tmp_path):
+    state.state_path(tmp_path, "h").write_text("{not json")
+    with pytest.raises(RemoteError, match="damaged"):
+        state.load(tmp_path, "h")
+    state.state_path(tmp_path, "h").write_text('{"host": "other"}')
+    with pytest.raises(RemoteError, match="does not belong"):
+        state.load(tmp_path, "h")
+
+
+def test_state_dir_precedence():
+    assert state.state_dir({"HOME": "/h"}) == Path("/h/.local/state/dlcourse-remote")
+    assert state.state_dir({"HOME": "/h", "XDG_STATE_HOME": "/x"}) == Path("/x/dlcourse-remote")
+    assert state.state_dir({"DLREMOTE_STATE_DIR": "/d", "XDG_STATE_HOME": "/x"}) == Path("/d")
+
+
+def test_control_socket_path_fits_sun_path(tmp_path):
+    deep = tmp_path / ("d" * 90)
+    path = state.new_control_path(deep, "ubuntu@gpu.example.org")
+    assert len(path) <= state.MAX_SOCKET_PATH
+    assert state.new_control_path(deep, "h") != state.new_control_path(deep, "h")
+
+
+# ----------------------------------------------------------------------------- scripts
+def run_sh(script: str, home: Path) -> subprocess.CompletedProcess:
+    env = {"HOME": str(home), "PATH": os.environ["PATH"]}
+    return subprocess.run(["sh", "-s"], input=script, env=env, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_paths_are_quoted_and_tilde_expanded_on_the_host(tmp_path):
+    evil = "/tmp/x\"; touch pwned; echo \"$(id)"
+    script = scripts.locate(evil, "~/my course") + 'echo "$VENV|$DIR"\n'
+    out = run_sh(script, tmp_path)
+    assert out.stdout.strip() == f"{evil}|{tmp_path}/my course"
+    assert not (tmp_path / "pwned").exists()
+    assert scripts.path_expr("~") == '"$HOME"'
+
+
+def test_locate_defaults_to_what_setup_recorded(tmp_path):
+    show = 'echo "$VENV|$DIR"\n'
+    assert run_sh(scripts.locate(None, None) + show, tmp_path).stdout.strip() == (
+        f"{tmp_path}/dlcourse/.venv|{tmp_path}/dlcourse")
+    record = scripts.record_env(scripts.path_expr("/opt/my env"), scripts.path_expr("/srv/c"))
+    assert run_sh(scripts.locate(None, None) + record, tmp_path).returncode == 0
+    after = run_sh(scripts.locate(None, None) + show, tmp_path).stdout.strip()
+    assert after == "/opt/my env|/srv/c"
+    assert run_sh(scripts.locate("/v", None) + show, tmp_path).stdout.strip() == "/v|/srv/c"
+
+
+def test_start_script_runs_jupyter_detached_on_loopback(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    fake = venv / "bin" / "jupyter"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$HOME/args"\n'
+                    'echo "$JUPYTER_TOKEN" > "$HOME/token"\npwd > "$HOME/cwd"\n')
+    fake.chmod(0o755)
+    (tmp_path / "course").mkdir()
+    script = scripts.start(str(venv), "~/course", 8765, "tok'en")
+    assert "tok'en" not in script.split("JUPYTER_TOKEN=")[0]  # token only in the environment
+    out = run_sh(script, tmp_path)
+    assert out.returncode == 0, out.stderr
+    found = scripts.markers(out.stdout)
+    assert int(found["PID"][0]) > 0 and found["LOG"][0].endswith("jupyter-8765.log")
+    for _ in range(100):  # the fake runs in the background
+        if (tmp_path / "cwd").exists() and (tmp_path / "args").exists():
+            break
+        __import__("time").sleep(0.05)
+    args = (tmp_path / "args").read_text().split()
+    assert args[:2] == ["lab", "--no-browser"]
+    for flag in ("--ServerApp.ip=127.0.0.1", "--ServerApp.port=8765",
+                 "--ServerApp.port_retries=0", f"--ServerApp.root_dir={tmp_path}/course"):
+        assert flag in args
+    assert (tmp_path / "token").read_text().strip() == "tok'en"
+    assert (tmp_path / "cwd").read_text().strip() == f"{tmp_path}/course"
+
+
+def test_start_script_without_jupyter_says_so(tmp_path):
+    out = run_sh(scripts.start(str(tmp_path / "none"), None, 8888, "t"), tmp_path)
+    assert out.returncode == scripts.NO_JUPYTER
+    assert scripts.markers(out.stdout)["NOJUPYTER"] == [f"{tmp_path}/none/bin/jupyter"]
+
+
+def test_stop_script_ends_the_process_group(tmp_path):
+    marker = "--ServerApp.port=45678"
+    proc = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60; :", "sh", marker],
+                            start_new_session=True)
+    try:
+        out = run_sh(scripts.stop(str(tmp_path), None, 45678, proc.pid, graceful=False), tmp_path)
+        assert "DLREMOTE_STOPPED" in out.stdout, out.stdout + out.stderr
+        assert proc.wait(5) is not None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+
+
+@pytest.mark.parametrize("argv", [["sleep", "30"],  # a reused pid must not be killed
+                                  ["sh", "-c", "sleep 30", "sh", "--ServerApp.port=456790"]])
+def test_stop_script_leaves_other_processes_alone(tmp_path, argv):
+    other = subprocess.Popen(argv, start_new_session=True)
+    try:
+        out = run_sh(scripts.stop(str(tmp_path), None, 45679, other.pid, graceful=False),
+                     tmp_path)
+        assert "DLREMOTE_STOPPED" in out.stdout and other.poll() is None
+    finally:
+        os.killpg(other.pid, 9)
+        other.wait()
+
+
+# ----------------------------------------------------------------------------- environment spec
+def test_requirements_use_the_cuda_build_on_linux_only():
+    deps, requires = envspec.read_spec(ROOT / "pyproject.toml")
+    pinned = next(d for d in deps if d.startswith("tensorflow=="))
+    linux = envspec.requirements(deps, linux=True)
+    assert pinned.replace("tensorflow", "tensorflow[and-cuda]") in linux
+    assert pinned in envspec.requirements(deps, linux=False)
+    assert len(linux) == len(deps) and all("==" in line for line in linux)
+    assert envspec.requirements(["tensorflow[and-cuda]>=2"], linux=True) == [
+        "tensorflow[and-cuda]>=2"]
+
+
+def test_spec_without_tomllib_reads_the_same():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert envspec.parse_spec_simply(text) == envspec.read_spec(ROOT / "pyproject.toml")
+
+
+@pytest.mark.parametrize("spec, ok", [(">=3.8", True), (">=3.99", False),
+                                      (f"<{sys.version_info[0]}.{sys.version_info[1]}", False),
+                                      ("", True)])
+def test_version_check_code(spec, ok):
+    code = envspec.version_check(spec)
+    assert (subprocess.run([sys.executable, "-c", code]).returncode == 0) == ok
+
+
+def test_course_archive_holds_what_pip_needs(tmp_path):
+    data = envspec.course_archive(ROOT, ["numpy==1"])
+    with tarfile.open(fileobj=BytesIO(data)) as tar:
+        names = tar.getnames()
+        assert tar.extractfile(envspec.REQUIREMENTS).read() == b"numpy==1\n"
+    assert {"pyproject.toml", "README.md", "lib/dlcourse/__init__.py"} <= set(names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+# ----------------------------------------------------------------------------- output parsing
+def test_markers():
+    text = "hello\nDLREMOTE_PID 42\nDLREMOTE_DEAD\nDLREMOTE_LOGLINE a b\nDLREMOTE_LOGLINE c\n"
+    assert scripts.markers(text) == {"PID": ["42"], "DEAD": [""], "LOGLINE": ["a b", "c"]}
+
+
+# ----------------------------------------------------------------------------- GPU check
+@pytest.fixture
+def host_here(tmp_path, monkeypatch):
+    """Run the "remote" scripts right here with sh (HOME=tmp, PATH=tmp/bin + system)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+
+    def run_script(target, script, control=None, timeout=120, what=""):
+        env = {"HOME": str(tmp_path), "PATH": f"{bin_dir}:/usr/bin:/bin"}
+        return subprocess.run(["sh", "-s"], input=script, env=env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    monkeypatch.setattr(sshcmd, "run_script", run_script)
+    return tmp_path
+
+
+def executable(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + text)
+    path.chmod(0o755)
+
+
+T4_SMI = "echo '| Tesla T4 |'\n"
+
+
+def gpu_check(host: Path, smi: str | None = None, python: str | None = None):
+    """gpu_report against shims: ``smi`` and ``python`` are sh bodies (None: absent)."""
+    if smi is not None:
+        executable(host / "bin" / "nvidia-smi", smi)
+    if python is not None:
+        executable(host / "venv" / "bin" / "python", python)
+    lines = []
+    problem = gpucheck.gpu_report(target(), str(host / "venv"), None, out=lines.append)
+    return problem, lines
+
+
+def test_gpu_check_without_driver(host_here):
+    problem, _ = gpu_check(host_here)
+    assert "no NVIDIA driver" in problem and "nvidia-smi not found" in problem
+
+
+def test_gpu_check_all_good(host_here):
+    problem, lines = gpu_check(host_here, T4_SMI,
+                               "echo 'I0000 noisy absl line'\necho 'DLREMOTE_TF 2.21.0 1'\n"
+                               "echo 'DLREMOTE_TFGPU /physical_device:GPU:0 Tesla T4'\n")
+    assert problem is None
+    assert lines == ["| Tesla T4 |", "TensorFlow 2.21.0 sees 1 GPU(s): Tesla T4"]
+
+
+def test_gpu_check_shows_why_tensorflow_failed(host_here):
+    problem, lines = gpu_check(host_here, T4_SMI,
+                               "echo 'Traceback (most recent call last):' >&2\n"
+                               "echo \"ModuleNotFoundError: No module named 'tensorflow'\" >&2\n"
+                               "exit 1\n")
+    assert problem.endswith("ModuleNotFoundError: No module named 'tensorflow'")
+    assert "Traceback (most recent call last):" in lines
+
+
+def test_gpu_check_without_the_course_environment(host_here):
+    problem, _ = gpu_check(host_here, T4_SMI)
+    assert "no course environment" in problem and "setup" in problem
+
+
+def test_gpu_check_driver_not_loaded(host_here):
+    problem, _ = gpu_check(host_here, "echo 'NVIDIA-SMI has failed'\nexit 9\n")
+    assert "driver is not loaded" in problem
