@@ -107,6 +107,7 @@ print(f"Keras cache: {os.path.expanduser(os.path.join('~', '.keras'))}")
 #
 # **Exercise.** Complete `product_flops` below.
 
+
 # %%
 def product_flops(m, k, n):
     """Floating-point operations of an (m×k)·(k×n) matrix product."""
@@ -118,8 +119,13 @@ def product_flops(m, k, n):
 
 # %%
 checks.check_function(
-    "product_flops", product_flops,
-    [checks.Case((1, 1, 1), 2), checks.Case((2, 3, 4), 48), checks.Case((512, 512, 512), 2 * 512**3)],
+    "product_flops",
+    product_flops,
+    [
+        checks.Case((1, 1, 1), 2),
+        checks.Case((2, 3, 4), 48),
+        checks.Case((512, 512, 512), 2 * 512**3),
+    ],
     hint="each of the m*n outputs needs k multiplications and k additions",
 )
 
@@ -129,6 +135,7 @@ checks.check_function(
 # We time $n\times n$ products with NumPy and with TensorFlow (on the CPU, and on the GPU when
 # there is one), take the best of several repeats (noise only ever adds time), and check that
 # every backend computes the same product.
+
 
 # %%
 def tf_matmul_seconds(a, b, device):
@@ -196,12 +203,16 @@ def time_one_product(log2_n=9):
     n = 2**log2_n
     a = rng.standard_normal((n, n), dtype=np.float32)
     seconds = timing.best_time(lambda: a @ a, repeat=1)
-    print(f"n = {n}: {seconds * 1e3:.2f} ms per product, "
-          f"{timing.matmul_flops(n, n, n) / seconds / 1e9:.1f} GFLOP/s")
+    print(
+        f"n = {n}: {seconds * 1e3:.2f} ms per product, "
+        f"{timing.matmul_flops(n, n, n) / seconds / 1e9:.1f} GFLOP/s"
+    )
 
 
-widgets.interactive(time_one_product, log2_n=widgets.IntSlider(
-    value=8, min=4, max=11, description="log₂ n", continuous_update=False))
+widgets.interactive(
+    time_one_product,
+    log2_n=widgets.IntSlider(value=8, min=4, max=11, description="log₂ n", continuous_update=False),
+)
 
 # %% [markdown]
 # ## Then and now

@@ -52,11 +52,14 @@ NOTEBOOK = "01_convolution_arithmetic"
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 # Benchmark shapes: (a) a small first layer, (b) a ResNet-sized middle layer (smaller in quick mode).
 CASE_A = dict(x=(100, 31, 31, 3), w=(3, 3, 3, 25), stride=2, padding=1)
-CASE_B = (dict(x=(4, 28, 28, 32), w=(3, 3, 32, 32), stride=1, padding="SAME") if QUICK
-          else dict(x=(16, 56, 56, 64), w=(3, 3, 64, 64), stride=1, padding="SAME"))
-NAIVE_ITEMS = 2 if QUICK else 10       # images the naive loops run on (time scaled to the batch)
+CASE_B = (
+    dict(x=(4, 28, 28, 32), w=(3, 3, 32, 32), stride=1, padding="SAME")
+    if QUICK
+    else dict(x=(16, 56, 56, 64), w=(3, 3, 64, 64), stride=1, padding="SAME")
+)
+NAIVE_ITEMS = 2 if QUICK else 10  # images the naive loops run on (time scaled to the batch)
 SWEEP_SIZES = [8, 16, 32, 48] if QUICK else [8, 16, 32, 64, 96, 128]
-SWEEP_NAIVE_MAX = 16 if QUICK else 64   # largest image the naive loops are timed on
+SWEEP_NAIVE_MAX = 16 if QUICK else 64  # largest image the naive loops are timed on
 REPEAT = 2 if QUICK else 5
 
 # %% [markdown]
@@ -84,8 +87,9 @@ REPEAT = 2 if QUICK else 5
 image = np.arange(20, dtype=np.float64).reshape(4, 5)
 kernel = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])  # a Sobel edge filter
 
-by_formula = np.array([[np.sum(image[x:x + 3, y:y + 3] * kernel) for y in range(3)]
-                       for x in range(2)])
+by_formula = np.array(
+    [[np.sum(image[x : x + 3, y : y + 3] * kernel) for y in range(3)] for x in range(2)]
+)
 scipy_corr = scipy.signal.correlate2d(image, kernel, mode="valid")
 print(by_formula)
 print("max |formula - scipy.signal.correlate2d| =", np.abs(by_formula - scipy_corr).max())
@@ -101,15 +105,26 @@ import tensorflow as tf
 
 def tf_conv(img, ker):
     """tf.nn.conv2d on one single-channel image: (H, W) * (K, K) -> (H-K+1, W-K+1)."""
-    return tf.nn.conv2d(img[None, :, :, None], ker[:, :, None, None], 1, "VALID")[0, :, :, 0].numpy()
+    return tf.nn.conv2d(img[None, :, :, None], ker[:, :, None, None], 1, "VALID")[
+        0, :, :, 0
+    ].numpy()
+
 
 scipy_conv = scipy.signal.convolve2d(image, kernel, mode="valid")
-print("tf.nn.conv2d vs scipy correlate2d:           ", np.abs(tf_conv(image, kernel) - scipy_corr).max())
-print("tf.nn.conv2d vs scipy convolve2d:            ", np.abs(tf_conv(image, kernel) - scipy_conv).max())
-print("tf.nn.conv2d, flipped kernel, vs convolve2d: ",
-      np.abs(tf_conv(image, kernel[::-1, ::-1]) - scipy_conv).max())
+print(
+    "tf.nn.conv2d vs scipy correlate2d:           ",
+    np.abs(tf_conv(image, kernel) - scipy_corr).max(),
+)
+print(
+    "tf.nn.conv2d vs scipy convolve2d:            ",
+    np.abs(tf_conv(image, kernel) - scipy_conv).max(),
+)
+print(
+    "tf.nn.conv2d, flipped kernel, vs convolve2d: ",
+    np.abs(tf_conv(image, kernel[::-1, ::-1]) - scipy_conv).max(),
+)
 assert np.allclose(tf_conv(image, kernel), scipy_corr)
-assert not np.allclose(tf_conv(image, kernel), scipy_conv)       # a real difference...
+assert not np.allclose(tf_conv(image, kernel), scipy_conv)  # a real difference...
 assert np.allclose(tf_conv(image, kernel[::-1, ::-1]), scipy_conv)  # ...gone once flipped
 
 # %% [markdown]
@@ -121,8 +136,11 @@ from skimage import data as skdata
 
 photo = skdata.camera()[::4, ::4].astype(np.float64) / 255
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-panels = [(photo, "input"), (tf_conv(photo, kernel), "tf.nn.conv2d (cross-correlation)"),
-          (scipy.signal.convolve2d(photo, kernel, mode="valid"), "scipy convolve2d (flips)")]
+panels = [
+    (photo, "input"),
+    (tf_conv(photo, kernel), "tf.nn.conv2d (cross-correlation)"),
+    (scipy.signal.convolve2d(photo, kernel, mode="valid"), "scipy convolve2d (flips)"),
+]
 for ax, (picture, title) in zip(axes, panels, strict=True):
     ax.imshow(picture, cmap="gray" if title == "input" else "RdBu")
     ax.set_title(title)
@@ -155,8 +173,10 @@ x64 = np.random.default_rng(0).standard_normal((1, 64, 64, 3)).astype(np.float32
 w8 = np.random.default_rng(1).standard_normal((4, 4, 3, 8)).astype(np.float32)
 for padding in ("SAME", "VALID"):
     shape = tuple(tf.nn.conv2d(x64, w8, 1, padding).shape)
-    print(f"{padding:<5}: tf.nn.conv2d gives {shape}; formula gives "
-          f"{conv.output_size(64, 4, 1, padding)} per axis")
+    print(
+        f"{padding:<5}: tf.nn.conv2d gives {shape}; formula gives "
+        f"{conv.output_size(64, 4, 1, padding)} per axis"
+    )
     assert shape == (1, *(2 * [conv.output_size(64, 4, 1, padding)]), 8)
 print("SAME padding for n=64, k=4, s=1 (before, after):", conv.pad_amounts(64, 4, 1, "SAME"))
 assert conv.pad_amounts(64, 4, 1, "SAME") == (1, 2)
@@ -173,6 +193,7 @@ assert conv.pad_amounts(64, 4, 1, "SAME") == (1, 2)
 # int $p$ (that many zeros on each side). The check compares your answers with the shapes
 # TensorFlow itself produces.
 
+
 # %%
 def output_size(n, k, stride, padding):
     # BEGIN SOLUTION
@@ -188,14 +209,35 @@ def output_size(n, k, stride, padding):
 def tf_output_size(n, k, stride, padding):
     """The output height TensorFlow produces: an independent reference for the check."""
     tf_pad = padding if isinstance(padding, str) else [[0, 0], [padding, padding], [0, 0], [0, 0]]
-    return int(tf.nn.conv2d(np.zeros((1, n, 1, 1), np.float32), np.zeros((k, 1, 1, 1), np.float32),
-                            (stride, 1), tf_pad).shape[1])
+    return int(
+        tf.nn.conv2d(
+            np.zeros((1, n, 1, 1), np.float32),
+            np.zeros((k, 1, 1, 1), np.float32),
+            (stride, 1),
+            tf_pad,
+        ).shape[1]
+    )
 
-cases = [checks.Case((n, k, s, p), tf_output_size(n, k, s, p))
-         for n, k, s, p in [(64, 4, 1, "SAME"), (64, 4, 1, "VALID"), (31, 3, 2, 1), (7, 3, 2, "SAME"),
-                            (10, 4, 3, "VALID"), (10, 4, 3, "SAME"), (5, 5, 1, 2), (28, 5, 2, 0)]]
-checks.check_function("output_size", output_size, cases,
-                      hint="SAME: ceil(n / s); VALID or int p: floor((n + 2p - k) / s) + 1")
+
+cases = [
+    checks.Case((n, k, s, p), tf_output_size(n, k, s, p))
+    for n, k, s, p in [
+        (64, 4, 1, "SAME"),
+        (64, 4, 1, "VALID"),
+        (31, 3, 2, 1),
+        (7, 3, 2, "SAME"),
+        (10, 4, 3, "VALID"),
+        (10, 4, 3, "SAME"),
+        (5, 5, 1, 2),
+        (28, 5, 2, 0),
+    ]
+]
+checks.check_function(
+    "output_size",
+    output_size,
+    cases,
+    hint="SAME: ceil(n / s); VALID or int p: floor((n + 2p - k) / s) + 1",
+)
 
 # %% [markdown]
 # ### Watch the window slide
@@ -203,19 +245,27 @@ checks.check_function("output_size", output_size, cases,
 # Notice how SAME pads unevenly (an even kernel, or a stride that does not divide the input), how
 # a stride larger than the kernel skips pixels, and when an output position disappears.
 
+
 # %%
 def show_window(n=7, k=3, stride=2, padding="SAME", position=0):
     try:
         fig = sliding.draw_sliding_window(n, k, stride, padding, position)
-    except ValueError as err:   # e.g. a kernel larger than the padded input
+    except ValueError as err:  # e.g. a kernel larger than the padded input
         print("no output:", err)
         return
     plt.show()
     plt.close(fig)
 
-show_window(n=6, k=4, stride=1, padding="SAME", position=0)   # uneven: 1 zero before, 2 after
-widgets.interactive(show_window, n=(3, 12), k=(1, 7), stride=(1, 4),
-                    padding=["SAME", "VALID", 0, 1, 2], position=(0, 143))
+
+show_window(n=6, k=4, stride=1, padding="SAME", position=0)  # uneven: 1 zero before, 2 after
+widgets.interactive(
+    show_window,
+    n=(3, 12),
+    k=(1, 7),
+    stride=(1, 4),
+    padding=["SAME", "VALID", 0, 1, 2],
+    position=(0, 143),
+)
 
 # %% [markdown]
 # ## 3. Three implementations
@@ -251,7 +301,7 @@ rows, cols_ = image.strides
 windows = as_strided(image, shape=(2, 3, 3, 3), strides=(rows, cols_, rows, cols_), writeable=False)
 print("window (1, 2):\n", windows[1, 2])
 print("shares memory with the image:", np.shares_memory(windows, image))
-assert np.array_equal(windows, sliding_window_view(image, (3, 3)))   # NumPy's safe wrapper agrees
+assert np.array_equal(windows, sliding_window_view(image, (3, 3)))  # NumPy's safe wrapper agrees
 assert np.array_equal(windows[1, 2], image[1:4, 2:5])
 
 # %% [markdown]
@@ -280,6 +330,7 @@ print(inspect.getsource(conv._forward_im2col))
 # matrix whose row $r$ is the window at output position $r$ (row-major order) flattened, of shape
 # (OH·OW, k·k). Use `as_strided` or `sliding_window_view`, no loop over positions.
 
+
 # %%
 def im2col_2d(image, k, stride):
     # BEGIN SOLUTION
@@ -293,15 +344,31 @@ def im2col_2d(image, k, stride):
 def im2col_by_loops(img, k, stride):
     """Reference: the windows one by one, the slow obvious way."""
     oh, ow = (img.shape[0] - k) // stride + 1, (img.shape[1] - k) // stride + 1
-    return np.array([img[i * stride:i * stride + k, j * stride:j * stride + k].ravel()
-                     for i in range(oh) for j in range(ow)])
+    return np.array(
+        [
+            img[i * stride : i * stride + k, j * stride : j * stride + k].ravel()
+            for i in range(oh)
+            for j in range(ow)
+        ]
+    )
+
 
 rng = np.random.default_rng(3)
-cases = [checks.Case((img, k, s), im2col_by_loops(img, k, s))
-         for img, k, s in [(image, 3, 1), (rng.standard_normal((7, 9)), 3, 2),
-                           (rng.standard_normal((8, 8)), 2, 3), (rng.standard_normal((5, 6)), 5, 1)]]
-checks.check_function("im2col_2d", im2col_2d, cases,
-                      hint="sliding_window_view(image, (k, k))[::stride, ::stride], then reshape")
+cases = [
+    checks.Case((img, k, s), im2col_by_loops(img, k, s))
+    for img, k, s in [
+        (image, 3, 1),
+        (rng.standard_normal((7, 9)), 3, 2),
+        (rng.standard_normal((8, 8)), 2, 3),
+        (rng.standard_normal((5, 6)), 5, 1),
+    ]
+]
+checks.check_function(
+    "im2col_2d",
+    im2col_2d,
+    cases,
+    hint="sliding_window_view(image, (k, k))[::stride, ::stride], then reshape",
+)
 
 # %% [markdown]
 # ## 5. All three agree with TensorFlow
@@ -322,7 +389,9 @@ for dtype in (np.float32, np.float64):
             for method in conv.METHODS:
                 ours = conv.conv2d(x, w, stride=stride, padding=padding, method=method)
                 assert ours.dtype == dtype and ours.shape == reference.shape
-                worst[dtype] = max(worst[dtype], np.abs(ours - reference).max() / np.abs(reference).max())
+                worst[dtype] = max(
+                    worst[dtype], np.abs(ours - reference).max() / np.abs(reference).max()
+                )
 for dtype, error in worst.items():
     print(f"{dtype.__name__}: largest relative difference from tf.nn.conv2d = {error:.1e}")
 assert worst[np.float32] < 1e-5 and worst[np.float64] < 1e-12
@@ -363,9 +432,14 @@ try:
     tf.nn.conv2d(tf.constant(x32), tf.constant(w64), 1, "SAME")
     raise AssertionError("TensorFlow accepted tensors of mixed dtypes")
 except tf.errors.InvalidArgumentError as err:
-    print("TensorFlow, float32 tensor with float64 tensor -> InvalidArgumentError:", str(err).split(" [Op")[0][:90])
+    print(
+        "TensorFlow, float32 tensor with float64 tensor -> InvalidArgumentError:",
+        str(err).split(" [Op")[0][:90],
+    )
 mixed_tf = tf.nn.conv2d(x32, w64, 1, "SAME")
-print("TensorFlow, float32 array with float64 array ->", mixed_tf.dtype, "(kernel silently cast down)")
+print(
+    "TensorFlow, float32 array with float64 array ->", mixed_tf.dtype, "(kernel silently cast down)"
+)
 assert mixed_tf.dtype == tf.float32
 mixed_ours = conv.conv2d(x32, w64, padding="SAME")
 print("dlcourse.conv, the same mix ->", mixed_ours.dtype, "(promoted)")
@@ -388,7 +462,9 @@ x64_, w64_ = x32.astype(np.float64), w32.astype(np.float64)
 exact = conv.conv2d(x64_, w64_, method="naive")
 for dtype in (np.float32, np.float64):
     got = conv.conv2d(x32.astype(dtype), w32.astype(dtype))
-    print(f"{dtype.__name__}: relative error vs float64 naive loops = {np.abs(got - exact).max() / np.abs(exact).max():.1e}")
+    print(
+        f"{dtype.__name__}: relative error vs float64 naive loops = {np.abs(got - exact).max() / np.abs(exact).max():.1e}"
+    )
 assert np.abs(conv.conv2d(x32, w32) - exact).max() / np.abs(exact).max() < 1e-5
 
 # %% [markdown]
@@ -412,36 +488,56 @@ assert np.abs(conv.conv2d(x32, w32) - exact).max() / np.abs(exact).max() < 1e-5
 
 # %%
 load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-print(f"load average {load:.1f} on {os.cpu_count()} cores"
-      + ("  -> busy machine: timings below are distorted" if load > (os.cpu_count() or 1) else ""))
+print(
+    f"load average {load:.1f} on {os.cpu_count()} cores"
+    + ("  -> busy machine: timings below are distorted" if load > (os.cpu_count() or 1) else "")
+)
+
 
 def benchmark(spec, naive_items, naive_filters):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(spec["x"]).astype(np.float32)
     w = (rng.standard_normal(spec["w"]) / np.sqrt(np.prod(spec["w"][:3]))).astype(np.float32)
-    rows = convbench.time_conv(x, w, spec["stride"], spec["padding"], directions=("forward", "backward"),
-                               naive_items=naive_items, naive_filters=naive_filters, repeat=REPEAT)
+    rows = convbench.time_conv(
+        x,
+        w,
+        spec["stride"],
+        spec["padding"],
+        directions=("forward", "backward"),
+        naive_items=naive_items,
+        naive_filters=naive_filters,
+        repeat=REPEAT,
+    )
     assert max(r.max_error for r in rows) < 1e-4, "a method disagrees with TensorFlow"
-    return {(r.method, r.direction): r for r in rows}, conv.conv2d_flops(x.shape, w.shape, spec["stride"], spec["padding"])
+    return {(r.method, r.direction): r for r in rows}, conv.conv2d_flops(
+        x.shape, w.shape, spec["stride"], spec["padding"]
+    )
+
 
 results = {}
 for name, spec in tqdm(list({"a": CASE_A, "b": CASE_B}.items()), desc="benchmark cases"):
     results[name] = benchmark(spec, NAIVE_ITEMS if name == "a" else 1, None if name == "a" else 8)
 
 # %%
-print(f"{'case':<5}{'method':<12}{'forward ms':>12}{'backward ms':>13}{'GFLOP/s fwd':>13}{'rel err':>10}")
+print(
+    f"{'case':<5}{'method':<12}{'forward ms':>12}{'backward ms':>13}{'GFLOP/s fwd':>13}{'rel err':>10}"
+)
 for name, (t, flops) in results.items():
     for method in convbench.METHODS:
         f, b = t[method, "forward"], t[method, "backward"]
         note = f"  naive: {f.describe_scaling()}" if f.scaled else ""
-        print(f"{name:<5}{method:<12}{f.seconds * 1e3:12.3f}{b.seconds * 1e3:13.3f}"
-              f"{flops / f.seconds / 1e9:13.2f}{max(f.max_error, b.max_error):10.1e}{note}")
+        print(
+            f"{name:<5}{method:<12}{f.seconds * 1e3:12.3f}{b.seconds * 1e3:13.3f}"
+            f"{flops / f.seconds / 1e9:13.2f}{max(f.max_error, b.max_error):10.1e}{note}"
+        )
 
 t_a, t_b = results["a"][0], results["b"][0]
 naive_over_im2col = t_a["naive", "forward"].seconds / t_a["im2col", "forward"].seconds
 naive_over_im2col_bwd = t_a["naive", "backward"].seconds / t_a["im2col", "backward"].seconds
 im2col_over_tf = t_b["im2col", "forward"].seconds / t_b["tf", "forward"].seconds
-print(f"\n(a) naive / im2col: forward {naive_over_im2col:.0f}x, backward {naive_over_im2col_bwd:.0f}x")
+print(
+    f"\n(a) naive / im2col: forward {naive_over_im2col:.0f}x, backward {naive_over_im2col_bwd:.0f}x"
+)
 print(f"(b) im2col / tf.nn.conv2d forward: {im2col_over_tf:.2f}")
 
 # %% [markdown]
@@ -460,19 +556,30 @@ n, h, w_, c = spec["x"]
 oh = conv.output_size(h, 3, spec["stride"], spec["padding"])
 a_mat = np.random.default_rng(1).standard_normal((n * oh * oh, 9 * c)).astype(np.float32)
 b_mat = np.random.default_rng(2).standard_normal((9 * c, spec["w"][3])).astype(np.float32)
-mm_same = timing.matmul_flops(*a_mat.shape, b_mat.shape[1]) / timing.best_time(lambda: a_mat @ b_mat, repeat=REPEAT) / 1e9
+mm_same = (
+    timing.matmul_flops(*a_mat.shape, b_mat.shape[1])
+    / timing.best_time(lambda: a_mat @ b_mat, repeat=REPEAT)
+    / 1e9
+)
 mm_square = timing.matmul_gflops(512 if QUICK else 1024, repeat=REPEAT)
 flops_b = results["b"][1]
 im2col_gflops = flops_b / t_b["im2col", "forward"].seconds / 1e9
 tf_gflops = flops_b / t_b["tf", "forward"].seconds / 1e9
 im2col_over_matmul = im2col_gflops / max(mm_same, mm_square)
-print(f"np.matmul {a_mat.shape} @ {b_mat.shape}: {mm_same:.1f} GFLOP/s; square: {mm_square:.1f} GFLOP/s")
-print(f"im2col conv (b): {im2col_gflops:.1f} GFLOP/s = {im2col_over_matmul:.0%} of the faster matmul")
+print(
+    f"np.matmul {a_mat.shape} @ {b_mat.shape}: {mm_same:.1f} GFLOP/s; square: {mm_square:.1f} GFLOP/s"
+)
+print(
+    f"im2col conv (b): {im2col_gflops:.1f} GFLOP/s = {im2col_over_matmul:.0%} of the faster matmul"
+)
 print(f"tf.nn.conv2d (b): {tf_gflops:.1f} GFLOP/s")
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
 labels = ["naive", "vectorized", "im2col", "tf.nn.conv2d", "matmul (same shape)", "matmul (square)"]
-values = [flops_b / t_b[m, "forward"].seconds / 1e9 for m in convbench.METHODS] + [mm_same, mm_square]
+values = [flops_b / t_b[m, "forward"].seconds / 1e9 for m in convbench.METHODS] + [
+    mm_same,
+    mm_square,
+]
 ax.barh(labels, values, color=["0.6", "0.6", "tab:red", "tab:blue", "tab:green", "tab:green"])
 ax.set_xscale("log")
 ax.set_xlabel("GFLOP/s (log scale)")
@@ -498,7 +605,9 @@ for size in tqdm(SWEEP_SIZES, desc="image sizes"):
     for r in rows:
         sweep[r.method].append((size, r.seconds))
 
-print(f"{'size':>6}" + "".join(f"{m:>14}" for m in convbench.METHODS) + "   (seconds per batch of 8)")
+print(
+    f"{'size':>6}" + "".join(f"{m:>14}" for m in convbench.METHODS) + "   (seconds per batch of 8)"
+)
 for size in SWEEP_SIZES:
     cells = [dict(sweep[m]).get(size) for m in convbench.METHODS]
     print(f"{size:>6}" + "".join(f"{c:14.2e}" if c is not None else f"{'-':>14}" for c in cells))
@@ -542,5 +651,7 @@ report.record(NOTEBOOK, "im2col_gflops (b)", im2col_gflops, "GFLOP/s")
 #   runs the convolution backwards and trains a small CNN with it.
 
 # %%
-print(f"This run: naive/im2col {naive_over_im2col:.0f}x (forward, a), im2col/TF {im2col_over_tf:.2f} "
-      f"(forward, b), im2col at {im2col_over_matmul:.0%} of the matmul FLOP rate.")
+print(
+    f"This run: naive/im2col {naive_over_im2col:.0f}x (forward, a), im2col/TF {im2col_over_tf:.2f} "
+    f"(forward, b), im2col at {im2col_over_matmul:.0%} of the matmul FLOP rate."
+)

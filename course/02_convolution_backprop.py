@@ -53,11 +53,11 @@ NOTEBOOK = "02_convolution_backprop"
 
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
-N_TRAIN = 3_000 if QUICK else None     # None: every training image
-N_TEST = 1_000 if QUICK else None      # None: every test image
+N_TRAIN = 3_000 if QUICK else None  # None: every training image
+N_TEST = 1_000 if QUICK else None  # None: every test image
 EPOCHS = 1 if QUICK else 3
 BATCH_SIZE = 32 if QUICK else 64
-LEARNING_RATE = 1e-3                   # Adam
+LEARNING_RATE = 1e-3  # Adam
 SEED = 0
 
 # %% [markdown]
@@ -92,21 +92,24 @@ SEED = 0
 
 # %%
 rng = np.random.default_rng(SEED)
-x1 = rng.standard_normal((6, 7))           # one image, one channel
+x1 = rng.standard_normal((6, 7))  # one image, one channel
 w1 = rng.standard_normal((3, 3))
-g1 = rng.standard_normal((4, 5))           # upstream gradient, the shape of the VALID output
+g1 = rng.standard_normal((4, 5))  # upstream gradient, the shape of the VALID output
 
 dx_scipy = scipy.signal.correlate2d(np.pad(g1, 2), np.rot90(w1, 2), mode="valid")
-dx_convolve = scipy.signal.convolve2d(g1, w1, mode="full")   # the same thing
+dx_convolve = scipy.signal.convolve2d(g1, w1, mode="full")  # the same thing
 dw_scipy = scipy.signal.correlate2d(x1, g1, mode="valid")
 db_scipy = g1.sum()
 
-dx_pkg, dw_pkg, db_pkg = conv.conv2d_backward(g1[None, :, :, None], x1[None, :, :, None],
-                                              w1[:, :, None, None])
-for name, ours, ref in [("dx (full conv, rotated kernel)", dx_pkg[0, :, :, 0], dx_scipy),
-                        ("dx (scipy convolve2d, full)", dx_pkg[0, :, :, 0], dx_convolve),
-                        ("dw (input ⋆ upstream grad)", dw_pkg[:, :, 0, 0], dw_scipy),
-                        ("db (sum)", db_pkg[0], db_scipy)]:
+dx_pkg, dw_pkg, db_pkg = conv.conv2d_backward(
+    g1[None, :, :, None], x1[None, :, :, None], w1[:, :, None, None]
+)
+for name, ours, ref in [
+    ("dx (full conv, rotated kernel)", dx_pkg[0, :, :, 0], dx_scipy),
+    ("dx (scipy convolve2d, full)", dx_pkg[0, :, :, 0], dx_convolve),
+    ("dw (input ⋆ upstream grad)", dw_pkg[:, :, 0, 0], dw_scipy),
+    ("db (sum)", db_pkg[0], db_scipy),
+]:
     err = np.max(np.abs(ours - ref))
     print(f"{name:32s} max |difference| = {err:.1e}")
     assert err < 1e-12
@@ -119,9 +122,12 @@ for name, ours, ref in [("dx (full conv, rotated kernel)", dx_pkg[0, :, :, 0], d
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
-panels = [(np.pad(g1, 2), "upstream gradient g,\npadded with k−1 = 2 zeros"),
-          (w1, "kernel w"), (np.rot90(w1, 2), "kernel rotated 180°"),
-          (dx_scipy, "dL/dx = padded g ⋆ rotated w\n(same shape as x: 6×7)")]
+panels = [
+    (np.pad(g1, 2), "upstream gradient g,\npadded with k−1 = 2 zeros"),
+    (w1, "kernel w"),
+    (np.rot90(w1, 2), "kernel rotated 180°"),
+    (dx_scipy, "dL/dx = padded g ⋆ rotated w\n(same shape as x: 6×7)"),
+]
 for ax, (img, title) in zip(axes, panels, strict=True):
     im = ax.imshow(img, cmap="coolwarm", vmin=-np.abs(img).max(), vmax=np.abs(img).max())
     ax.set_title(title, fontsize=10)
@@ -152,8 +158,9 @@ dilated[::s, ::s] = g2
 dx_dilated = scipy.signal.convolve2d(dilated, w1, mode="full")
 # The last rows/columns of x that no window reaches get zero gradient.
 dx_dilated = np.pad(dx_dilated, [(0, 8 - dx_dilated.shape[0]), (0, 9 - dx_dilated.shape[1])])
-dx_pkg2, _, _ = conv.conv2d_backward(g2[None, :, :, None], x2[None, :, :, None],
-                                     w1[:, :, None, None], stride=s)
+dx_pkg2, _, _ = conv.conv2d_backward(
+    g2[None, :, :, None], x2[None, :, :, None], w1[:, :, None, None], stride=s
+)
 err = np.max(np.abs(dx_pkg2[0, :, :, 0] - dx_dilated))
 print(f"stride 2: package dx vs full convolution of the dilated gradient: max |diff| = {err:.1e}")
 assert err < 1e-12
@@ -169,9 +176,11 @@ assert err < 1e-12
 # %%
 import tensorflow as tf
 
-cases = [dict(x=(2, 9, 8, 3), w=(3, 3, 3, 4), stride=1, padding="VALID"),
-         dict(x=(3, 10, 11, 2), w=(3, 3, 2, 5), stride=2, padding="SAME"),
-         dict(x=(2, 7, 7, 4), w=(2, 2, 4, 3), stride=3, padding="VALID")]
+cases = [
+    dict(x=(2, 9, 8, 3), w=(3, 3, 3, 4), stride=1, padding="VALID"),
+    dict(x=(3, 10, 11, 2), w=(3, 3, 2, 5), stride=2, padding="SAME"),
+    dict(x=(2, 7, 7, 4), w=(2, 2, 4, 3), stride=3, padding="VALID"),
+]
 for case in cases:
     x = rng.standard_normal(case["x"])
     w = rng.standard_normal(case["w"])
@@ -184,8 +193,10 @@ for case in cases:
     tf_grads = tape.gradient(loss, [xt, wt, bt])
     ours = conv.conv2d_backward(r.numpy(), x, w, case["stride"], case["padding"])
     errors = [gradcheck.relative_error(o, t.numpy()) for o, t in zip(ours, tf_grads, strict=True)]
-    print(f"x {case['x']}, w {case['w']}, stride {case['stride']}, {case['padding']:5s}: "
-          "relative error dx {:.1e}, dw {:.1e}, db {:.1e}".format(*errors))
+    print(
+        f"x {case['x']}, w {case['w']}, stride {case['stride']}, {case['padding']:5s}: "
+        "relative error dx {:.1e}, dw {:.1e}, db {:.1e}".format(*errors)
+    )
     assert max(errors) < 1e-12
 
 # %% [markdown]
@@ -199,6 +210,7 @@ for case in cases:
 # met $w_{ac}$ are the slice `x[:, a:a+OH, c:c+OW, :]`, one per output position. Use
 # `np.einsum` or `@` for the sums over batch, positions and channels.
 
+
 # %%
 def conv_backward_simple(dout, x, w):
     """Gradients of y = conv2d(x, w) + b (stride 1, VALID) given dout = dL/dy."""
@@ -209,9 +221,9 @@ def conv_backward_simple(dout, x, w):
     dx, dw = np.zeros_like(x), np.zeros_like(w)
     for a in range(k):
         for c in range(k):
-            window = x[:, a:a + oh, c:c + ow, :]
+            window = x[:, a : a + oh, c : c + ow, :]
             dw[a, c] = np.einsum("nijc,nijo->co", window, dout)
-            dx[:, a:a + oh, c:c + ow, :] += dout @ w[a, c].T
+            dx[:, a : a + oh, c : c + ow, :] += dout @ w[a, c].T
     db = dout.sum(axis=(0, 1, 2))
     return dx, dw, db
     # END SOLUTION
@@ -222,20 +234,32 @@ def conv_backward_simple(dout, x, w):
 # TensorFlow above) on a few shapes, from one pixel of one channel up to a batch with
 # several channels.
 
+
 # %%
 def _backward_case(shape_x, k, c_out, seed):
     r = np.random.default_rng(seed)
     x = r.standard_normal(shape_x)
     w = r.standard_normal((k, k, shape_x[-1], c_out))
     dout = r.standard_normal((shape_x[0], shape_x[1] - k + 1, shape_x[2] - k + 1, c_out))
-    return checks.Case(args=(dout, x, w), expected=tuple(conv.conv2d_backward(dout, x, w)),
-                       label=f"x {shape_x}, w {w.shape}")
+    return checks.Case(
+        args=(dout, x, w),
+        expected=tuple(conv.conv2d_backward(dout, x, w)),
+        label=f"x {shape_x}, w {w.shape}",
+    )
 
 
-backward_cases = [_backward_case((1, 3, 3, 1), 3, 1, 1), _backward_case((1, 5, 6, 1), 2, 1, 2),
-                  _backward_case((2, 6, 5, 3), 3, 4, 3), _backward_case((3, 7, 7, 2), 1, 2, 4)]
-checks.check_function("conv_backward_simple", conv_backward_simple, backward_cases,
-                      hint="loop over kernel offsets; dx accumulates, dw[a, c] is one einsum")
+backward_cases = [
+    _backward_case((1, 3, 3, 1), 3, 1, 1),
+    _backward_case((1, 5, 6, 1), 2, 1, 2),
+    _backward_case((2, 6, 5, 3), 3, 4, 3),
+    _backward_case((3, 7, 7, 2), 1, 2, 4),
+]
+checks.check_function(
+    "conv_backward_simple",
+    conv_backward_simple,
+    backward_cases,
+    hint="loop over kernel offsets; dx accumulates, dw[a, c] is one einsum",
+)
 
 # %% [markdown]
 # ## 2. Finite differences, and how to choose ε
@@ -281,14 +305,21 @@ x_fd32, r_fd32 = x_fd.astype(np.float32), r_fd.astype(np.float32)
 sweep = {
     "float64": gradcheck.eps_sweep(tanh_conv_loss, w_fd.copy(), dw_fd, eps_values, fd_indices),
     # float32: the same loss evaluated entirely in float32, against the float64 gradient.
-    "float32": gradcheck.eps_sweep(lambda w: tanh_conv_loss(w, x_fd32, r_fd32), w_fd.astype(np.float32),
-                                   dw_fd, eps_values, fd_indices),
+    "float32": gradcheck.eps_sweep(
+        lambda w: tanh_conv_loss(w, x_fd32, r_fd32),
+        w_fd.astype(np.float32),
+        dw_fd,
+        eps_values,
+        fd_indices,
+    ),
 }
 for name, errors in sweep.items():
     best = np.nanargmin(errors)
-    print(f"{name}: best ε = {eps_values[best]:.1e}, relative error {errors[best]:.1e};"
-          f"  at ε = 1e-1: {errors[0]:.1e};  at ε = {eps_values[-1]:.0e}: "
-          + (f"{errors[-1]:.1e}" if np.isfinite(errors[-1]) else f"step below {name} resolution"))
+    print(
+        f"{name}: best ε = {eps_values[best]:.1e}, relative error {errors[best]:.1e};"
+        f"  at ε = 1e-1: {errors[0]:.1e};  at ε = {eps_values[-1]:.0e}: "
+        + (f"{errors[-1]:.1e}" if np.isfinite(errors[-1]) else f"step below {name} resolution")
+    )
 best64, best32 = np.nanmin(sweep["float64"]), np.nanmin(sweep["float32"])
 assert best64 < 1e-8, "float64 should agree to at least 8 digits at its best ε"
 assert 1e-7 < eps_values[np.nanargmin(sweep["float64"])] < 1e-3
@@ -300,8 +331,13 @@ fig, ax = plt.subplots(figsize=(7, 4.2))
 for (name, errors), color in zip(sweep.items(), ["C0", "C3"], strict=True):
     ax.loglog(eps_values, errors, "o-", ms=3, color=color, label=name)
 u64 = np.finfo(np.float64).eps / 2
-ax.loglog(eps_values, eps_values ** 2 * sweep["float64"][0] / eps_values[0] ** 2, "k:", lw=1,
-          label="truncation ∝ ε²")
+ax.loglog(
+    eps_values,
+    eps_values**2 * sweep["float64"][0] / eps_values[0] ** 2,
+    "k:",
+    lw=1,
+    label="truncation ∝ ε²",
+)
 ax.loglog(eps_values, u64 / eps_values, "k--", lw=1, label="rounding ∝ u/ε (float64)")
 u32 = np.finfo(np.float32).eps / 2
 ax.loglog(eps_values, u32 / eps_values, "--", color="C3", lw=1, label="rounding ∝ u/ε (float32)")
@@ -318,9 +354,10 @@ plt.show()
 # dtype and marks the result on the curve. Note where float32 becomes useless (the step falls
 # below what float32 can resolve near $w$, shown as a gap in the curve).
 
+
 # %%
 def show_eps(log10_eps=-5.0, dtype="float64"):
-    eps = 10.0 ** log10_eps
+    eps = 10.0**log10_eps
     if dtype == "float64":
         w0, f = w_fd.copy(), tanh_conv_loss
     else:
@@ -338,11 +375,13 @@ def show_eps(log10_eps=-5.0, dtype="float64"):
     plt.show()
 
 
-display(widgets.interactive(show_eps,
-                            log10_eps=widgets.FloatSlider(value=-5, min=-12, max=-1, step=0.5,
-                                                          description="log10 ε"),
-                            dtype=widgets.Dropdown(options=["float64", "float32"],
-                                                   description="dtype")))
+display(
+    widgets.interactive(
+        show_eps,
+        log10_eps=widgets.FloatSlider(value=-5, min=-12, max=-1, step=0.5, description="log10 ε"),
+        dtype=widgets.Dropdown(options=["float64", "float32"], description="dtype"),
+    )
+)
 
 # %% [markdown]
 # ## 3. Every layer, gradient-checked in float64
@@ -368,9 +407,16 @@ f64 = dict(rng=np.random.default_rng(SEED), dtype=np.float64)
 relu_input = rng.standard_normal((2, 5, 5, 3))
 relu_input[np.abs(relu_input) < 1e-2] = 0.5
 layer_checks = [
-    ("Conv2D 3×3, stride 1, VALID", layers.Conv2D(3, 4, 3, **f64), rng.standard_normal((2, 7, 6, 3))),
-    ("Conv2D 3×3, stride 2, SAME", layers.Conv2D(2, 3, 3, 2, "SAME", **f64),
-     rng.standard_normal((2, 7, 8, 2))),
+    (
+        "Conv2D 3×3, stride 1, VALID",
+        layers.Conv2D(3, 4, 3, **f64),
+        rng.standard_normal((2, 7, 6, 3)),
+    ),
+    (
+        "Conv2D 3×3, stride 2, SAME",
+        layers.Conv2D(2, 3, 3, 2, "SAME", **f64),
+        rng.standard_normal((2, 7, 8, 2)),
+    ),
     ("ReLU", layers.ReLU(), relu_input),
     ("Flatten", layers.Flatten(), rng.standard_normal((2, 4, 3, 2))),
     ("Dense 12 → 5", layers.Dense(12, 5, **f64), rng.standard_normal((3, 12))),
@@ -388,8 +434,9 @@ ce.forward(logits, labels)
 ce_error = gradcheck.gradient_error(lambda z: ce.forward(z, labels), logits, ce.backward())
 print(f"{'SoftmaxCrossEntropy':30s} dlogits: {ce_error:.1e}")
 assert ce_error < 1e-7
-worst_layer_error = max(ce_error, *(max(layers.gradient_errors(layer, x).values())
-                                    for _, layer, x in layer_checks))
+worst_layer_error = max(
+    ce_error, *(max(layers.gradient_errors(layer, x).values()) for _, layer, x in layer_checks)
+)
 report.record(NOTEBOOK, "worst layer gradient relative error (float64)", worst_layer_error)
 
 # %% [markdown]
@@ -441,11 +488,11 @@ from dlcourse.data import load_mnist
 FULL_MNIST = len(x_train) == 60_000
 x_train, y_train = x_train[:N_TRAIN], y_train[:N_TRAIN]
 x_test, y_test = x_test[:N_TEST], y_test[:N_TEST]
-net = layers.ConvNet(input_shape=x_train.shape[1:], filters=32, kernel_size=3, classes=10,
-                     seed=SEED)
+net = layers.ConvNet(
+    input_shape=x_train.shape[1:], filters=32, kernel_size=3, classes=10, seed=SEED
+)
 n_params = sum(layer.params[key].size for _, layer, key in net.parameters())
-print(f"training on {len(x_train):,} images, testing on {len(x_test):,}; "
-      f"{n_params:,} parameters")
+print(f"training on {len(x_train):,} images, testing on {len(x_test):,}; {n_params:,} parameters")
 assert n_params == (3 * 3 * 1 * 32 + 32) + (3 * 3 * 32 * 32 + 32) + (24 * 24 * 32 * 10 + 10)
 
 # %% [markdown]
@@ -479,17 +526,28 @@ for (label, layer, key), g in zip(net.parameters(), tf_net_grads, strict=True):
 # %%
 epoch_accuracy = []
 start = time.perf_counter()
-losses = layers.train(net, layers.Adam(LEARNING_RATE), x_train, y_train, epochs=EPOCHS,
-                      batch_size=BATCH_SIZE, seed=SEED,
-                      on_epoch=lambda e: epoch_accuracy.append(layers.accuracy(net, x_test, y_test)))
+losses = layers.train(
+    net,
+    layers.Adam(LEARNING_RATE),
+    x_train,
+    y_train,
+    epochs=EPOCHS,
+    batch_size=BATCH_SIZE,
+    seed=SEED,
+    on_epoch=lambda e: epoch_accuracy.append(layers.accuracy(net, x_test, y_test)),
+)
 train_seconds = time.perf_counter() - start
 test_accuracy = epoch_accuracy[-1]
 ms_per_image = 1e3 * train_seconds / (EPOCHS * len(x_train))
-print(f"{EPOCHS} epoch(s) in {train_seconds:.1f} s ({ms_per_image:.2f} ms per training image, "
-      f"including the test evaluation after each epoch)")
+print(
+    f"{EPOCHS} epoch(s) in {train_seconds:.1f} s ({ms_per_image:.2f} ms per training image, "
+    f"including the test evaluation after each epoch)"
+)
 print("test accuracy after each epoch:", ", ".join(f"{a:.2%}" for a in epoch_accuracy))
-print(f"estimated CPU time for full mode (3 epochs × 60,000 images): "
-      f"{3 * 60_000 * ms_per_image / 1e3 / 60:.1f} min")
+print(
+    f"estimated CPU time for full mode (3 epochs × 60,000 images): "
+    f"{3 * 60_000 * ms_per_image / 1e3 / 60:.1f} min"
+)
 
 # %%
 window = max(1, len(losses) // 20)

@@ -66,11 +66,11 @@ tf.config.experimental.enable_tensor_float_32_execution(False)
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 IMAGE_HW, CHANNELS, TILE, FILTERS = (100, 60), 10, 20, 64  # the lesson's layer
-SCIPY_FILTERS = 4 if QUICK else 64        # filters re-checked with scipy.signal
-MNIST_EPOCHS = 2 if QUICK else 6          # tiny digit classifier
-MNIST_TRAIN = 8_000 if QUICK else None    # None: every training image available
-CANVAS_HW, N_PASTED = (56, 168), 9        # the "page" of digits for the sliding classifier
-CAPSULE_BATCH = 50                        # 50 × 1152 × 8 → 10 × 16, as in the issue
+SCIPY_FILTERS = 4 if QUICK else 64  # filters re-checked with scipy.signal
+MNIST_EPOCHS = 2 if QUICK else 6  # tiny digit classifier
+MNIST_TRAIN = 8_000 if QUICK else None  # None: every training image available
+CANVAS_HW, N_PASTED = (56, 168), 9  # the "page" of digits for the sliding classifier
+CAPSULE_BATCH = 50  # 50 × 1152 × 8 → 10 × 16, as in the issue
 TIMING_REPEAT = 2 if QUICK else 5
 SERIES_STEPS, SERIES_CHANNELS, WINDOW = 30_000, 10, 100
 SERIES_EPOCHS = 3 if QUICK else 8
@@ -79,6 +79,7 @@ SERIES_EPOCHS = 3 if QUICK else 8
 # %% [markdown]
 # One small helper for the whole lesson: print the largest absolute difference
 # between two results and stop if it is larger than the tolerance.
+
 
 # %%
 def check_close(what, got, expected, tol=1e-4):
@@ -109,7 +110,9 @@ def check_close(what, got, expected, tol=1e-4):
 # %%
 rng = np.random.default_rng(0)
 x = rng.standard_normal((1, *IMAGE_HW, CHANNELS)).astype(np.float32)
-W = (rng.standard_normal((TILE * TILE * CHANNELS, FILTERS)) / np.sqrt(TILE * TILE * CHANNELS)).astype(np.float32)
+W = (
+    rng.standard_normal((TILE * TILE * CHANNELS, FILTERS)) / np.sqrt(TILE * TILE * CHANNELS)
+).astype(np.float32)
 b = rng.standard_normal(FILTERS).astype(np.float32)
 print("input", x.shape, " dense weights", W.shape, " bias", b.shape)
 
@@ -118,7 +121,7 @@ rows, cols = IMAGE_HW[0] // TILE, IMAGE_HW[1] // TILE
 local_dense = np.zeros((1, rows, cols, FILTERS), np.float32)
 for i in range(rows):
     for j in range(cols):
-        tile = x[0, i * TILE:(i + 1) * TILE, j * TILE:(j + 1) * TILE, :]
+        tile = x[0, i * TILE : (i + 1) * TILE, j * TILE : (j + 1) * TILE, :]
         local_dense[0, i, j] = tile.reshape(-1) @ W + b
 print("local dense output", local_dense.shape, "(5 × 3 tiles × 64 outputs)")
 
@@ -131,8 +134,14 @@ conv.build(x.shape)
 conv.set_weights([dc.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS)), b])
 conv_out = conv(x).numpy()
 print("Conv2D output", conv_out.shape, " kernel", conv.kernel.shape)
-err_tile_conv = check_close("dense on each tile vs Conv2D(64, 20, stride 20, VALID)", conv_out, local_dense)
-check_close("dc.tile_dense (reshape-only version) vs the loop", dc.tile_dense(x, W, b, (TILE, TILE)), local_dense)
+err_tile_conv = check_close(
+    "dense on each tile vs Conv2D(64, 20, stride 20, VALID)", conv_out, local_dense
+)
+check_close(
+    "dc.tile_dense (reshape-only version) vs the loop",
+    dc.tile_dense(x, W, b, (TILE, TILE)),
+    local_dense,
+)
 report.record(NB, "tile dense vs Conv2D max abs diff", err_tile_conv, "")
 
 # %% [markdown]
@@ -154,7 +163,7 @@ x_nchw = x.transpose(0, 3, 1, 2)
 local_dense_chw = np.zeros_like(local_dense)
 for i in range(rows):
     for j in range(cols):
-        tile_chw = x_nchw[0, :, i * TILE:(i + 1) * TILE, j * TILE:(j + 1) * TILE]
+        tile_chw = x_nchw[0, :, i * TILE : (i + 1) * TILE, j * TILE : (j + 1) * TILE]
         local_dense_chw[0, i, j] = tile_chw.reshape(-1) @ W + b
 
 
@@ -165,17 +174,30 @@ def conv_with(kernel):
 attempts = {
     "C order (right)": (conv_with(W.reshape(TILE, TILE, CHANNELS, FILTERS)), local_dense),
     "Fortran order": (conv_with(W.reshape(TILE, TILE, CHANNELS, FILTERS, order="F")), local_dense),
-    "NCHW weights, plain reshape": (conv_with(W.reshape(TILE, TILE, CHANNELS, FILTERS)), local_dense_chw),
+    "NCHW weights, plain reshape": (
+        conv_with(W.reshape(TILE, TILE, CHANNELS, FILTERS)),
+        local_dense_chw,
+    ),
     "NCHW weights, reshape + transpose": (
-        conv_with(dc.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS), "CHW")), local_dense_chw),
+        conv_with(dc.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS), "CHW")),
+        local_dense_chw,
+    ),
 }
 reshape_errors = {}
 for name, (got, expected) in attempts.items():
     reshape_errors[name] = float(np.abs(got - expected).max())
     print(f"{name:36s} max |difference| = {reshape_errors[name]:.2e}")
-assert reshape_errors["C order (right)"] < 1e-4 and reshape_errors["NCHW weights, reshape + transpose"] < 1e-4
+assert (
+    reshape_errors["C order (right)"] < 1e-4
+    and reshape_errors["NCHW weights, reshape + transpose"] < 1e-4
+)
 assert reshape_errors["Fortran order"] > 0.5 and reshape_errors["NCHW weights, plain reshape"] > 0.5
-report.record(NB, "NCHW dense to HWIO kernel max abs diff", reshape_errors["NCHW weights, reshape + transpose"], "")
+report.record(
+    NB,
+    "NCHW dense to HWIO kernel max abs diff",
+    reshape_errors["NCHW weights, reshape + transpose"],
+    "",
+)
 
 # %% [markdown]
 # To *see* the scramble, give filter 0 a recognisable picture: a bright diagonal
@@ -188,9 +210,11 @@ picture[np.arange(TILE), np.arange(TILE), 0] = 1.0
 picture[np.arange(TILE - 3), np.arange(3, TILE), 0] = 0.5
 column = picture.reshape(-1)  # one column of a dense weight matrix
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
-panels = [("kernel[..., channel 0]", picture[..., 0]),
-          ("C-order reshape", column.reshape(TILE, TILE, CHANNELS)[..., 0]),
-          ("Fortran-order reshape", column.reshape(TILE, TILE, CHANNELS, order="F")[..., 0])]
+panels = [
+    ("kernel[..., channel 0]", picture[..., 0]),
+    ("C-order reshape", column.reshape(TILE, TILE, CHANNELS)[..., 0]),
+    ("Fortran-order reshape", column.reshape(TILE, TILE, CHANNELS, order="F")[..., 0]),
+]
 for ax, (title, img) in zip(axes, panels, strict=True):
     ax.imshow(img, cmap="gray")
     ax.set_title(title)
@@ -200,7 +224,11 @@ fig.suptitle("One filter's weights, unflattened in the right and the wrong order
 plt.tight_layout()
 plt.show()
 fig, ax = plt.subplots(figsize=(7, 2.6))
-ax.barh(list(reshape_errors), np.maximum(list(reshape_errors.values()), 1e-8), color=["tab:green", "tab:red", "tab:red", "tab:green"])
+ax.barh(
+    list(reshape_errors),
+    np.maximum(list(reshape_errors.values()), 1e-8),
+    color=["tab:green", "tab:red", "tab:red", "tab:green"],
+)
 ax.set_xscale("log")
 ax.set_xlabel("max |conv − dense on tiles| (log scale)")
 ax.set_title("Only the matching flattening order reproduces the dense layer")
@@ -224,10 +252,18 @@ for f in range(SCIPY_FILTERS):
     scipy_corr.append(scipy.signal.correlate(x[0], k, mode="valid")[::TILE, ::TILE, 0] + b[f])
     scipy_conv.append(scipy.signal.convolve(x[0], k, mode="valid")[::TILE, ::TILE, 0] + b[f])
     flipped = dc.flip_spatial(k, axes=(0, 1, 2))
-    scipy_conv_flipped.append(scipy.signal.convolve(x[0], flipped, mode="valid")[::TILE, ::TILE, 0] + b[f])
+    scipy_conv_flipped.append(
+        scipy.signal.convolve(x[0], flipped, mode="valid")[::TILE, ::TILE, 0] + b[f]
+    )
 reference = conv_out[0, ..., :SCIPY_FILTERS]
-err_scipy_corr = check_close("scipy.signal.correlate vs Conv2D", np.stack(scipy_corr, -1), reference)
-err_flip = check_close("scipy.signal.convolve with the flipped kernel vs Conv2D", np.stack(scipy_conv_flipped, -1), reference)
+err_scipy_corr = check_close(
+    "scipy.signal.correlate vs Conv2D", np.stack(scipy_corr, -1), reference
+)
+err_flip = check_close(
+    "scipy.signal.convolve with the flipped kernel vs Conv2D",
+    np.stack(scipy_conv_flipped, -1),
+    reference,
+)
 unflipped = float(np.abs(np.stack(scipy_conv, -1) - reference).max())
 print(f"scipy.signal.convolve WITHOUT the flip: max |difference| = {unflipped:.2f}  (wrong)")
 assert unflipped > 0.5
@@ -250,6 +286,7 @@ report.record(NB, "scipy convolve with flipped kernel max abs diff", err_flip, "
 # layer); $s > k$ leaves pixels that no output ever sees. The shading counts how many
 # outputs read each pixel; the orange square is one output neuron's receptive field.
 
+
 # %%
 def show_receptive_field(size=TILE, stride=TILE, out_row=2, out_col=1):
     fig, ax = plt.subplots(figsize=(4.6, 5.5))
@@ -260,7 +297,9 @@ def show_receptive_field(size=TILE, stride=TILE, out_row=2, out_col=1):
 
 
 show_receptive_field()  # the lesson's layer: 5 × 3 non-overlapping tiles
-assert dc.coverage(IMAGE_HW, (TILE, TILE), (TILE, TILE)).min() == 1  # every pixel in exactly one tile
+assert (
+    dc.coverage(IMAGE_HW, (TILE, TILE), (TILE, TILE)).min() == 1
+)  # every pixel in exactly one tile
 
 
 # %%
@@ -269,8 +308,12 @@ receptive_field_widget = widgets.interactive(
     show_receptive_field,
     size=widgets.IntSlider(value=TILE, min=1, max=40, description="window", **slider),
     stride=widgets.IntSlider(value=TILE, min=1, max=40, description="stride", **slider),
-    out_row=widgets.IntSlider(value=2, min=0, max=IMAGE_HW[0] - 1, description="output row", **slider),
-    out_col=widgets.IntSlider(value=1, min=0, max=IMAGE_HW[1] - 1, description="output col", **slider),
+    out_row=widgets.IntSlider(
+        value=2, min=0, max=IMAGE_HW[0] - 1, description="output row", **slider
+    ),
+    out_col=widgets.IntSlider(
+        value=1, min=0, max=IMAGE_HW[1] - 1, description="output col", **slider
+    ),
 )
 display(receptive_field_widget)  # output row/col beyond the map are clipped to its last neuron
 
@@ -287,6 +330,7 @@ display(receptive_field_widget)  # output row/col beyond the map are clipped to 
 # empty range (`first == stop`) when no output sees `r`. Output $i$ reads $r$ when
 # $i s \le r \le i s + k - 1$, and $i$ must be a valid output index.
 
+
 # %%
 def outputs_reading(r, n, size, stride):
     # BEGIN SOLUTION
@@ -300,8 +344,11 @@ def outputs_reading(r, n, size, stride):
 
 # %%
 def brute_force_outputs(r, n, size, stride):
-    readers = [i for i in range(dc.output_length(n, size, stride))
-               if r in range(*dc.receptive_field((i,), (size,), (stride,))[0].indices(n))]
+    readers = [
+        i
+        for i in range(dc.output_length(n, size, stride))
+        if r in range(*dc.receptive_field((i,), (size,), (stride,))[0].indices(n))
+    ]
     return (readers[0], readers[-1] + 1) if readers else None
 
 
@@ -309,16 +356,35 @@ def compare_ranges(got, expected):
     if got is None or len(got) != 2:
         return f"expected a (first, stop) pair, got {got!r}"
     if expected is None:
-        return None if got[0] == got[1] else f"no output reads this pixel, but you returned range{tuple(got)}"
+        return (
+            None
+            if got[0] == got[1]
+            else f"no output reads this pixel, but you returned range{tuple(got)}"
+        )
     return None if tuple(got) == expected else f"expected range{expected}, got range{tuple(got)}"
 
 
-exercise_cases = [checks.Case((r, n, k, s), brute_force_outputs(r, n, k, s))
-                  for r, n, k, s in [(0, 100, 20, 20), (39, 100, 20, 20), (25, 100, 20, 10),
-                                     (5, 100, 3, 1), (0, 100, 3, 1), (99, 100, 3, 1),
-                                     (12, 100, 10, 15), (97, 100, 10, 15), (7, 8, 5, 2)]]
-checks.check_function("outputs_reading", outputs_reading, exercise_cases, compare=compare_ranges,
-                      hint="output i reads positions i*stride … i*stride + size - 1")
+exercise_cases = [
+    checks.Case((r, n, k, s), brute_force_outputs(r, n, k, s))
+    for r, n, k, s in [
+        (0, 100, 20, 20),
+        (39, 100, 20, 20),
+        (25, 100, 20, 10),
+        (5, 100, 3, 1),
+        (0, 100, 3, 1),
+        (99, 100, 3, 1),
+        (12, 100, 10, 15),
+        (97, 100, 10, 15),
+        (7, 8, 5, 2),
+    ]
+]
+checks.check_function(
+    "outputs_reading",
+    outputs_reading,
+    exercise_cases,
+    compare=compare_ranges,
+    hint="output i reads positions i*stride … i*stride + size - 1",
+)
 
 # %% [markdown]
 # ## 4 · Two special cases
@@ -337,7 +403,11 @@ conv_1x1.build(x_small.shape)
 w_pp, b_pp = dense_pp.get_weights()
 conv_1x1.set_weights([dc.dense_to_conv_kernel(w_pp, (1, 1, 32)), b_pp])
 err_1x1 = check_close("Dense on every pixel vs 1×1 Conv2D", conv_1x1(x_small), dense_pp(x_small))
-check_close("1×1 Conv2D vs np.einsum('nhwc,cf->nhwf')", conv_1x1(x_small), np.einsum("nhwc,cf->nhwf", x_small, w_pp) + b_pp)
+check_close(
+    "1×1 Conv2D vs np.einsum('nhwc,cf->nhwf')",
+    conv_1x1(x_small),
+    np.einsum("nhwc,cf->nhwf", x_small, w_pp) + b_pp,
+)
 report.record(NB, "1x1 conv vs per-pixel dense max abs diff", err_1x1, "")
 
 # %% [markdown]
@@ -354,7 +424,9 @@ as_conv.build((None, None, None, 32))
 as_conv.set_weights([dc.dense_to_conv_kernel(w_fd, (7, 7, 32)), b_fd])
 x77 = rng.standard_normal((4, 7, 7, 32)).astype(np.float32)
 print("conv output on a 7×7 input:", as_conv(x77).shape)
-err_flat = check_close("Flatten + Dense vs 7×7 VALID Conv2D", as_conv(x77)[:, 0, 0], flat_dense(x77))
+err_flat = check_close(
+    "Flatten + Dense vs 7×7 VALID Conv2D", as_conv(x77)[:, 0, 0], flat_dense(x77)
+)
 report.record(NB, "flatten dense vs HxW conv max abs diff", err_flat, "")
 x99 = rng.standard_normal((1, 9, 9, 32)).astype(np.float32)
 print("conv output on a 9×9 input:", as_conv(x99).shape, "(a 3×3 map of the dense layer's outputs)")
@@ -371,6 +443,7 @@ except ValueError as err:
 # $c$. Return the TensorFlow kernel of shape `(H, W, C, F)` (HWIO) that computes the
 # same thing.
 
+
 # %%
 def chw_dense_to_hwio(weights, h, w, c):
     # BEGIN SOLUTION
@@ -382,13 +455,19 @@ def chw_dense_to_hwio(weights, h, w, c):
 # %%
 def port_case(h, w, c, f, seed):
     weights = np.random.default_rng(seed).standard_normal((h * w * c, f))
-    return checks.Case((weights, h, w, c), dc.dense_to_conv_kernel(weights, (h, w, c), "CHW"),
-                       label=f"a {h}×{w}×{c} patch, {f} outputs")
+    return checks.Case(
+        (weights, h, w, c),
+        dc.dense_to_conv_kernel(weights, (h, w, c), "CHW"),
+        label=f"a {h}×{w}×{c} patch, {f} outputs",
+    )
 
 
-checks.check_function("chw_dense_to_hwio", chw_dense_to_hwio,
-                      [port_case(2, 3, 4, 5, 0), port_case(5, 5, 1, 2, 1), port_case(4, 2, 3, 1, 2)],
-                      hint="the rows run over c slowest, then u, then v")
+checks.check_function(
+    "chw_dense_to_hwio",
+    chw_dense_to_hwio,
+    [port_case(2, 3, 4, 5, 0), port_case(5, 5, 1, 2, 1), port_case(4, 2, 3, 1, 2)],
+    hint="the rows run over c slowest, then u, then v",
+)
 
 # %% [markdown]
 # ## 5 · A digit classifier that slides over a page
@@ -402,17 +481,27 @@ from dlcourse.data import load_mnist
 (x_train, y_train), (x_test, y_test) = load_mnist()
 if MNIST_TRAIN is not None:
     x_train, y_train = x_train[:MNIST_TRAIN], y_train[:MNIST_TRAIN]
-classifier = keras.Sequential([
-    keras.Input((28, 28, 1)),
-    layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(),
-    layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
-    layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dense(10),
-])
-classifier.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+classifier = keras.Sequential(
+    [
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(16, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10),
+    ]
+)
+classifier.compile(
+    "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+)
 start = time.perf_counter()
 classifier.fit(x_train, y_train, batch_size=128, epochs=MNIST_EPOCHS, verbose=2)
 test_accuracy = classifier.evaluate(x_test, y_test, verbose=0)[1]
-print(f"trained on {len(x_train):,} digits in {time.perf_counter() - start:.1f} s; test accuracy {test_accuracy:.3f}")
+print(
+    f"trained on {len(x_train):,} digits in {time.perf_counter() - start:.1f} s; test accuracy {test_accuracy:.3f}"
+)
 assert test_accuracy > 0.9
 report.record(NB, "digit classifier test accuracy", test_accuracy, "")
 
@@ -422,9 +511,15 @@ report.record(NB, "digit classifier test accuracy", test_accuracy, "")
 # `Conv2D(10)`. The convolutional trunk is reused as it is, on an input whose height
 # and width are left open.
 
+
 # %%
 def fully_convolutional(model):
-    trunk, flatten, dense1, dense2 = model.layers[:4], model.layers[4], model.layers[5], model.layers[6]
+    trunk, flatten, dense1, dense2 = (
+        model.layers[:4],
+        model.layers[4],
+        model.layers[5],
+        model.layers[6],
+    )
     feature_shape = tuple(flatten.input.shape[1:])  # (5, 5, 32)
     head1 = layers.Conv2D(dense1.units, feature_shape[:2], activation="relu")
     head2 = layers.Conv2D(dense2.units, 1)
@@ -443,8 +538,12 @@ def fully_convolutional(model):
 sliding_classifier = fully_convolutional(classifier)
 digits = x_test[:500]
 # logits reach ±20, so float32 round-off is ~1e-5 here: allow 1e-3
-err_fcn = check_close("fully convolutional vs original classifier on 28×28 digits",
-                      sliding_classifier.predict(digits, verbose=0)[:, 0, 0], classifier.predict(digits, verbose=0), tol=1e-3)
+err_fcn = check_close(
+    "fully convolutional vs original classifier on 28×28 digits",
+    sliding_classifier.predict(digits, verbose=0)[:, 0, 0],
+    classifier.predict(digits, verbose=0),
+    tol=1e-3,
+)
 report.record(NB, "fully convolutional vs dense head max abs diff", err_fcn, "")
 
 # %% [markdown]
@@ -461,15 +560,19 @@ chosen = np.random.default_rng(1).choice(len(slots), N_PASTED, replace=False)
 pasted = []  # (row, col, true label); rows and columns are multiples of 4
 for k, slot in enumerate(sorted(chosen)):
     r, c = slots[slot]
-    canvas[r:r + 28, c:c + 28] = np.maximum(canvas[r:r + 28, c:c + 28], x_test[k])
+    canvas[r : r + 28, c : c + 28] = np.maximum(canvas[r : r + 28, c : c + 28], x_test[k])
     pasted.append((r, c, int(y_test[k])))
 
 logit_map = sliding_classifier.predict(canvas[None], verbose=0)[0]
 map_h, map_w = logit_map.shape[:2]
-crops = np.stack([canvas[4 * i:4 * i + 28, 4 * j:4 * j + 28] for i in range(map_h) for j in range(map_w)])
+crops = np.stack(
+    [canvas[4 * i : 4 * i + 28, 4 * j : 4 * j + 28] for i in range(map_h) for j in range(map_w)]
+)
 crop_logits = classifier.predict(crops, verbose=0).reshape(map_h, map_w, 10)
 print(f"canvas {CANVAS_HW} → prediction map {map_h}×{map_w}; {len(crops)} crops checked")
-err_map = check_close("prediction map vs original classifier on every crop", logit_map, crop_logits, tol=1e-3)
+err_map = check_close(
+    "prediction map vs original classifier on every crop", logit_map, crop_logits, tol=1e-3
+)
 probs = tf.nn.softmax(logit_map).numpy()
 hits = [int(probs[r // 4, c // 4].argmax() == label) for r, c, label in pasted]
 print(f"at the {len(pasted)} pasted positions the map names {sum(hits)} digits correctly")
@@ -478,17 +581,35 @@ print(f"at the {len(pasted)} pasted positions the map names {sum(hits)} digits c
 fig, axes = plt.subplots(2, 1, figsize=(11, 7), gridspec_kw=dict(height_ratios=[1, 1.1]))
 axes[0].imshow(canvas[..., 0], cmap="gray_r")
 for (r, c, label), hit in zip(pasted, hits, strict=True):
-    axes[0].add_patch(plt.Rectangle((c - 0.5, r - 0.5), 28, 28, fill=False, ec="tab:green" if hit else "tab:red"))
-    axes[0].text(c + 1, r + 1, f"{label} → {probs[r // 4, c // 4].argmax()}", color="tab:blue", fontsize=8, va="top")
+    axes[0].add_patch(
+        plt.Rectangle((c - 0.5, r - 0.5), 28, 28, fill=False, ec="tab:green" if hit else "tab:red")
+    )
+    axes[0].text(
+        c + 1,
+        r + 1,
+        f"{label} → {probs[r // 4, c // 4].argmax()}",
+        color="tab:blue",
+        fontsize=8,
+        va="top",
+    )
 axes[0].set_title("canvas: true digit → map's prediction at its window (green box: right)")
 axes[0].set_xlabel("canvas column")
 axes[0].set_ylabel("canvas row")
 im = axes[1].imshow(probs.max(-1), cmap="viridis", vmin=0, vmax=1, aspect="auto")
 for i in range(map_h):
     for j in range(map_w):
-        axes[1].text(j, i, str(probs[i, j].argmax()), fontsize=7, ha="center", va="center",
-                     color="black" if probs[i, j].max() > 0.6 else "white")
-axes[1].set_title("prediction map: top class of the 28×28 window at (4i, 4j); colour = its probability")
+        axes[1].text(
+            j,
+            i,
+            str(probs[i, j].argmax()),
+            fontsize=7,
+            ha="center",
+            va="center",
+            color="black" if probs[i, j].max() > 0.6 else "white",
+        )
+axes[1].set_title(
+    "prediction map: top class of the 28×28 window at (4i, 4j); colour = its probability"
+)
 axes[1].set_xlabel("map column j (window starts at canvas column 4j)")
 axes[1].set_ylabel("map row i")
 fig.colorbar(im, ax=axes[1], label="max softmax probability")
@@ -527,19 +648,33 @@ u_caps, w_caps = capsules.random_capsules(batch=CAPSULE_BATCH)
 caps_seconds, caps_peak, caps_results = {}, {}, {}
 for name, method in tqdm(capsules.METHODS.items(), desc="capsule methods"):
     caps_results[name], caps_peak[name] = capsules.peak_memory(lambda m=method: m(u_caps, w_caps))
-    caps_seconds[name] = timing.best_time(lambda m=method: m(u_caps, w_caps), repeat=TIMING_REPEAT, min_seconds=0)
+    caps_seconds[name] = timing.best_time(
+        lambda m=method: m(u_caps, w_caps), repeat=TIMING_REPEAT, min_seconds=0
+    )
 # independent reference: the definition, one small product at a time, at random places
 picks = rng.integers(0, [CAPSULE_BATCH, 1152, 10], size=(200, 3))
 direct = np.stack([w_caps[i, j] @ u_caps[n, i] for n, i, j in picks])
 for name, result in caps_results.items():
-    check_close(f"{name:26s} vs W[i, j] @ u[b, i]", result[picks[:, 0], picks[:, 1], picks[:, 2]], direct, tol=1e-4)
+    check_close(
+        f"{name:26s} vs W[i, j] @ u[b, i]",
+        result[picks[:, 0], picks[:, 1], picks[:, 2]],
+        direct,
+        tol=1e-4,
+    )
     check_close(f"{name:26s} vs einsum (all entries)", result, caps_results["einsum"], tol=1e-4)
 einsum_speedup = caps_seconds["tile + matmul"] / caps_seconds["einsum"]
 for name in capsules.METHODS:
-    print(f"{name:26s} {caps_seconds[name] * 1e3:8.1f} ms  ×{caps_seconds['tile + matmul'] / caps_seconds[name]:5.1f}"
-          f"  peak {caps_peak[name] / 1e6:7.1f} MB")
+    print(
+        f"{name:26s} {caps_seconds[name] * 1e3:8.1f} ms  ×{caps_seconds['tile + matmul'] / caps_seconds[name]:5.1f}"
+        f"  peak {caps_peak[name] / 1e6:7.1f} MB"
+    )
 report.record(NB, "capsule einsum speed-up over tile+matmul", einsum_speedup, "x")
-report.record(NB, "capsule tile+matmul / einsum peak memory", caps_peak["tile + matmul"] / caps_peak["einsum"], "x")
+report.record(
+    NB,
+    "capsule tile+matmul / einsum peak memory",
+    caps_peak["tile + matmul"] / caps_peak["einsum"],
+    "x",
+)
 
 # %% [markdown]
 # The peak memory (measured with `tracemalloc`, which sees every NumPy buffer) agrees
@@ -549,7 +684,11 @@ report.record(NB, "capsule tile+matmul / einsum peak memory", caps_peak["tile + 
 # %%
 predicted = capsules.intermediate_nbytes(u_caps, w_caps)
 for name in capsules.METHODS:
-    assert abs(caps_peak[name] - predicted[name]) < 0.05 * predicted[name], (name, caps_peak[name], predicted[name])
+    assert abs(caps_peak[name] - predicted[name]) < 0.05 * predicted[name], (
+        name,
+        caps_peak[name],
+        predicted[name],
+    )
 print("measured peaks within 5% of the shape-based prediction")
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 names = list(capsules.METHODS)
@@ -590,7 +729,7 @@ sigma = tf.Variable(1.5)
 
 def gaussian_kernel(sigma, radius=3):
     t = tf.range(-radius, radius + 1, dtype=tf.float32)
-    g = tf.exp(-t**2 / (2 * sigma**2))
+    g = tf.exp(-(t**2) / (2 * sigma**2))
     k2d = tf.tensordot(g, g, axes=0)
     return (k2d / tf.reduce_sum(k2d))[:, :, None, None]  # HWIO: (7, 7, 1, 1)
 
@@ -600,13 +739,19 @@ with tf.GradientTape() as tape:
     loss = tf.reduce_sum(blurred**2)
 grad_sigma = float(tape.gradient(loss, sigma))
 k_np = gaussian_kernel(sigma).numpy()[:, :, 0, 0]
-err_blur = check_close("tf.nn.conv2d (SAME) vs scipy.ndimage.correlate (zero padding)",
-                       blurred[0, ..., 0], scipy.ndimage.correlate(image[0, ..., 0], k_np, mode="constant"), tol=1e-5)
+err_blur = check_close(
+    "tf.nn.conv2d (SAME) vs scipy.ndimage.correlate (zero padding)",
+    blurred[0, ..., 0],
+    scipy.ndimage.correlate(image[0, ..., 0], k_np, mode="constant"),
+    tol=1e-5,
+)
 
 
 # finite-difference check of d loss / d sigma
 def loss_at(s):
-    return float(tf.reduce_sum(tf.nn.conv2d(image, gaussian_kernel(tf.constant(s)), 1, "SAME")**2))
+    return float(
+        tf.reduce_sum(tf.nn.conv2d(image, gaussian_kernel(tf.constant(s)), 1, "SAME") ** 2)
+    )
 
 
 eps = 1e-2
@@ -624,10 +769,14 @@ assert abs(grad_sigma - fd) < 1e-2 * abs(fd)
 
 # %%
 initializer_errors = {}
-for label, bad in [("a 7×7 tensor for a (7, 7, 1, 1) kernel", tf.constant(k_np)),
-                   ("a nested Python list", k_np.tolist())]:
+for label, bad in [
+    ("a 7×7 tensor for a (7, 7, 1, 1) kernel", tf.constant(k_np)),
+    ("a nested Python list", k_np.tolist()),
+]:
     try:
-        layers.Conv2D(1, 7, padding="same", use_bias=False, kernel_initializer=bad).build((None, 28, 28, 1))
+        layers.Conv2D(1, 7, padding="same", use_bias=False, kernel_initializer=bad).build(
+            (None, 28, 28, 1)
+        )
     except (ValueError, TypeError) as err:
         initializer_errors[label] = err
         print(f"{label}:\n    {type(err).__name__}: {str(err)[:150]}")
@@ -639,13 +788,20 @@ assert len(initializer_errors) == 2, "both bad initializers should have been ref
 # $\sigma$ through it:
 
 # %%
-copied = layers.Conv2D(1, 7, padding="same", use_bias=False, kernel_initializer=gaussian_kernel(sigma))
+copied = layers.Conv2D(
+    1, 7, padding="same", use_bias=False, kernel_initializer=gaussian_kernel(sigma)
+)
 with tf.GradientTape() as tape:
-    loss_layer = tf.reduce_sum(copied(image)**2)
+    loss_layer = tf.reduce_sum(copied(image) ** 2)
 grad_through_layer = tape.gradient(loss_layer, sigma)
 print("gradient reaching sigma through the layer:", grad_through_layer)
 assert grad_through_layer is None
-check_close("layer built from the tensor vs tf.nn.conv2d, before sigma changes", copied(image), blurred, tol=1e-5)
+check_close(
+    "layer built from the tensor vs tf.nn.conv2d, before sigma changes",
+    copied(image),
+    blurred,
+    tol=1e-5,
+)
 sigma.assign(3.0)
 stale = float(np.abs(copied(image) - tf.nn.conv2d(image, gaussian_kernel(sigma), 1, "SAME")).max())
 print(f"after sigma = 3.0 the layer still blurs with sigma = 1.5: max |difference| = {stale:.3f}")
@@ -661,9 +817,17 @@ sigma.assign(1.5)
 # with the computed tensor, as above.
 
 # %%
-fixed = layers.Conv2D(1, 7, padding="same", use_bias=False, trainable=False,
-                      kernel_initializer=keras.initializers.Constant(gaussian_kernel(sigma).numpy()))
-err_init = check_close("Conv2D with a Constant initializer vs tf.nn.conv2d", fixed(image), blurred, tol=1e-5)
+fixed = layers.Conv2D(
+    1,
+    7,
+    padding="same",
+    use_bias=False,
+    trainable=False,
+    kernel_initializer=keras.initializers.Constant(gaussian_kernel(sigma).numpy()),
+)
+err_init = check_close(
+    "Conv2D with a Constant initializer vs tf.nn.conv2d", fixed(image), blurred, tol=1e-5
+)
 report.record(NB, "computed kernel conv2d vs scipy max abs diff", err_blur, "")
 
 # %% [markdown]
@@ -687,7 +851,7 @@ series_rng = np.random.default_rng(2)
 series = series_rng.standard_normal((SERIES_STEPS, SERIES_CHANNELS)).astype(np.float32)
 starts = np.flatnonzero(series_rng.random(SERIES_STEPS - BUMP) < 1 / 150)
 for s in starts:
-    series[s:s + BUMP, 3] += 4.0 * np.hanning(BUMP)
+    series[s : s + BUMP, 3] += 4.0 * np.hanning(BUMP)
 ends = np.zeros(SERIES_STEPS, int)
 ends[starts + BUMP - 1] = 1  # step at which each bump is complete
 recent_ends = np.convolve(ends, np.ones(WINDOW - BUMP + 1, int))[:SERIES_STEPS]  # ends in [t-88, t]
@@ -705,13 +869,27 @@ x_windows, y_windows = wn.windows_and_labels(series, labels, WINDOW)
 print("windows", x_windows.shape, "strides", x_windows.strides, " labels", y_windows.shape)
 print("shares memory with the series:", np.shares_memory(x_windows, series))
 some = rng.integers(0, len(x_windows), 50)
-check_close("view vs explicit slices series[i:i+100]", x_windows[some], np.stack([series[i:i + WINDOW] for i in some]), tol=1e-12)
+check_close(
+    "view vs explicit slices series[i:i+100]",
+    x_windows[some],
+    np.stack([series[i : i + WINDOW] for i in some]),
+    tol=1e-12,
+)
 assert all(y_windows[i] == labels[i + WINDOW - 1] for i in some)
-assert all(y_windows[i] == float(any(i <= s and s + BUMP - 1 <= i + WINDOW - 1 for s in starts)) for i in some)
-keras_ds = keras.utils.timeseries_dataset_from_array(series, labels[WINDOW - 1:], sequence_length=WINDOW,
-                                                     batch_size=512, shuffle=False)
+assert all(
+    y_windows[i] == float(any(i <= s and s + BUMP - 1 <= i + WINDOW - 1 for s in starts))
+    for i in some
+)
+keras_ds = keras.utils.timeseries_dataset_from_array(
+    series, labels[WINDOW - 1 :], sequence_length=WINDOW, batch_size=512, shuffle=False
+)
 kx, ky = next(iter(keras_ds))
-check_close("view vs keras.utils.timeseries_dataset_from_array (first 512 windows)", x_windows[:512], kx, tol=1e-12)
+check_close(
+    "view vs keras.utils.timeseries_dataset_from_array (first 512 windows)",
+    x_windows[:512],
+    kx,
+    tol=1e-12,
+)
 assert np.array_equal(y_windows[:512], ky.numpy())
 print("labels agree with the definition and with Keras' windowing")
 
@@ -724,8 +902,10 @@ print("labels agree with the definition and with Keras' windowing")
 copy, copy_peak = capsules.peak_memory(lambda: np.ascontiguousarray(x_windows))
 _, view_peak = capsules.peak_memory(lambda: wn.sliding_windows(series, WINDOW))
 print(f"series buffer            {series.nbytes / 1e6:8.2f} MB")
-print(f"view: logical nbytes     {x_windows.nbytes / 1e6:8.2f} MB, really held {wn.buffer_nbytes(x_windows) / 1e6:.2f} MB, "
-      f"allocated to make it {view_peak / 1e6:.3f} MB")
+print(
+    f"view: logical nbytes     {x_windows.nbytes / 1e6:8.2f} MB, really held {wn.buffer_nbytes(x_windows) / 1e6:.2f} MB, "
+    f"allocated to make it {view_peak / 1e6:.3f} MB"
+)
 print(f"copy: allocated          {copy_peak / 1e6:8.2f} MB")
 assert wn.buffer_nbytes(x_windows) == series.nbytes and view_peak < 1e5
 assert abs(copy_peak - x_windows.nbytes) < 0.01 * x_windows.nbytes
@@ -737,6 +917,7 @@ del copy
 # Train a small `Conv1D` model on the first 80 % of the windows and test on the last
 # 20 % (later in time). Batches are copied out of the view one at a time, so the
 # 120 MB array never exists.
+
 
 # %%
 class WindowBatches(keras.utils.PyDataset):
@@ -752,7 +933,7 @@ class WindowBatches(keras.utils.PyDataset):
         return -(-len(self.x) // self.batch_size)
 
     def __getitem__(self, k):
-        rows = self.order[k * self.batch_size:(k + 1) * self.batch_size]
+        rows = self.order[k * self.batch_size : (k + 1) * self.batch_size]
         return self.x[rows], self.y[rows]
 
     def on_epoch_end(self):
@@ -760,18 +941,24 @@ class WindowBatches(keras.utils.PyDataset):
 
 
 split = int(0.8 * len(x_windows))
-window_model = keras.Sequential([
-    keras.Input((WINDOW, SERIES_CHANNELS)),
-    layers.Conv1D(8, BUMP, activation="relu"),
-    layers.GlobalMaxPooling1D(),
-    layers.Dense(1, activation="sigmoid"),
-])
+window_model = keras.Sequential(
+    [
+        keras.Input((WINDOW, SERIES_CHANNELS)),
+        layers.Conv1D(8, BUMP, activation="relu"),
+        layers.GlobalMaxPooling1D(),
+        layers.Dense(1, activation="sigmoid"),
+    ]
+)
 window_model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy", metrics=["accuracy"])
-window_model.fit(WindowBatches(x_windows[:split], y_windows[:split]), epochs=SERIES_EPOCHS, verbose=2)
+window_model.fit(
+    WindowBatches(x_windows[:split], y_windows[:split]), epochs=SERIES_EPOCHS, verbose=2
+)
 test_x, test_y = x_windows[split:], y_windows[split:]
 window_accuracy = window_model.evaluate(WindowBatches(test_x, test_y), verbose=0)[1]
 baseline = max(test_y.mean(), 1 - test_y.mean())
-print(f"Conv1D test accuracy {window_accuracy:.3f}  (always guessing the commoner label: {baseline:.3f})")
+print(
+    f"Conv1D test accuracy {window_accuracy:.3f}  (always guessing the commoner label: {baseline:.3f})"
+)
 assert window_accuracy > baseline + 0.1
 report.record(NB, "Conv1D window classifier test accuracy", window_accuracy, "")
 
@@ -788,10 +975,12 @@ report.record(NB, "Conv1D window classifier test accuracy", window_accuracy, "")
 # shows, and the same trained model does little better than guessing:
 
 # %%
-misaligned = labels[split:split + len(test_x)]
+misaligned = labels[split : split + len(test_x)]
 pred = window_model.predict(test_x, batch_size=1024, verbose=0)[:, 0] > 0.5
 misaligned_accuracy = float(np.mean(pred == misaligned))
-print(f"accuracy against labels of the FIRST step: {misaligned_accuracy:.3f} (vs {window_accuracy:.3f} aligned)")
+print(
+    f"accuracy against labels of the FIRST step: {misaligned_accuracy:.3f} (vs {window_accuracy:.3f} aligned)"
+)
 assert misaligned_accuracy < window_accuracy - 0.05
 
 # %% [markdown]
@@ -821,7 +1010,11 @@ assert misaligned_accuracy < window_accuracy - 0.05
 #   each window taken at its last step.
 
 # %%
-print(f"tile dense vs Conv2D: {err_tile_conv:.1e}; 1×1 conv: {err_1x1:.1e}; flatten-dense: {err_flat:.1e}; "
-      f"fully convolutional head: {err_fcn:.1e}; sliding map vs crops: {err_map:.1e}")
-print(f"capsules: einsum {einsum_speedup:.1f}× faster than tile + matmul, "
-      f"{caps_peak['tile + matmul'] / caps_peak['einsum']:.1f}× less peak memory")
+print(
+    f"tile dense vs Conv2D: {err_tile_conv:.1e}; 1×1 conv: {err_1x1:.1e}; flatten-dense: {err_flat:.1e}; "
+    f"fully convolutional head: {err_fcn:.1e}; sliding map vs crops: {err_map:.1e}"
+)
+print(
+    f"capsules: einsum {einsum_speedup:.1f}× faster than tile + matmul, "
+    f"{caps_peak['tile + matmul'] / caps_peak['einsum']:.1f}× less peak memory"
+)

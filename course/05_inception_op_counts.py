@@ -60,7 +60,7 @@ QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 MNIST_MAPS = (8, 16) if QUICK else (32, 64)
 MNIST_REDUCE = 8 if QUICK else 16
 MNIST_DENSE = 128 if QUICK else 700
-N_TRAIN = 3_000 if QUICK else None        # None: every training image available
+N_TRAIN = 3_000 if QUICK else None  # None: every training image available
 EPOCHS = 2 if QUICK else 10
 BATCH = 64 if QUICK else 128
 LEARNING_RATE = 1e-3 if QUICK else 5e-4
@@ -118,8 +118,10 @@ assert reduced_5x5 == opcount.conv_macs(28, 28, 192, 16, 1) + opcount.conv_macs(
 # %%
 naive_3x3 = 3**2 * 28**2 * 192 * 128
 reduced_3x3 = 28**2 * 192 * 96 + 3**2 * 28**2 * 96 * 128
-print(f"3×3 tower: naive {naive_3x3:,} MACs, reduced {reduced_3x3:,} MACs "
-      f"({naive_3x3 / reduced_3x3:.2f}× fewer)")
+print(
+    f"3×3 tower: naive {naive_3x3:,} MACs, reduced {reduced_3x3:,} MACs "
+    f"({naive_3x3 / reduced_3x3:.2f}× fewer)"
+)
 assert naive_3x3 == opcount.conv_macs(28, 28, 192, 128, 3)
 
 # %% [markdown]
@@ -146,8 +148,10 @@ assert naive_3x3 == opcount.conv_macs(28, 28, 192, 128, 3)
 
 # %%
 print(INCEPTION_3A)
-models_3a = {v: inception.inception_module_model((28, 28, 192), s)
-             for v, s in (("naive", INCEPTION_3A.naive()), ("reduced", INCEPTION_3A))}
+models_3a = {
+    v: inception.inception_module_model((28, 28, 192), s)
+    for v, s in (("naive", INCEPTION_3A.naive()), ("reduced", INCEPTION_3A))
+}
 display(opcount.count(models_3a["reduced"]))
 
 # %%
@@ -167,10 +171,14 @@ for variant, model in models_3a.items():
         "towers": by_hand,
     }
 for variant, w in three_ways.items():
-    print(f"{variant:>8}: params {w['params by hand']:>9,} (hand) {w['params counter']:>9,} (counter) "
-          f"{w['params Keras']:>9,} (Keras)")
-    print(f"{'':>8}  MACs {w['MACs by hand']:>12,} (hand) {w['MACs counter']:>12,} (counter) "
-          f"{w['MACs TF profiler']:>12,} (TF profiler)")
+    print(
+        f"{variant:>8}: params {w['params by hand']:>9,} (hand) {w['params counter']:>9,} (counter) "
+        f"{w['params Keras']:>9,} (Keras)"
+    )
+    print(
+        f"{'':>8}  MACs {w['MACs by hand']:>12,} (hand) {w['MACs counter']:>12,} (counter) "
+        f"{w['MACs TF profiler']:>12,} (TF profiler)"
+    )
     assert w["params by hand"] == w["params counter"] == w["params Keras"]
     assert w["MACs by hand"] == w["MACs counter"] == w["MACs TF profiler"]
 print("all three agree exactly (difference 0) for both modules")
@@ -179,12 +187,22 @@ print("all three agree exactly (difference 0) for both modules")
 # Tower by tower, naive against reduced:
 
 # %%
-print(f"{'tower':<6}{'naive params':>14}{'reduced params':>16}{'naive MACs':>15}{'reduced MACs':>15}{'saving':>8}")
+print(
+    f"{'tower':<6}{'naive params':>14}{'reduced params':>16}{'naive MACs':>15}{'reduced MACs':>15}{'saving':>8}"
+)
 for tower in inception.BRANCHES:
-    (pn, mn), (pr, mr) = three_ways["naive"]["towers"][tower], three_ways["reduced"]["towers"][tower]
+    (pn, mn), (pr, mr) = (
+        three_ways["naive"]["towers"][tower],
+        three_ways["reduced"]["towers"][tower],
+    )
     print(f"{tower:<6}{pn:>14,}{pr:>16,}{mn:>15,}{mr:>15,}{mn / mr:>7.2f}×")
-total_naive, total_reduced = three_ways["naive"]["MACs counter"], three_ways["reduced"]["MACs counter"]
-print(f"module: {total_naive:,} → {total_reduced:,} MACs ({total_naive / total_reduced:.2f}× fewer)")
+total_naive, total_reduced = (
+    three_ways["naive"]["MACs counter"],
+    three_ways["reduced"]["MACs counter"],
+)
+print(
+    f"module: {total_naive:,} → {total_reduced:,} MACs ({total_naive / total_reduced:.2f}× fewer)"
+)
 assert three_ways["naive"]["towers"]["5x5"][1] == naive_5x5
 assert three_ways["reduced"]["towers"]["5x5"][1] == reduced_5x5
 report.record(NB, "inception 3a MACs naive / reduced", total_naive / total_reduced, "×")
@@ -205,13 +223,13 @@ report.record(NB, "inception 3a MACs naive / reduced", total_naive / total_reduc
 
 # %%
 towers = [tf.random.normal((1, 4, 4, c), seed=c) for c in (2, 3, 1)]
-new_style = tf.concat(towers, axis=-1)            # TF 2: values first, then axis
+new_style = tf.concat(towers, axis=-1)  # TF 2: values first, then axis
 keras_style = keras.layers.Concatenate(axis=-1)(towers)
 difference = float(tf.reduce_max(tf.abs(new_style - keras_style)))
 print(f"tf.concat vs Concatenate: shape {tuple(new_style.shape)}, max difference {difference}")
 assert new_style.shape == (1, 4, 4, 6) and difference == 0.0
 try:
-    tf.concat(3, towers)                           # the TF 0.x argument order
+    tf.concat(3, towers)  # the TF 0.x argument order
     raise AssertionError("the old argument order should not work any more")
 except (ValueError, TypeError, tf.errors.InvalidArgumentError) as err:
     print(f"tf.concat(3, towers) today raises {type(err).__name__}: 3 is taken as the values")
@@ -223,6 +241,7 @@ except (ValueError, TypeError, tf.errors.InvalidArgumentError) as err:
 # stride 1) that first reduces to `reduce` channels with a 1×1 convolution and then applies
 # a `k`×`k` convolution with `c_out` filters. When `reduce` is `None` there is no reduction.
 # The check compares with the counter on Keras models of the same towers.
+
 
 # %%
 def tower_macs(h, w, c_in, reduce, c_out, k):
@@ -238,17 +257,28 @@ def tower_macs(h, w, c_in, reduce, c_out, k):
 def counted_tower(h, w, c_in, reduce, c_out, k):
     """The reference: count a Keras model of the tower."""
     layers = [] if reduce is None else [keras.layers.Conv2D(reduce, 1)]
-    model = keras.Sequential([keras.Input((h, w, c_in)), *layers,
-                              keras.layers.Conv2D(c_out, k, padding="same")])
+    model = keras.Sequential(
+        [keras.Input((h, w, c_in)), *layers, keras.layers.Conv2D(c_out, k, padding="same")]
+    )
     return opcount.count(model).macs
 
 
-tower_cases = [checks.Case((h, w, c, r, o, k), counted_tower(h, w, c, r, o, k))
-               for h, w, c, r, o, k in [(28, 28, 192, 16, 32, 5), (28, 28, 192, None, 32, 5),
-                                         (14, 14, 480, 96, 208, 3), (7, 9, 3, None, 4, 1),
-                                         (10, 6, 64, 8, 16, 3)]]
-checks.check_function("tower_macs", tower_macs, tower_cases,
-                      hint="k*k*h*w*c_in*c_out for each convolution; add the 1×1 reduction's cost")
+tower_cases = [
+    checks.Case((h, w, c, r, o, k), counted_tower(h, w, c, r, o, k))
+    for h, w, c, r, o, k in [
+        (28, 28, 192, 16, 32, 5),
+        (28, 28, 192, None, 32, 5),
+        (14, 14, 480, 96, 208, 3),
+        (7, 9, 3, None, 4, 1),
+        (10, 6, 64, 8, 16, 3),
+    ]
+]
+checks.check_function(
+    "tower_macs",
+    tower_macs,
+    tower_cases,
+    hint="k*k*h*w*c_in*c_out for each convolution; add the 1×1 reduction's cost",
+)
 
 # %% [markdown]
 # ## 3. All of GoogLeNet, against the paper's Table 1
@@ -264,8 +294,10 @@ checks.check_function("tower_macs", tower_macs, tower_cases,
 # %%
 googlenet = inception.googlenet()
 counted_gn = opcount.count(googlenet)
-print(f"GoogLeNet: {len(counted_gn.rows)} layers, {counted_gn.params:,} parameters, "
-      f"{counted_gn.macs:,} MACs per 224×224 image")
+print(
+    f"GoogLeNet: {len(counted_gn.rows)} layers, {counted_gn.params:,} parameters, "
+    f"{counted_gn.macs:,} MACs per 224×224 image"
+)
 assert counted_gn.params == googlenet.count_params() and not counted_gn.not_counted
 gn_flops = opcount.profiler_flops(googlenet)
 print(f"TF profiler: Conv2D {gn_flops['Conv2D'] // 2:,} + MatMul {gn_flops['MatMul'] // 2:,} MACs")
@@ -288,11 +320,15 @@ for row in inception.GOOGLENET_TABLE1:
     params, macs = rows_for(row.spec.name if row.spec else layer_prefix[row.name])
     comparison.append((row.name, params, macs, row.paper_params_k, row.paper_ops_m))
 
-print(f"{'layer':<14}{'params':>10}{'÷1024':>8}{'paper K':>9}{'diff':>9}"
-      f"{'MACs (M)':>10}{'paper M':>9}{'diff':>9}")
+print(
+    f"{'layer':<14}{'params':>10}{'÷1024':>8}{'paper K':>9}{'diff':>9}"
+    f"{'MACs (M)':>10}{'paper M':>9}{'diff':>9}"
+)
 for name, params, macs, pk, pm in comparison:
-    print(f"{name:<14}{params:>10,}{params / 1024:>8.1f}{pk:>9g}{params / 1024 / pk - 1:>+9.1%}"
-          f"{macs / 1e6:>10.1f}{pm:>9g}{macs / 1e6 / pm - 1:>+9.1%}")
+    print(
+        f"{name:<14}{params:>10,}{params / 1024:>8.1f}{pk:>9g}{params / 1024 / pk - 1:>+9.1%}"
+        f"{macs / 1e6:>10.1f}{pm:>9g}{macs / 1e6 / pm - 1:>+9.1%}"
+    )
 
 # %% [markdown]
 # Reading the table:
@@ -319,10 +355,12 @@ for name, params, macs, pk, pm in comparison:
         assert abs(macs / 1e6 - pm) <= 1, f"{name}: ops differ from the paper by more than rounding"
     assert abs(params / 1024 / pk - 1) < (0.08 if name != "conv1" else 3.5), name
 paper_total = sum(pm for *_, pm in comparison) * 1e6
-conv1_gap = (comparison[0][2] - comparison[0][4] * 1e6)
+conv1_gap = comparison[0][2] - comparison[0][4] * 1e6
 print(f"sum of the paper's ops column: {paper_total / 1e9:.3f} billion")
-print(f"counter total:                 {counted_gn.macs / 1e9:.3f} billion "
-      f"({counted_gn.macs / inception.PAPER_TOTAL_MULTIPLY_ADDS - 1:+.1%} vs the quoted 1.5 billion)")
+print(
+    f"counter total:                 {counted_gn.macs / 1e9:.3f} billion "
+    f"({counted_gn.macs / inception.PAPER_TOTAL_MULTIPLY_ADDS - 1:+.1%} vs the quoted 1.5 billion)"
+)
 print(f"of which conv1's gap:          {conv1_gap / 1e9:.3f} billion")
 assert abs(paper_total / inception.PAPER_TOTAL_MULTIPLY_ADDS - 1) < 0.01
 assert abs(counted_gn.macs / inception.PAPER_TOTAL_MULTIPLY_ADDS - 1) < 0.06
@@ -360,10 +398,14 @@ reference = inception.mnist_inception_net()
 counted_ref = opcount.count(reference)
 print(f"reference network: {counted_ref.params:,} parameters, {counted_ref.macs:,} MACs per digit")
 dense_row = next(r for r in counted_ref.rows if r.name == "dense")
-print(f"the dense layer alone: {dense_row.params / counted_ref.params:.1%} of the parameters, "
-      f"{dense_row.macs / counted_ref.macs:.1%} of the MACs")
+print(
+    f"the dense layer alone: {dense_row.params / counted_ref.params:.1%} of the parameters, "
+    f"{dense_row.macs / counted_ref.macs:.1%} of the MACs"
+)
 assert dense_row.params == 28 * 28 * 256 * 700 + 700
-assert dense_row.params / counted_ref.params > 0.99 and 0.6 < dense_row.macs / counted_ref.macs < 0.8
+assert (
+    dense_row.params / counted_ref.params > 0.99 and 0.6 < dense_row.macs / counted_ref.macs < 0.8
+)
 
 # %% [markdown]
 # Almost all of the parameters (99.9 %) sit in the dense layer (28·28·256 = 200,704 inputs ×
@@ -379,18 +421,25 @@ assert dense_row.params / counted_ref.params > 0.99 and 0.6 < dense_row.macs / c
 FULL_MNIST = len(x_train) == 60_000
 if N_TRAIN is not None:
     x_train, y_train = x_train[:N_TRAIN], y_train[:N_TRAIN]
-print(f"training on {len(x_train):,} images, testing on {len(x_test):,} "
-      f"({'official split' if FULL_MNIST else 'offline split of the test set'})")
+print(
+    f"training on {len(x_train):,} images, testing on {len(x_test):,} "
+    f"({'official split' if FULL_MNIST else 'offline split of the test set'})"
+)
 
 keras.utils.set_random_seed(0)
 net = inception.mnist_inception_net(maps=MNIST_MAPS, reduce=MNIST_REDUCE, dense=MNIST_DENSE)
 steps = int(np.ceil(len(x_train) / BATCH))
-net.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
-                LEARNING_RATE, EPOCHS * steps)),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"])
-print(f"training network: maps {MNIST_MAPS}, reductions {MNIST_REDUCE}, dense {MNIST_DENSE}: "
-      f"{net.count_params():,} parameters")
+net.compile(
+    optimizer=keras.optimizers.Adam(
+        keras.optimizers.schedules.CosineDecay(LEARNING_RATE, EPOCHS * steps)
+    ),
+    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    metrics=["accuracy"],
+)
+print(
+    f"training network: maps {MNIST_MAPS}, reductions {MNIST_REDUCE}, dense {MNIST_DENSE}: "
+    f"{net.count_params():,} parameters"
+)
 
 
 # %%
@@ -420,8 +469,10 @@ logits = net.predict(x_test, batch_size=512, verbose=0)
 test_accuracy = float(np.mean(np.argmax(logits, axis=1) == y_test))
 keras_accuracy = net.evaluate(x_test, y_test, batch_size=512, verbose=0)[1]
 seconds_per_epoch = float(np.median(clock.seconds))
-print(f"test accuracy {test_accuracy:.4f} (Keras says {keras_accuracy:.4f}); "
-      f"{seconds_per_epoch:.1f} s per epoch of {len(x_train):,} images")
+print(
+    f"test accuracy {test_accuracy:.4f} (Keras says {keras_accuracy:.4f}); "
+    f"{seconds_per_epoch:.1f} s per epoch of {len(x_train):,} images"
+)
 assert abs(test_accuracy - keras_accuracy) < 1e-3
 
 # %%
@@ -439,8 +490,10 @@ if QUICK:
 elif FULL_MNIST:
     assert test_accuracy >= 0.992, f"full mode should reach 99.2 %, got {test_accuracy:.4f}"
 else:
-    print("Full MNIST was not available: this accuracy is on the offline split, not comparable "
-          "with the original 98.5 %.")
+    print(
+        "Full MNIST was not available: this accuracy is on the offline split, not comparable "
+        "with the original 98.5 %."
+    )
 
 # %% [markdown]
 # Full mode on the official split asserts that the reference network reaches at least 99.2 %:
@@ -458,27 +511,38 @@ else:
 # advantage should grow with depth; for a thin input the reductions are pure overhead.
 
 # %%
-timed = inception.naive_vs_reduced(TIMING_CHANNELS, hw=TIMING_HW, batch=TIMING_BATCH,
-                                   repeat=TIMING_REPEAT, progress=True)
+timed = inception.naive_vs_reduced(
+    TIMING_CHANNELS, hw=TIMING_HW, batch=TIMING_BATCH, repeat=TIMING_REPEAT, progress=True
+)
 # the yardstick: TensorFlow's own float32 matrix product, on the same device as the modules
 n_mm = 1024 if QUICK else 4096
 mm_a = tf.random.normal((n_mm, n_mm))
 mm_fn = tf.function(lambda: tf.matmul(mm_a, mm_a))
-matmul_rate = timing.matmul_flops(n_mm, n_mm, n_mm) / timing.best_time(lambda: mm_fn().numpy()) / 1e9
+matmul_rate = (
+    timing.matmul_flops(n_mm, n_mm, n_mm) / timing.best_time(lambda: mm_fn().numpy()) / 1e9
+)
 print(f"{'C_in':>5}{'variant':>9}{'MACs/image':>14}{'ms/batch':>10}{'GFLOP/s':>9}")
 for r in timed:
-    print(f"{r['c_in']:>5}{r['variant']:>9}{r['macs']:>14,}{r['seconds'] * 1e3:>10.2f}{r['gflops']:>9.1f}")
+    print(
+        f"{r['c_in']:>5}{r['variant']:>9}{r['macs']:>14,}{r['seconds'] * 1e3:>10.2f}{r['gflops']:>9.1f}"
+    )
 print(f"for comparison, a {n_mm}×{n_mm} TensorFlow matrix product: {matmul_rate:.1f} GFLOP/s")
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
 for variant, marker in (("naive", "o-"), ("reduced", "s-")):
     rows = [r for r in timed if r["variant"] == variant]
-    ax1.plot([r["macs"] * TIMING_BATCH / 1e9 for r in rows], [r["seconds"] * 1e3 for r in rows],
-             marker, label=variant)
+    ax1.plot(
+        [r["macs"] * TIMING_BATCH / 1e9 for r in rows],
+        [r["seconds"] * 1e3 for r in rows],
+        marker,
+        label=variant,
+    )
     ax2.plot([r["c_in"] for r in rows], [r["gflops"] for r in rows], marker, label=variant)
     for r in rows:
-        ax1.annotate(str(r["c_in"]), (r["macs"] * TIMING_BATCH / 1e9, r["seconds"] * 1e3), fontsize=7)
+        ax1.annotate(
+            str(r["c_in"]), (r["macs"] * TIMING_BATCH / 1e9, r["seconds"] * 1e3), fontsize=7
+        )
 ax1.set_xlabel(f"GMACs per batch of {TIMING_BATCH} (counted)")
 ax1.set_ylabel("forward time (ms, measured)")
 ax1.set_title("time against counted MACs (labels: C_in)")
@@ -500,8 +564,10 @@ time_ratio = by_key[deepest, "naive"]["seconds"] / by_key[deepest, "reduced"]["s
 print(f"C_in = {deepest}: naive/reduced MACs {mac_ratio:.2f}×, measured time {time_ratio:.2f}×")
 assert mac_ratio > 3 and time_ratio > 1.3, "the reduced module should be clearly faster here"
 thin = TIMING_CHANNELS[0]
-print(f"C_in = {thin}: naive/reduced MACs "
-      f"{by_key[thin, 'naive']['macs'] / by_key[thin, 'reduced']['macs']:.2f}× (reductions cost more than they save)")
+print(
+    f"C_in = {thin}: naive/reduced MACs "
+    f"{by_key[thin, 'naive']['macs'] / by_key[thin, 'reduced']['macs']:.2f}× (reductions cost more than they save)"
+)
 report.record(NB, f"time naive / reduced at C_in={deepest}", time_ratio, "×")
 
 # %% [markdown]
@@ -518,20 +584,36 @@ report.record(NB, f"time naive / reduced at C_in={deepest}", time_ratio, "×")
 # and TensorFlow above). Try: a deep input with thin reductions; a reduction wider than the
 # input (then the "reduction" costs more than it saves).
 
+
 # %%
-def show_module(hw=28, c_in=192, n1x1=64, n3x3red=96, n3x3=128, n5x5red=16, n5x5=32, pool_proj=32,
-                return_totals=False):
+def show_module(
+    hw=28,
+    c_in=192,
+    n1x1=64,
+    n3x3red=96,
+    n3x3=128,
+    n5x5red=16,
+    n5x5=32,
+    pool_proj=32,
+    return_totals=False,
+):
     spec = InceptionSpec("widget", n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj)
     naive = inception.module_costs(hw, hw, c_in, spec.naive())
     reduced = inception.module_costs(hw, hw, c_in, spec)
-    lines = ["<table><tr><th>tower</th><th>naive params</th><th>reduced params</th>"
-             "<th>naive MACs</th><th>reduced MACs</th></tr>"]
+    lines = [
+        "<table><tr><th>tower</th><th>naive params</th><th>reduced params</th>"
+        "<th>naive MACs</th><th>reduced MACs</th></tr>"
+    ]
     for t in inception.BRANCHES:
-        lines.append(f"<tr><td>{t}</td><td>{naive[t][0]:,}</td><td>{reduced[t][0]:,}</td>"
-                     f"<td>{naive[t][1]:,}</td><td>{reduced[t][1]:,}</td></tr>")
+        lines.append(
+            f"<tr><td>{t}</td><td>{naive[t][0]:,}</td><td>{reduced[t][0]:,}</td>"
+            f"<td>{naive[t][1]:,}</td><td>{reduced[t][1]:,}</td></tr>"
+        )
     total = [sum(v[i] for v in d.values()) for d in (naive, reduced) for i in (0, 1)]
-    lines.append(f"<tr><th>total</th><th>{total[0]:,}</th><th>{total[2]:,}</th>"
-                 f"<th>{total[1]:,}</th><th>{total[3]:,}</th></tr></table>")
+    lines.append(
+        f"<tr><th>total</th><th>{total[0]:,}</th><th>{total[2]:,}</th>"
+        f"<th>{total[1]:,}</th><th>{total[3]:,}</th></tr></table>"
+    )
     display(HTML("".join(lines)))
     fig, ax = plt.subplots(figsize=(6, 3))
     pos = np.arange(len(inception.BRANCHES))
@@ -540,16 +622,22 @@ def show_module(hw=28, c_in=192, n1x1=64, n3x3red=96, n3x3=128, n5x5red=16, n5x5
     ax.set_xticks(pos, inception.BRANCHES)
     ax.set_xlabel("tower")
     ax.set_ylabel("MACs (millions)")
-    ax.set_title(f"{hw}×{hw}×{c_in} → {hw}×{hw}×{spec.out_channels}: "
-                 f"{total[1] / max(total[3], 1):.2f}× fewer MACs reduced")
+    ax.set_title(
+        f"{hw}×{hw}×{c_in} → {hw}×{hw}×{spec.out_channels}: "
+        f"{total[1] / max(total[3], 1):.2f}× fewer MACs reduced"
+    )
     ax.legend()
     plt.show()
     return total if return_totals else None
 
 
 # the widget's defaults are inception(3a): they must reproduce the numbers checked above
-assert show_module(return_totals=True) == [three_ways["naive"]["params counter"], three_ways["naive"]["MACs counter"],
-                         three_ways["reduced"]["params counter"], three_ways["reduced"]["MACs counter"]]
+assert show_module(return_totals=True) == [
+    three_ways["naive"]["params counter"],
+    three_ways["naive"]["MACs counter"],
+    three_ways["reduced"]["params counter"],
+    three_ways["reduced"]["MACs counter"],
+]
 
 # %%
 width = {"min": 1, "max": 512, "step": 1, "continuous_update": False}
@@ -575,6 +663,7 @@ widgets.interactive(
 # 3×3 or 5×5 convolution runs straight on the input) on an input with `c_in` channels. The
 # check compares with Keras' own `count_params()` on the built modules.
 
+
 # %%
 def module_params(c_in, spec):
     # BEGIN SOLUTION
@@ -590,12 +679,26 @@ def module_params(c_in, spec):
 
 
 # %%
-param_specs = [(192, INCEPTION_3A), (192, INCEPTION_3A.naive()),
-               (480, inception.GOOGLENET_TABLE1[7].spec), (3, InceptionSpec("tiny", 2, 1, 3, None, 4, 5))]
-param_cases = [checks.Case((c, s), inception.inception_module_model((7, 7, c), s).count_params(),
-                           label=f"{s.name} on {c} channels") for c, s in param_specs]
-checks.check_function("module_params", module_params, param_cases,
-                      hint="sum k*k*c_in*c_out + c_out over the module's convolutions")
+param_specs = [
+    (192, INCEPTION_3A),
+    (192, INCEPTION_3A.naive()),
+    (480, inception.GOOGLENET_TABLE1[7].spec),
+    (3, InceptionSpec("tiny", 2, 1, 3, None, 4, 5)),
+]
+param_cases = [
+    checks.Case(
+        (c, s),
+        inception.inception_module_model((7, 7, c), s).count_params(),
+        label=f"{s.name} on {c} channels",
+    )
+    for c, s in param_specs
+]
+checks.check_function(
+    "module_params",
+    module_params,
+    param_cases,
+    hint="sum k*k*c_in*c_out + c_out over the module's convolutions",
+)
 
 # %% [markdown]
 # ## Summary

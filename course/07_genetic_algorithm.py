@@ -51,11 +51,11 @@ NB = "07_genetic_algorithm"
 
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
-SEEDS = 30                                     # seeds per published instance (both modes)
-POPULATION, GENERATIONS = 100, 3000            # the GA's budget per run
+SEEDS = 30  # seeds per published instance (both modes)
+POPULATION, GENERATIONS = 100, 3000  # the GA's budget per run
 RANDOM_SIZES = [10, 20, 40] if QUICK else [10, 20, 40, 80, 150]
-RANDOM_SEEDS = 5 if QUICK else 30              # seeds per random instance
-PLAIN_SEEDS = 10 if QUICK else 30              # seeds for plain-vs-windowed selection on P08
+RANDOM_SEEDS = 5 if QUICK else 30  # seeds per random instance
+PLAIN_SEEDS = 10 if QUICK else 30  # seeds for plain-vs-windowed selection on P08
 WIDGET_GENERATIONS = 300 if QUICK else 1500
 SPEED_GENERATIONS = 10 if QUICK else 30
 
@@ -79,13 +79,12 @@ SPEED_GENERATIONS = 10 if QUICK else 30
 
 # %%
 rng = np.random.default_rng(7)
-toy_values = np.array([6, 5, 8, 9, 6, 7, 3, 4])      # profit of each of 8 flights
-toy_weights = np.array([2, 3, 6, 7, 5, 9, 4, 1])     # hours each flight uses
+toy_values = np.array([6, 5, 8, 9, 6, 7, 3, 4])  # profit of each of 8 flights
+toy_weights = np.array([2, 3, 6, 7, 5, 9, 4, 1])  # hours each flight uses
 toy_capacity = 15
 toy = ga.init_population(6, 8, 0.5, rng)
 fig, ax = plt.subplots(figsize=(5, 3))
-ga_plots.show_bits(ax, toy, "a population of k=6 solutions, n=8 genes",
-                   [f"x{i}" for i in range(6)])
+ga_plots.show_bits(ax, toy, "a population of k=6 solutions, n=8 genes", [f"x{i}" for i in range(6)])
 plt.show()
 
 # %% [markdown]
@@ -129,12 +128,16 @@ assert np.array_equal(obj, by_hand) and np.array_equal(ok, np.array(load) <= toy
 # for many $u$ at once by binary search.
 
 # %%
-toy_w = ga.selection_weights(obj, ok, pressure=None)       # plain: fitness = objective
+toy_w = ga.selection_weights(obj, ok, pressure=None)  # plain: fitness = objective
 balls = np.random.default_rng(1).random(3)
 ga_plots.plot_roulette(toy_w, balls, [f"x{i}" for i in range(len(toy))])
 plt.show()
-print("weights:", toy_w, " -> chosen rows for the 3 draws:",
-      np.searchsorted(np.cumsum(toy_w) / toy_w.sum(), balls, side="right"))
+print(
+    "weights:",
+    toy_w,
+    " -> chosen rows for the 3 draws:",
+    np.searchsorted(np.cumsum(toy_w) / toy_w.sum(), balls, side="right"),
+)
 
 # %% [markdown]
 # Is the wheel fair? Draw 50,000 times and compare the counts with $P(i)$ by a
@@ -206,14 +209,23 @@ plt.show()
 
 # %%
 ok_toy = ga.feasible(toy, toy_weights, toy_capacity)
-replaced = ga.replace_infeasible(toy, ok_toy, ga.selection_weights(obj, ok_toy),
-                                 np.random.default_rng(5))
-print("feasible before:", ok_toy.astype(int), " after:",
-      ga.feasible(replaced, toy_weights, toy_capacity).astype(int))
+replaced = ga.replace_infeasible(
+    toy, ok_toy, ga.selection_weights(obj, ok_toy), np.random.default_rng(5)
+)
+print(
+    "feasible before:",
+    ok_toy.astype(int),
+    " after:",
+    ga.feasible(replaced, toy_weights, toy_capacity).astype(int),
+)
 assert (replaced[ok_toy] == toy[ok_toy]).all()
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-ga_plots.show_bits(axes[0], toy, "population (infeasible rows will go)",
-                   [f"x{i}{'' if f else ' ✗'}" for i, f in enumerate(ok_toy)])
+ga_plots.show_bits(
+    axes[0],
+    toy,
+    "population (infeasible rows will go)",
+    [f"x{i}{'' if f else ' ✗'}" for i, f in enumerate(ok_toy)],
+)
 ga_plots.show_bits(axes[1], replaced, "infeasible rows replaced by children")
 plt.show()
 
@@ -221,6 +233,7 @@ plt.show()
 # ## Exercise 1 — write the mutation
 # Return a **new** array where each gene of `pop` (a $k\times n$ boolean array) is flipped with
 # probability `rate`, using `rng.random`. No loops.
+
 
 # %%
 def my_mutate(pop, rate, rng):
@@ -258,6 +271,7 @@ _ = check_claim("my_mutate", _check_mutation)
 # `weights[i] / weights.sum()`, through the cumulative distribution and uniform numbers.
 # The check draws many times and runs a $\chi^2$ test.
 
+
 # %%
 def my_roulette(weights, size, rng):
     # BEGIN SOLUTION
@@ -282,8 +296,10 @@ def _check_roulette():
     keep = weights > 0
     result = stats.chisquare(counts[keep], weights[keep] / weights.sum() * draws.size)
     if result.pvalue < 1e-4:
-        return (f"counts {counts.tolist()} do not match the weights {weights.tolist()} "
-                f"(chi-square p = {result.pvalue:.2g})")
+        return (
+            f"counts {counts.tolist()} do not match the weights {weights.tolist()} "
+            f"(chi-square p = {result.pvalue:.2g})"
+        )
     return None
 
 
@@ -299,12 +315,16 @@ _ = check_claim("my_roulette", _check_roulette)
 # %%
 o3, c3, b3 = np.array([1, 2, 3]), np.array([1, 1, 1]), 2
 every = np.array([[(i >> j) & 1 for j in range(3)] for i in range(8)], dtype=bool)
-for x, value, fits in zip(every.astype(int), ga.objective(every, o3), ga.feasible(every, c3, b3), strict=True):
+for x, value, fits in zip(
+    every.astype(int), ga.objective(every, o3), ga.feasible(every, c3, b3), strict=True
+):
     print(x, f"objective {value:.0f}", "feasible" if fits else "infeasible")
 res3 = ga.solve_knapsack(o3, c3, b3, population=10, generations=30, seed=0)
 x_exact, v_exact = exact_knapsack(o3, c3, b3)
-print(f"GA: x = {res3.x.astype(int)}, value {res3.value:.0f} (found in generation {res3.found_at});"
-      f" exact: x = {x_exact.astype(int)}, value {v_exact:.0f}; difference {v_exact - res3.value:.0f}")
+print(
+    f"GA: x = {res3.x.astype(int)}, value {res3.value:.0f} (found in generation {res3.found_at});"
+    f" exact: x = {x_exact.astype(int)}, value {v_exact:.0f}; difference {v_exact - res3.value:.0f}"
+)
 assert res3.value == v_exact == 5
 
 # %% [markdown]
@@ -321,10 +341,14 @@ p08 = INSTANCES["P08"]
 run = ga.solve_knapsack(*p08.arrays(), population=POPULATION, generations=GENERATIONS, seed=0)
 ga_plots.plot_history(run.history, p08.optimum, "(P08, seed 0)")
 plt.show()
-print(f"best {run.value:.0f}, exact optimum {p08.optimum}, gap {(p08.optimum - run.value) / p08.optimum:.3%},"
-      f" found in generation {run.found_at}")
-print(f"mean feasible fraction {run.history['feasible'].mean():.2f}; items worth "
-      f"{min(p08.values) / p08.optimum:.1%} to {max(p08.values) / p08.optimum:.1%} of the optimum")
+print(
+    f"best {run.value:.0f}, exact optimum {p08.optimum}, gap {(p08.optimum - run.value) / p08.optimum:.3%},"
+    f" found in generation {run.found_at}"
+)
+print(
+    f"mean feasible fraction {run.history['feasible'].mean():.2f}; items worth "
+    f"{min(p08.values) / p08.optimum:.1%} to {max(p08.values) / p08.optimum:.1%} of the optimum"
+)
 
 # %% [markdown]
 # ## 9. Published instances against the exact optimum, 30 seeds each
@@ -343,22 +367,42 @@ for name, inst in tqdm(INSTANCES.items(), desc="instances"):
     found, seconds, gens = [], [], []
     for seed in range(SEEDS):
         start = time.perf_counter()
-        r = ga.solve_knapsack(values, weights, capacity, population=POPULATION,
-                              generations=GENERATIONS, seed=seed, target=opt)
+        r = ga.solve_knapsack(
+            values,
+            weights,
+            capacity,
+            population=POPULATION,
+            generations=GENERATIONS,
+            seed=seed,
+            target=opt,
+        )
         seconds.append(time.perf_counter() - start)
         found.append(r.value)
         gens.append(r.found_at)
         assert weights @ r.x <= capacity and r.value <= opt
     gaps = (opt - np.array(found)) / opt
-    rows.append(dict(name=name, n=inst.n, opt=opt, success=np.mean(gaps == 0),
-                     mean_gap=gaps.mean(), worst_gap=gaps.max(), max_gen=max(gens),
-                     max_s=max(seconds)))
+    rows.append(
+        dict(
+            name=name,
+            n=inst.n,
+            opt=opt,
+            success=np.mean(gaps == 0),
+            mean_gap=gaps.mean(),
+            worst_gap=gaps.max(),
+            max_gen=max(gens),
+            max_s=max(seconds),
+        )
+    )
 
-print(f"{'inst':5s} {'n':>3s} {'optimum':>10s} {'success':>8s} {'mean gap':>9s} {'worst gap':>9s}"
-      f" {'max gen':>8s} {'max s':>6s}")
+print(
+    f"{'inst':5s} {'n':>3s} {'optimum':>10s} {'success':>8s} {'mean gap':>9s} {'worst gap':>9s}"
+    f" {'max gen':>8s} {'max s':>6s}"
+)
 for r in rows:
-    print(f"{r['name']:5s} {r['n']:3d} {r['opt']:10.0f} {r['success']:8.0%} {r['mean_gap']:9.3%}"
-          f" {r['worst_gap']:9.3%} {r['max_gen']:8d} {r['max_s']:6.2f}")
+    print(
+        f"{r['name']:5s} {r['n']:3d} {r['opt']:10.0f} {r['success']:8.0%} {r['mean_gap']:9.3%}"
+        f" {r['worst_gap']:9.3%} {r['max_gen']:8d} {r['max_s']:6.2f}"
+    )
 
 # %%
 small = [r for r in rows if r["n"] <= 15]
@@ -366,7 +410,9 @@ assert all(r["success"] == 1.0 for r in small), "a small instance was missed"
 p08_row = next(r for r in rows if r["name"] == "P08")
 assert p08_row["success"] >= 0.9, p08_row
 report.record(NB, "P08 success rate over 30 seeds", p08_row["success"] * 100, "%")
-report.record(NB, "P01-P07 success rate over 30 seeds", np.mean([r["success"] for r in small]) * 100, "%")
+report.record(
+    NB, "P01-P07 success rate over 30 seeds", np.mean([r["success"] for r in small]) * 100, "%"
+)
 
 # %% [markdown]
 # Is "under a second" true for a full budget run (no early stop)?
@@ -390,9 +436,20 @@ size_rows = []
 for n in tqdm(RANDOM_SIZES, desc="sizes"):
     values, weights, capacity = random_instance(n, np.random.default_rng(1000 + n))
     _, opt = exact_knapsack(values, weights, capacity)
-    found = np.array([ga.solve_knapsack(values, weights, capacity, population=POPULATION,
-                                        generations=GENERATIONS, seed=s, target=opt).value
-                      for s in range(RANDOM_SEEDS)])
+    found = np.array(
+        [
+            ga.solve_knapsack(
+                values,
+                weights,
+                capacity,
+                population=POPULATION,
+                generations=GENERATIONS,
+                seed=s,
+                target=opt,
+            ).value
+            for s in range(RANDOM_SEEDS)
+        ]
+    )
     assert (found <= opt).all()
     gaps = (opt - found) / opt
     size_rows.append((n, opt, np.mean(gaps == 0), gaps.mean(), gaps.max()))
@@ -406,14 +463,24 @@ for n, opt, succ, mean_gap, worst in size_rows:
 # objective) against the windowed, squared fitness (the default).
 
 # %%
-plain = [ga.solve_knapsack(*p08.arrays(), population=POPULATION, generations=GENERATIONS,
-                           seed=s, pressure=None, target=p08.optimum).value
-         for s in tqdm(range(PLAIN_SEEDS), desc="plain selection")]
+plain = [
+    ga.solve_knapsack(
+        *p08.arrays(),
+        population=POPULATION,
+        generations=GENERATIONS,
+        seed=s,
+        pressure=None,
+        target=p08.optimum,
+    ).value
+    for s in tqdm(range(PLAIN_SEEDS), desc="plain selection")
+]
 plain_success = np.mean(np.array(plain) == p08.optimum)
 plain_gap = np.mean((p08.optimum - np.array(plain)) / p08.optimum)
-print(f"P08 over {PLAIN_SEEDS} seeds: plain selection finds the optimum in {plain_success:.0%} "
-      f"(mean gap {plain_gap:.3%}); windowed in {p08_row['success']:.0%} over {SEEDS} seeds "
-      f"(mean gap {p08_row['mean_gap']:.3%})")
+print(
+    f"P08 over {PLAIN_SEEDS} seeds: plain selection finds the optimum in {plain_success:.0%} "
+    f"(mean gap {plain_gap:.3%}); windowed in {p08_row['success']:.0%} over {SEEDS} seeds "
+    f"(mean gap {p08_row['mean_gap']:.3%})"
+)
 
 # %% [markdown]
 # ## 12. Turn the knobs
@@ -425,8 +492,9 @@ print(f"P08 over {PLAIN_SEEDS} seeds: plain selection finds the optimum in {plai
 explore = ga_plots.explore(*p08.arrays(), optimum=p08.optimum, generations=WIDGET_GENERATIONS)
 widgets.interactive(
     explore,
-    mutation=widgets.FloatSlider(value=1 / 24, min=0.0, max=0.2, step=0.005,
-                                 description="p_mut", readout_format=".3f"),
+    mutation=widgets.FloatSlider(
+        value=1 / 24, min=0.0, max=0.2, step=0.005, description="p_mut", readout_format=".3f"
+    ),
     population=widgets.IntSlider(value=100, min=10, max=300, step=10, description="k"),
     crossover=widgets.Dropdown(options=["uniform", "one-point"], description="crossover"),
 )
@@ -444,18 +512,25 @@ from dlcourse.ga_loop import compare_speed
 
 speed = {}
 for label, (values, weights, capacity), k in [
-        ("P08 (24 items)", p08.arrays(), 100),
-        ("random (100 items)", random_instance(100, np.random.default_rng(100)), 200)]:
-    s = compare_speed(values, weights, capacity, population=k, generations=SPEED_GENERATIONS,
-                      seed=1)
+    ("P08 (24 items)", p08.arrays(), 100),
+    ("random (100 items)", random_instance(100, np.random.default_rng(100)), 200),
+]:
+    s = compare_speed(
+        values, weights, capacity, population=k, generations=SPEED_GENERATIONS, seed=1
+    )
     assert s["identical"], "the loop and vectorised versions must give the same run"
     speed[label] = s
-    print(f"{label:19s} k={k}: vectorised {s['vectorised_s'] * 1e3:7.2f} ms, loop "
-          f"{s['loop_s'] * 1e3:8.1f} ms per {SPEED_GENERATIONS} generations -> {s['speedup']:.0f}x, "
-          f"identical results: {s['identical']}")
-report.record(NB, "speed-up vectorised vs loop, 24 items k=100", speed["P08 (24 items)"]["speedup"], "x")
-report.record(NB, "speed-up vectorised vs loop, 100 items k=200",
-              speed["random (100 items)"]["speedup"], "x")
+    print(
+        f"{label:19s} k={k}: vectorised {s['vectorised_s'] * 1e3:7.2f} ms, loop "
+        f"{s['loop_s'] * 1e3:8.1f} ms per {SPEED_GENERATIONS} generations -> {s['speedup']:.0f}x, "
+        f"identical results: {s['identical']}"
+    )
+report.record(
+    NB, "speed-up vectorised vs loop, 24 items k=100", speed["P08 (24 items)"]["speedup"], "x"
+)
+report.record(
+    NB, "speed-up vectorised vs loop, 100 items k=200", speed["random (100 items)"]["speedup"], "x"
+)
 
 # %% [markdown]
 # ## Then and now
