@@ -95,6 +95,43 @@ data.print_status()
 print(f"Keras cache: {os.path.expanduser(os.path.join('~', '.keras'))}")
 
 # %% [markdown]
+# ### Inside an MNIST file
+#
+# MNIST ships in the IDX format, simple enough to read by hand: two zero bytes, one byte
+# for the element type (`0x08` = unsigned byte), one byte for the number of dimensions $d$,
+# then $d$ sizes as big-endian 32-bit integers, then the pixels row by row.
+# `dlcourse.data.read_idx` does exactly this; here are the first 16 bytes of the test images.
+
+# %%
+import gzip
+
+try:
+    images_path = data.fetch_one("mnist", "t10k-images-idx3-ubyte.gz")
+    labels_path = data.fetch_one("mnist", "t10k-labels-idx1-ubyte.gz")
+except data.MissingDataError as err:
+    images_path = None
+    print(f"MNIST is not available on this machine, so this section is skipped.\n{err}")
+
+if images_path:
+    with gzip.open(images_path, "rb") as f:
+        header = f.read(16)
+    print("first 16 bytes:", header.hex(" "))
+    dims = np.frombuffer(header, ">i4", count=3, offset=4)
+    print(f"type byte 0x{header[2]:02x}, {header[3]} dimensions, sizes {dims.tolist()}")
+    images, labels = data.read_idx(images_path), data.read_idx(labels_path)
+    assert images.shape == tuple(dims) and images.dtype == np.uint8
+
+# %%
+if images_path:
+    fig, axes = plt.subplots(1, 10, figsize=(10, 1.6))
+    for ax, image, label in zip(axes, images, labels, strict=False):
+        ax.imshow(image, cmap="gray_r")
+        ax.set_title(f"label {label}", fontsize=9)
+        ax.axis("off")
+    fig.suptitle("The first ten MNIST test digits (28 × 28 pixels, values 0–255)")
+    plt.show()
+
+# %% [markdown]
 # ## 4. What a matrix product costs
 #
 # The product $C = AB$ of an $m\times k$ matrix by a $k\times n$ matrix computes each of the

@@ -168,3 +168,8 @@ def test_real_mnist_test_split_from_mirror(data_cache, monkeypatch):
     # holds 980 zeros and 1,135 ones.
     assert labels[:5].tolist() == [7, 2, 1, 0, 4]
     assert np.bincount(labels)[:2].tolist() == [980, 1135]
+
+
+def test_fetch_one_names_unknown_files(data_cache):
+    with pytest.raises(KeyError, match="mnist/nope.gz is not in the manifest"):
+        data.fetch_one("mnist", "nope.gz")

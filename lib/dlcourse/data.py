@@ -175,6 +175,14 @@ def fetch(dataset: str, download: bool = True) -> dict[str, Path]:
     return {e.file: fetch_file(e, download=download) for e in entries[dataset]}
 
 
+def fetch_one(dataset: str, file: str, download: bool = True) -> Path:
+    """Local path of one file of ``dataset`` (fetched if needed)."""
+    entries = {e.file: e for e in manifest().get(dataset, [])}
+    if file not in entries:
+        raise KeyError(f"{dataset}/{file} is not in the manifest")
+    return fetch_file(entries[file], download=download)
+
+
 def status() -> list[dict]:
     """One row per file: dataset, file, cached?, in mirror?, size."""
     rows = []
@@ -214,9 +222,8 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def _mnist_arrays(prefix: str, download: bool) -> tuple[np.ndarray, np.ndarray]:
-    entries = {e.file: e for e in manifest()["mnist"]}
-    images = read_idx(fetch_file(entries[f"{prefix}-images-idx3-ubyte.gz"], download))
-    labels = read_idx(fetch_file(entries[f"{prefix}-labels-idx1-ubyte.gz"], download))
+    images = read_idx(fetch_one("mnist", f"{prefix}-images-idx3-ubyte.gz", download))
+    labels = read_idx(fetch_one("mnist", f"{prefix}-labels-idx1-ubyte.gz", download))
     return images, labels
 
 
