@@ -10,7 +10,7 @@ PORT ?= 8888
 # Containers and cloud images often run as root, which Jupyter refuses unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test course student sync data clean
+.PHONY: help install lab test course student sync data bench clean
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -45,6 +45,9 @@ sync: $(STAMP) ## Regenerate each course/*.ipynb from its paired .py script (out
 
 data: $(STAMP) ## Download every dataset for offline use (DATASETS="mnist text8" for some)
 	$(BIN)/python -m dlcourse.data fetch $(or $(DATASETS),all)
+
+bench: $(STAMP) ## Run every speed benchmark in benchmarks/ (ratios measured in one run)
+	@for script in benchmarks/*.py; do echo "=== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean: ## Remove build outputs (keeps .venv and the data cache)
 	rm -rf build
