@@ -9,9 +9,10 @@ from dlcourse import report
 
 def test_record_stores_mode_hardware_date(monkeypatch, tmp_path):
     monkeypatch.setenv("DLCOURSE_QUICK", "1")
-    entry = report.record("00_setup", "matmul", np.float32(123.5), "GFLOP/s")
+    assert report.record("00_setup", "matmul", np.float32(123.5), "GFLOP/s") is None
     stored = json.loads((tmp_path / "results.json").read_text())["results"]
-    assert stored == [entry]
+    assert stored == report.load() and len(stored) == 1
+    entry = stored[0]
     assert entry["mode"] == "quick" and entry["value"] == 123.5
     assert entry["cpu"] and entry["cores"] >= 1 and "T" in entry["date"]
 

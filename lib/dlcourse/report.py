@@ -16,8 +16,8 @@ from pathlib import Path
 from . import config, hardware
 
 
-def record(notebook: str, name: str, value: float, unit: str = "") -> dict:
-    """Store one result and return the stored entry.
+def record(notebook: str, name: str, value: float, unit: str = "") -> None:
+    """Store one result (read them back with :func:`load`) and print a one-line receipt.
 
     notebook: the notebook's stem, e.g. "01_convolution_arithmetic".
     value: a finite number (a NumPy scalar is fine).
@@ -41,7 +41,6 @@ def record(notebook: str, name: str, value: float, unit: str = "") -> dict:
     results.append(entry)
     _write_atomically(path, results)
     print(f"recorded {notebook} · {name} = {format_value(value)} {unit} ({entry['mode']} mode)")
-    return entry
 
 
 def load(path: Path | str | None = None) -> list[dict]:
