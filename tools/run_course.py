@@ -1,8 +1,9 @@
 """`make course`: run every notebook with papermill, render HTML, collect the results.
 
 Full mode by default; QUICK=1 runs quick mode; NOTEBOOK=05 (or a list 01,03) runs
-only those. Executed notebooks go to build/executed/, HTML to build/html/, results
-(recorded by the notebooks through dlcourse.report.record) to build/results.json.
+only those; BUILD_DIR moves build/ elsewhere. Executed notebooks go to build/executed/,
+HTML to build/html/, results (recorded by the notebooks through dlcourse.report.record)
+to build/results.json.
 """
 
 import os
@@ -17,7 +18,7 @@ from dlcourse import report
 
 from notebooks import ROOT, lesson_notebooks
 
-BUILD = ROOT / "build"
+BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build"))
 
 
 def main() -> int:
