@@ -173,3 +173,22 @@ def test_real_mnist_test_split_from_mirror(data_cache, monkeypatch):
 def test_fetch_one_names_unknown_files(data_cache):
     with pytest.raises(KeyError, match="mnist/nope.gz is not in the manifest"):
         data.fetch_one("mnist", "nope.gz")
+
+
+def test_cli_status_and_fetch(toy_mnist, capsys):
+    assert data.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "mnist/t10k-images-idx3-ubyte.gz" in out and "in mirror" in out
+    assert data.main(["fetch", "mnist"]) == 0
+    assert "mnist: ok (4 file(s)" in capsys.readouterr().out
+    assert data.main(["status"]) == 0
+    assert "cached" in capsys.readouterr().out
+
+
+def test_cli_fetch_failure_and_unknown_name(toy_mnist, capsys, monkeypatch):
+    monkeypatch.delenv("DLCOURSE_DATA_MIRROR")
+    assert data.main(["fetch", "mnist"]) == 1
+    assert "mnist: FAILED" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        data.main(["fetch", "imagenet"])
+    assert "unknown dataset(s) imagenet" in capsys.readouterr().err

@@ -76,12 +76,6 @@ def manifest(path: Path | None = None) -> dict[str, list[Entry]]:
             for name, spec in raw["datasets"].items()}
 
 
-def describe(path: Path | None = None) -> dict[str, str]:
-    """{dataset name: one-line description}."""
-    raw = _read_manifest(path)
-    return {name: spec["description"] for name, spec in raw["datasets"].items()}
-
-
 def fetch_command(dataset: str) -> str:
     return f"python -m dlcourse.data fetch {dataset}"
 
