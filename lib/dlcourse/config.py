@@ -2,20 +2,29 @@
 
 Every notebook's ``parameters`` cell reads ``DLCOURSE_QUICK`` itself (so papermill
 and a learner both see the switch); this module holds the paths the package needs.
+An environment variable set to the empty string counts as unset everywhere.
 """
 
 import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# lib/dlcourse -> project root, when installed editable from a checkout.
-_CHECKOUT = PACKAGE_DIR.parents[1]
-PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").exists() else Path.cwd()
+# lib/dlcourse -> the checkout's root, when installed editable from a checkout.
+CHECKOUT_DIR = PACKAGE_DIR.parents[1]
+IN_CHECKOUT = (CHECKOUT_DIR / "pyproject.toml").exists() and (CHECKOUT_DIR / "course").is_dir()
+PROJECT_ROOT = CHECKOUT_DIR if IN_CHECKOUT else Path.cwd()
+MANIFEST = PACKAGE_DIR / "data" / "manifest.json"
+
+
+def env(name: str) -> str | None:
+    """The value of environment variable ``name``, or None when unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return value or None
 
 
 def quick_mode() -> bool:
     """True when ``DLCOURSE_QUICK=1``: small sizes, about a minute per notebook."""
-    return os.environ.get("DLCOURSE_QUICK", "0") == "1"
+    return env("DLCOURSE_QUICK") == "1"
 
 
 def mode_name() -> str:
@@ -23,21 +32,47 @@ def mode_name() -> str:
 
 
 def data_dir() -> Path:
-    """The download cache: ``$DLCOURSE_DATA_DIR`` or ``<project>/data``."""
-    return Path(os.environ.get("DLCOURSE_DATA_DIR", PROJECT_ROOT / "data"))
+    """The download cache: ``$DLCOURSE_DATA_DIR``, else ``<checkout>/data`` in a checkout,
+    else ``$XDG_CACHE_HOME/dlcourse`` (``~/.cache/dlcourse``) for an installed package."""
+    chosen = env("DLCOURSE_DATA_DIR")
+    if chosen:
+        return Path(chosen).expanduser()
+    if IN_CHECKOUT:
+        return CHECKOUT_DIR / "data"
+    return Path(env("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "dlcourse"
 
 
 def mirror_dir() -> Path | None:
     """The offline mirror named by ``$DLCOURSE_DATA_MIRROR``, if any."""
-    value = os.environ.get("DLCOURSE_DATA_MIRROR")
+    value = env("DLCOURSE_DATA_MIRROR")
     return Path(value).expanduser().resolve() if value else None
+
+
+def manifest_path() -> Path:
+    """The dataset manifest: ``$DLCOURSE_MANIFEST`` or the one shipped in the package."""
+    value = env("DLCOURSE_MANIFEST")
+    return Path(value).expanduser() if value else MANIFEST
+
+
+def download_deadline() -> float:
+    """Seconds one download may take in all: ``$DLCOURSE_DOWNLOAD_DEADLINE`` or 900."""
+    value = env("DLCOURSE_DOWNLOAD_DEADLINE")
+    try:
+        seconds = float(value) if value else 900.0
+    except ValueError:
+        raise ValueError(f"DLCOURSE_DOWNLOAD_DEADLINE={value!r} is not a number of seconds") \
+            from None
+    if not seconds > 0:
+        raise ValueError(f"DLCOURSE_DOWNLOAD_DEADLINE={value!r} must be positive")
+    return seconds
 
 
 def results_path() -> Path:
     """Where ``report.record`` stores results: ``$DLCOURSE_RESULTS`` or build/results.json."""
-    return Path(os.environ.get("DLCOURSE_RESULTS", PROJECT_ROOT / "build" / "results.json"))
+    value = env("DLCOURSE_RESULTS")
+    return Path(value).expanduser() if value else PROJECT_ROOT / "build" / "results.json"
 
 
 def strict_checks() -> bool:
     """In strict mode (tests, ``make course``) a wrong exercise answer raises."""
-    return os.environ.get("DLCOURSE_STRICT", "0") == "1"
+    return env("DLCOURSE_STRICT") == "1"
