@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import tempfile
 import time
 import urllib.error
@@ -346,7 +345,7 @@ def fetch_file(entry: Entry, download: bool = True) -> Path:
         return _install(entry, lambda tmp: _download(entry, tmp))
     except ChecksumError as err:
         raise ChecksumError(f"download of {entry.url} is corrupt and was deleted: {err}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, socket.timeout) as err:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
         reason = getattr(err, "reason", err)
         raise MissingDataError(
             f"{entry.name} is not cached{where}, and downloading {entry.url} failed "
