@@ -14,7 +14,7 @@ Command line: ``python -m dlcourse.data status | fetch [NAME…] | verify [--rep
 """
 
 from .cli import main
-from .fetch import (
+from .cache import (
     CacheNotWritableError,
     ChecksumError,
     CorruptDataError,

@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from .. import config
-from .fetch import DataError, fetch, manifest, status, verify_cache
+from .cache import DataError, fetch, manifest, status, verify_cache
 
 
 def print_status() -> None:

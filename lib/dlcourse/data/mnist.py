@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fetch import CorruptDataError, MissingDataError, fetch_command, fetch_one, repair_command
+from .cache import CorruptDataError, MissingDataError, fetch_command, fetch_one, repair_command
 
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 

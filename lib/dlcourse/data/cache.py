@@ -314,8 +314,11 @@ def _download(entry: Entry, dest: Path) -> None:
             open(dest, "wb") as out:
         total = entry.size or int(response.headers.get("Content-Length") or 0) or None
         done = 0
+        # read1 returns what has arrived instead of waiting for a full block, so the
+        # deadline is checked even while a server trickles.
+        read_some = getattr(response, "read1", response.read)
         with tqdm(total=total, unit="B", unit_scale=True, desc=entry.file) as bar:
-            for block in iter(lambda: response.read(1 << 16), b""):
+            for block in iter(lambda: read_some(1 << 16), b""):
                 out.write(block)
                 done += len(block)
                 bar.update(len(block))
