@@ -1,0 +1,67 @@
+"""Recurrent networks, unrolled (lesson 04): a NumPy RNN with backpropagation through time,
+character-level text helpers, a small trainer, and the same models in TensorFlow/Keras.
+
+Public API (notebooks and tests import only these names):
+
+- ``numpy_rnn``: ``step_forward``, ``step_backward``, ``forward``, ``backward``,
+  ``gradient_reach``, ``init_weights`` (re-exported here)
+- ``text``: ``TEXT8_ALPHABET``, ``clean_text8``, ``Alphabet``, ``one_hot``,
+  ``cursor_starts``, ``next_window``, ``BatchCursors``, ``split_text``,
+  ``load_shakespeare``, ``load_text8``
+- ``train``: ``softmax``, ``output_forward``, ``output_backward``, ``cross_entropy``,
+  ``cross_entropy_bits``, ``nats_to_bits``, ``clip_by_global_norm``, ``init_model``,
+  ``loss_and_grads``, ``Adam``, ``SGD``, ``train`` (as ``train_numpy``), ``evaluate_bpc``,
+  ``sample``, ``unigram_bpc``, ``ngram_bpc``
+- ``tf_models`` (imports TensorFlow; import it as ``from dlcourse.rnn import tf_models``):
+  ``Arch1``, ``KerasCharModel``, ``Arch2``, ``train``, ``evaluate_bpc``, ``sample``,
+  ``train_arch2``, ``arch2_bpc``, ``arch2_generate``
+- ``plots``: ``draw_cursors``, ``plot_learning_curves``
+"""
+
+from .numpy_rnn import (
+    backward,
+    forward,
+    gradient_reach,
+    init_weights,
+    step_backward,
+    step_forward,
+)
+from .text import (
+    TEXT8_ALPHABET,
+    Alphabet,
+    BatchCursors,
+    clean_text8,
+    cursor_starts,
+    load_shakespeare,
+    load_text8,
+    next_window,
+    one_hot,
+    split_text,
+)
+from .train import (
+    SGD,
+    Adam,
+    clip_by_global_norm,
+    cross_entropy,
+    cross_entropy_bits,
+    evaluate_bpc,
+    init_model,
+    loss_and_grads,
+    nats_to_bits,
+    ngram_bpc,
+    output_backward,
+    output_forward,
+    sample,
+    softmax,
+    unigram_bpc,
+)
+from .train import train as train_numpy
+
+__all__ = [
+    "step_forward", "step_backward", "forward", "backward", "gradient_reach", "init_weights",
+    "TEXT8_ALPHABET", "clean_text8", "Alphabet", "one_hot", "cursor_starts", "next_window",
+    "BatchCursors", "split_text", "load_shakespeare", "load_text8",
+    "softmax", "output_forward", "output_backward", "cross_entropy", "cross_entropy_bits",
+    "nats_to_bits", "clip_by_global_norm", "init_model", "loss_and_grads", "Adam", "SGD",
+    "train_numpy", "evaluate_bpc", "sample", "unigram_bpc", "ngram_bpc",
+]

@@ -1,0 +1,327 @@
+"""Character model on top of the NumPy recurrence: output layer, loss, clipping, optimisers,
+training, evaluation in bits per character, sampling, and n-gram count baselines.
+
+A model is a dict of float arrays ``{"Wx", "Wh", "b", "Wy", "by"}`` with Wy (H, V)
+and by (V,) the output layer over an alphabet of V symbols; inputs and targets are
+(N, T) integer arrays (see :class:`dlcourse.rnn.text.BatchCursors`).
+
+Loss: the mean cross-entropy (negative log-likelihood) in nats, ``-mean log p(target)``;
+in bits per character it is that divided by ln 2. A model that knows nothing
+(uniform over V symbols) scores log2(V) bits.
+"""
+
+import time
+from collections import Counter
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import numpy_rnn
+from .text import one_hot
+
+LN2 = float(np.log(2.0))
+
+
+def nats_to_bits(nats: float) -> float:
+    """Cross-entropy in nats → bits (divide by ln 2)."""
+    return nats / LN2
+
+
+def softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """Softmax over the last axis of ``logits / temperature`` (stable: max subtracted)."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def output_forward(h, Wy, by):
+    """Logits of the next character: h (N, T, H) → (N, T, V) = h Wy + by."""
+    if h.ndim != 3 or Wy.shape[0] != h.shape[-1] or by.shape != (Wy.shape[1],):
+        raise ValueError(f"output layer: h (N, T, H), Wy (H, V), by (V,) expected; got "
+                         f"h {h.shape}, Wy {Wy.shape}, by {by.shape}")
+    return h @ Wy + by
+
+
+def output_backward(dlogits, h, Wy):
+    """Backward of :func:`output_forward`: returns (dh (N, T, H), dWy (H, V), dby (V,))."""
+    H, V = Wy.shape
+    flat_h, flat_d = h.reshape(-1, H), dlogits.reshape(-1, V)
+    return dlogits @ Wy.T, flat_h.T @ flat_d, flat_d.sum(axis=0)
+
+
+def cross_entropy(logits, targets):
+    """Mean softmax cross-entropy in **nats** and its gradient with respect to the logits.
+
+    logits (..., V), targets (...) integer indices. Returns ``(loss, dlogits)``;
+    dlogits = (softmax − one_hot) / count. Divide the loss by ln 2 for bits.
+    """
+    logits = np.asarray(logits)
+    targets = np.asarray(targets)
+    if logits.shape[:-1] != targets.shape:
+        raise ValueError(f"logits {logits.shape} need targets of shape {logits.shape[:-1]}, "
+                         f"got {targets.shape}")
+    V = logits.shape[-1]
+    if targets.size and (targets.min() < 0 or targets.max() >= V):
+        raise ValueError(f"targets must lie in [0, {V})")
+    z = logits - logits.max(axis=-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+    count = targets.size
+    dlogits = np.exp(logp)
+    np.put_along_axis(dlogits, targets[..., None],
+                      np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1, axis=-1)
+    return float(-picked.mean()), dlogits / count
+
+
+def cross_entropy_bits(logits, targets) -> float:
+    """Mean cross-entropy in bits per character."""
+    return nats_to_bits(cross_entropy(logits, targets)[0])
+
+
+def clip_by_global_norm(grads: dict, max_norm: float):
+    """Scale all gradients by min(1, max_norm / ‖g‖), ‖g‖ the norm of all of them together.
+
+    Returns ``(clipped, norm)``; the direction of the update is kept, only its length
+    is capped (what ``tf.clip_by_global_norm`` does).
+    """
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    return {k: g * scale for k, g in grads.items()}, norm
+
+
+def init_model(vocab: int, hidden: int, combine: str = "sum", rng=None, dtype=np.float64,
+               h_split: int | None = None) -> dict:
+    """Random parameters of a character RNN: {"Wx", "Wh", "b", "Wy", "by"}."""
+    rng = np.random.default_rng(rng)
+    Wx, Wh, b = numpy_rnn.init_weights(vocab, hidden, combine, rng, dtype, h_split)
+    Wx *= np.sqrt(vocab) * 0.1  # one-hot input: give each character's row a usable scale
+    Wy = (rng.standard_normal((hidden, vocab)) / np.sqrt(hidden)).astype(dtype)
+    return {"Wx": Wx, "Wh": Wh, "b": b, "Wy": Wy, "by": np.zeros(vocab, dtype=dtype)}
+
+
+def loss_and_grads(model: dict, inputs, targets, h0, activation="tanh", combine="sum"):
+    """Forward and backward over one window.
+
+    inputs, targets (N, T) ints; h0 (N, H). Returns ``(loss_nats, grads, h_last)``,
+    grads shaped like ``model``, h_last (N, H) the state to carry to the next window
+    (its gradient is not carried: truncated BPTT).
+    """
+    V = model["Wy"].shape[1]
+    x = one_hot(inputs, V, dtype=model["Wx"].dtype)
+    h, cache = numpy_rnn.forward(x, h0, model["Wx"], model["Wh"], model["b"], activation, combine)
+    logits = output_forward(h, model["Wy"], model["by"])
+    loss, dlogits = cross_entropy(logits, targets)
+    dh, dWy, dby = output_backward(dlogits, h, model["Wy"])
+    _, _, dWx, dWh, db = numpy_rnn.backward(dh, cache)
+    grads = {"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby}
+    return loss, grads, h[:, -1]
+
+
+class Adam:
+    """Adam (Kingma & Ba): per-parameter steps from running means of g and g²."""
+
+    def __init__(self, lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got {lr}")
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m, self.v, self.t = {}, {}, 0
+
+    def learning_rate(self) -> float:
+        return self.lr
+
+    def update(self, params: dict, grads: dict) -> None:
+        """Update ``params`` in place."""
+        self.t += 1
+        for k, g in grads.items():
+            m = self.m.setdefault(k, np.zeros_like(g))
+            v = self.v.setdefault(k, np.zeros_like(g))
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            m_hat = m / (1 - self.beta1 ** self.t)
+            v_hat = v / (1 - self.beta2 ** self.t)
+            params[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class SGD:
+    """Plain SGD with an exponentially decaying step: lr0 · rate^(step / every) (staircase).
+
+    The original course code used lr0 = 2.5 (and 10.0 in other variants), decayed
+    by 0.1 every several thousand steps.
+    """
+
+    def __init__(self, lr: float = 2.5, decay_rate: float = 0.1, decay_steps: int = 5000,
+                 staircase: bool = True):
+        if not lr > 0 or not 0 < decay_rate <= 1 or decay_steps < 1:
+            raise ValueError(f"need lr > 0, 0 < decay_rate <= 1, decay_steps >= 1; got "
+                             f"{lr}, {decay_rate}, {decay_steps}")
+        self.lr0, self.decay_rate, self.decay_steps, self.staircase = (
+            lr, decay_rate, decay_steps, staircase)
+        self.t = 0
+
+    def learning_rate(self) -> float:
+        p = self.t / self.decay_steps
+        return self.lr0 * self.decay_rate ** (np.floor(p) if self.staircase else p)
+
+    def update(self, params: dict, grads: dict) -> None:
+        lr = self.learning_rate()
+        self.t += 1
+        for k, g in grads.items():
+            params[k] -= lr * g
+
+
+def evaluate_bpc(model: dict, encoded, activation="tanh", combine="sum", streams: int = 32,
+                 unroll: int = 100) -> float:
+    """Held-out bits per character: read ``encoded`` as ``streams`` parallel streams.
+
+    The state is carried along each stream (as in training), so the model sees all
+    the context it can; every character but the first of each stream is scored once.
+    """
+    encoded = np.asarray(encoded)
+    length = (len(encoded) - 1) // streams
+    if length < 1:
+        raise ValueError(f"the text ({len(encoded)} characters) is too short for {streams} streams")
+    H, V = model["Wy"].shape
+    rows = np.arange(streams)[:, None] * length + np.arange(length + 1)
+    chars = encoded[rows]
+    h = np.zeros((streams, H), dtype=model["Wx"].dtype)
+    total = 0.0
+    for s in range(0, length, unroll):
+        inp, tgt = chars[:, s:min(s + unroll, length)], chars[:, s + 1:min(s + unroll, length) + 1]
+        hs, _ = numpy_rnn.forward(one_hot(inp, V, model["Wx"].dtype), h, model["Wx"],
+                                  model["Wh"], model["b"], activation, combine)
+        total += cross_entropy(output_forward(hs, model["Wy"], model["by"]), tgt)[0] * tgt.size
+        h = hs[:, -1]
+    return nats_to_bits(total / (streams * length))
+
+
+def train(model: dict, cursors, optimizer, *, steps: int | None = None,
+          seconds: float | None = None, clip: float | None = 5.0, activation="tanh",
+          combine="sum", eval_fn=None, eval_every: int = 100, callback=None,
+          progress: bool = True) -> dict:
+    """Truncated-BPTT training of ``model`` (in place) on windows from ``cursors``.
+
+    Stops after ``steps`` windows or ``seconds`` of wall time, whichever comes first.
+    eval_fn(model) -> held-out bpc is called every ``eval_every`` steps and at the
+    end; callback(step, model) too (e.g. to store samples). Returns a history dict
+    of lists: step, chars, train_bpc, grad_norm, lr, and eval_step/eval_bpc/eval_time.
+    """
+    if steps is None and seconds is None:
+        raise ValueError("give steps, seconds or both")
+    H = model["Wh"].shape[0]
+    h = np.zeros((cursors.batch_size, H), dtype=model["Wx"].dtype)
+    hist = {k: [] for k in ("step", "chars", "train_bpc", "grad_norm", "lr",
+                            "eval_step", "eval_bpc", "eval_time")}
+    start = time.perf_counter()
+    bar = tqdm(total=steps, disable=not progress, desc=f"numpy RNN ({activation}, {combine})")
+    step = 0
+
+    def _evaluate():
+        if eval_fn is not None:
+            hist["eval_step"].append(step)
+            hist["eval_bpc"].append(eval_fn(model))
+            hist["eval_time"].append(time.perf_counter() - start)
+        if callback is not None:
+            callback(step, model)
+
+    while (steps is None or step < steps) and (
+            seconds is None or time.perf_counter() - start < seconds):
+        if step % eval_every == 0:
+            _evaluate()
+        inputs, targets = cursors.next()
+        loss, grads, h = loss_and_grads(model, inputs, targets, h, activation, combine)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"the loss became {loss} at step {step}: lower the "
+                                     "learning rate or clip the gradients")
+        if clip is not None:
+            grads, norm = clip_by_global_norm(grads, clip)
+        else:
+            norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+        hist["lr"].append(optimizer.learning_rate())
+        optimizer.update(model, grads)
+        step += 1
+        hist["step"].append(step)
+        hist["chars"].append(step * cursors.chars_per_window)
+        hist["train_bpc"].append(nats_to_bits(loss))
+        hist["grad_norm"].append(norm)
+        bar.update(1)
+        if step % 20 == 0:
+            bar.set_postfix(bpc=f"{np.mean(hist['train_bpc'][-20:]):.3f}")
+    bar.close()
+    _evaluate()
+    hist["seconds"] = time.perf_counter() - start
+    return hist
+
+
+def sample(model: dict, start, length: int, temperature: float = 1.0, rng=None,
+           activation="tanh", combine="sum") -> np.ndarray:
+    """Generate ``length`` characters after the priming indices ``start`` (a 1-D sequence).
+
+    Each next character is drawn from softmax(logits / temperature): below 1 sharper
+    (more likely, more repetitive), above 1 flatter (more surprising, more errors).
+    Softmax is applied once, to the logits. Returns the generated indices (length,).
+    """
+    start = np.asarray(start)
+    if start.ndim != 1 or start.size == 0:
+        raise ValueError("start must be a non-empty 1-D sequence of character indices")
+    if length < 0:
+        raise ValueError(f"length must be >= 0, got {length}")
+    rng = np.random.default_rng(rng)
+    H, V = model["Wy"].shape
+    h = np.zeros((1, H), dtype=model["Wx"].dtype)
+    hs, _ = numpy_rnn.forward(one_hot(start[None], V, model["Wx"].dtype), h, model["Wx"],
+                              model["Wh"], model["b"], activation, combine)
+    h = hs[:, -1]
+    out = np.empty(length, dtype=np.int64)
+    for i in range(length):
+        p = softmax(h[0] @ model["Wy"] + model["by"], temperature)
+        out[i] = rng.choice(V, p=p)
+        x = np.zeros((1, V), dtype=model["Wx"].dtype)
+        x[0, out[i]] = 1
+        h, _ = numpy_rnn.step_forward(x, h, model["Wx"], model["Wh"], model["b"], activation,
+                                      combine)
+    return out
+
+
+def unigram_bpc(train_encoded, test_encoded, vocab: int, alpha: float = 1.0) -> float:
+    """Bits per character of character frequencies (add-alpha smoothing) on held-out text."""
+    counts = np.bincount(np.asarray(train_encoded), minlength=vocab) + alpha
+    p = counts / counts.sum()
+    return float(-np.log2(p[np.asarray(test_encoded)]).mean())
+
+
+def ngram_bpc(train_encoded, test_encoded, vocab: int, order: int = 2,
+              alpha: float = 0.1) -> float:
+    """Held-out bits per character of an n-gram count model with add-alpha smoothing.
+
+    order=2 is a bigram model p(c_t | c_{t-1}), order=3 a trigram p(c_t | c_{t-2}, c_{t-1}):
+    Markov chains of order n-1 over the alphabet. The first n-1 held-out characters
+    are not scored.
+    """
+    if order < 1:
+        raise ValueError(f"order must be at least 1, got {order}")
+    if order == 1:
+        return unigram_bpc(train_encoded, test_encoded, vocab, alpha)
+    tr, te = np.asarray(train_encoded), np.asarray(test_encoded)
+
+    def contexts(x):
+        code = np.zeros(len(x) - order + 1, dtype=np.int64)
+        for j in range(order - 1):
+            code = code * vocab + x[j:len(x) - order + 1 + j]
+        return code, x[order - 1:]
+
+    ctx, nxt = contexts(tr)
+    pair = Counter(zip(ctx.tolist(), nxt.tolist(), strict=True))
+    ctx_total = Counter(ctx.tolist())
+    tctx, tnxt = contexts(te)
+    num = np.array([pair.get(k, 0) for k in zip(tctx.tolist(), tnxt.tolist(), strict=True)])
+    den = np.array([ctx_total.get(k, 0) for k in tctx.tolist()])
+    p = (num + alpha) / (den + alpha * vocab)
+    return float(-np.log2(p).mean())

@@ -1,0 +1,294 @@
+"""The NumPy RNN, its text helpers and trainer, against finite differences and plain formulas."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import log_softmax
+
+from dlcourse import gradcheck, rnn
+
+N, T, D, H = 3, 5, 4, 6
+TOL = 1e-7  # relative error of analytic vs central-difference gradients, float64
+
+
+def _weights(combine, seed=0):
+    rng = np.random.default_rng(seed)
+    Wx, Wh, b = rnn.init_weights(D, H, combine, rng)
+    b += 0.1 * rng.standard_normal(H)
+    return Wx, Wh, b
+
+
+def _inputs(seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+
+
+OPTIONS = [(a, c) for a in rnn.numpy_rnn.ACTIVATIONS for c in rnn.numpy_rnn.COMBINES]
+
+
+@pytest.mark.parametrize("activation,combine", OPTIONS)
+def test_step_forward_matches_formula(activation, combine):
+    Wx, Wh, b = _weights(combine)
+    x, h0 = _inputs()
+    h, _ = rnn.step_forward(x[:, 0], h0, Wx, Wh, b, activation, combine)
+    if combine == "sum":
+        a = x[:, 0] @ Wx + h0 @ Wh + b
+    else:  # the block-diagonal weight on [x, h_prev] is the same map
+        W = np.zeros((D + H, H))
+        W[:D, :Wx.shape[1]] = Wx
+        W[D:, Wx.shape[1]:] = Wh
+        a = np.hstack([x[:, 0], h0]) @ W + b
+    expected = np.tanh(a) if activation == "tanh" else np.where(a > 0, a, 0)
+    np.testing.assert_allclose(h, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("activation,combine", OPTIONS)
+def test_step_backward_against_finite_differences(activation, combine):
+    Wx, Wh, b = _weights(combine)
+    x, h0 = _inputs()
+    x = x[:, 0].copy()
+    proj = np.random.default_rng(2).standard_normal((N, H))
+
+    def loss():
+        return np.sum(rnn.step_forward(x, h0, Wx, Wh, b, activation, combine)[0] * proj)
+
+    _, cache = rnn.step_forward(x, h0, Wx, Wh, b, activation, combine)
+    grads = rnn.step_backward(proj, cache)
+    for g, p in zip(grads, (x, h0, Wx, Wh, b), strict=True):
+        assert gradcheck.gradient_error(lambda _: loss(), p, g) < TOL
+
+
+@pytest.mark.parametrize("activation,combine", OPTIONS)
+def test_unrolled_backward_against_finite_differences(activation, combine):
+    Wx, Wh, b = _weights(combine)
+    x, h0 = _inputs()
+    proj = np.random.default_rng(3).standard_normal((N, T, H))
+
+    def loss():
+        return np.sum(rnn.forward(x, h0, Wx, Wh, b, activation, combine)[0] * proj)
+
+    h, cache = rnn.forward(x, h0, Wx, Wh, b, activation, combine)
+    assert h.shape == (N, T, H)
+    grads = rnn.backward(proj, cache)
+    for name, g, p in zip(("dx", "dh0", "dWx", "dWh", "db"), grads, (x, h0, Wx, Wh, b),
+                          strict=True):
+        err = gradcheck.gradient_error(lambda _: loss(), p, g)
+        assert err < TOL, f"{name}: relative error {err:.2e}"
+
+
+def test_forward_equals_repeated_steps():
+    Wx, Wh, b = _weights("sum")
+    x, h = _inputs()
+    hs, _ = rnn.forward(x, h, Wx, Wh, b)
+    for t in range(T):
+        h, _ = rnn.step_forward(x[:, t], h, Wx, Wh, b)
+        np.testing.assert_array_equal(hs[:, t], h)
+
+
+@pytest.mark.parametrize("activation,combine", OPTIONS)
+def test_model_loss_gradients(activation, combine):
+    rng = np.random.default_rng(4)
+    V = 7
+    model = rnn.init_model(V, H, combine, rng)
+    inputs, targets = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
+    h0 = 0.3 * rng.standard_normal((N, H))
+    loss, grads, _ = rnn.loss_and_grads(model, inputs, targets, h0, activation, combine)
+    for k, p in model.items():
+        err = gradcheck.gradient_error(
+            lambda _: rnn.loss_and_grads(model, inputs, targets, h0, activation, combine)[0],
+            p, grads[k])
+        assert err < TOL, f"{k}: relative error {err:.2e}"
+
+
+def test_gradient_reach_matches_backward():
+    Wx, Wh, b = _weights("sum")
+    x, h0 = _inputs()
+    _, cache = rnn.forward(x, h0, Wx, Wh, b)
+    dlast = np.random.default_rng(5).standard_normal((N, H))
+    dh = np.zeros((N, T, H))
+    dh[:, -1] = dlast
+    norms = rnn.gradient_reach(dlast, cache)
+    assert norms.shape == (T + 1,)
+    assert norms[0] == pytest.approx(np.linalg.norm(dlast))
+    assert norms[-1] == pytest.approx(np.linalg.norm(rnn.backward(dh, cache)[1]))
+
+
+def test_bad_shapes_and_options_raise_clear_errors():
+    Wx, Wh, b = _weights("sum")
+    x, h0 = _inputs()
+    with pytest.raises(ValueError, match="features"):
+        rnn.step_forward(x[:, 0, :3], h0, Wx, Wh, b)
+    with pytest.raises(ValueError, match="h_prev"):
+        rnn.step_forward(x[:, 0], h0[:, :2], Wx, Wh, b)
+    with pytest.raises(ValueError, match="activation"):
+        rnn.forward(x, h0, Wx, Wh, b, activation="sigmoid")
+    with pytest.raises(ValueError, match="H1 \\+ H2"):
+        rnn.forward(x, h0, Wx, Wh, b, combine="concat")
+    with pytest.raises(ValueError, match="3 dimensions"):
+        rnn.forward(x[:, 0], h0, Wx, Wh, b)
+    with pytest.raises(TypeError, match="NumPy array"):
+        rnn.step_forward(x[:, 0].tolist(), h0, Wx, Wh, b)
+    _, cache = rnn.forward(x, h0, Wx, Wh, b)
+    with pytest.raises(ValueError, match="dh must have shape"):
+        rnn.backward(np.zeros((N, T + 1, H)), cache)
+
+
+# --- text --------------------------------------------------------------------------------
+
+def test_clean_text8():
+    assert rnn.clean_text8("Hello, World!  It's 1984.") == "hello world it s "
+    assert set(rnn.clean_text8("Ça va? Ünïcode--OK")) <= set(rnn.TEXT8_ALPHABET)
+    assert "  " not in rnn.clean_text8("a  \n\t b..c")
+    assert len(rnn.Alphabet.text8()) == 27
+
+
+def test_alphabet_round_trip_and_errors():
+    text = "First Citizen:\nBefore we proceed"
+    alpha = rnn.Alphabet.from_text(text)
+    assert alpha.symbols == "".join(sorted(set(text)))
+    idx = alpha.encode(text)
+    assert alpha.decode(idx) == text
+    assert [alpha.symbols[i] for i in idx] == list(text)
+    with pytest.raises(ValueError, match="not in the alphabet"):
+        alpha.encode("Zebra!")
+    with pytest.raises(ValueError, match="empty"):
+        alpha.encode("")
+    with pytest.raises(ValueError, match="empty"):
+        rnn.Alphabet.from_text("")
+    with pytest.raises(ValueError, match="distinct"):
+        rnn.Alphabet("abca")
+    with pytest.raises(ValueError, match="lie in"):
+        alpha.decode([0, 99])
+
+
+def test_one_hot():
+    got = rnn.one_hot(np.array([[2, 0], [1, 1]]), 3)
+    assert got.shape == (2, 2, 3)
+    np.testing.assert_array_equal(got, np.eye(3)[[[2, 0], [1, 1]]])
+    with pytest.raises(ValueError):
+        rnn.one_hot([3], 3)
+
+
+def test_batch_cursors_spacing_targets_and_continuation():
+    encoded = np.arange(103)
+    cur = rnn.BatchCursors(encoded, batch_size=4, unroll=5)
+    np.testing.assert_array_equal(cur.starts, [0, 25, 50, 75])
+    x1, y1 = cur.next()
+    x2, _ = cur.next()
+    assert x1.shape == y1.shape == (4, 5)
+    np.testing.assert_array_equal(x1[:, 0], [0, 25, 50, 75])
+    np.testing.assert_array_equal(y1[:, :-1], x1[:, 1:])  # targets are inputs shifted by one
+    np.testing.assert_array_equal(x2[:, 0], y1[:, -1])  # the next window continues the stream
+    for _ in range(30):  # wraps around the end of the text
+        x, y = cur.next()
+        np.testing.assert_array_equal(y, (x + 1) % 103)
+
+
+def test_batch_cursors_bad_input():
+    with pytest.raises(ValueError, match="too large"):
+        rnn.BatchCursors(np.arange(100), batch_size=10, unroll=10)
+    with pytest.raises(ValueError, match="batch_size"):
+        rnn.BatchCursors(np.arange(100), batch_size=100, unroll=1)
+    with pytest.raises(ValueError, match="positive"):
+        rnn.BatchCursors(np.arange(100), batch_size=2, unroll=0)
+    with pytest.raises(ValueError, match="integer"):
+        rnn.BatchCursors(np.zeros(100), batch_size=2, unroll=3)
+
+
+def test_split_text():
+    train, held = rnn.split_text("x" * 90 + "y" * 10)
+    assert train == "x" * 90 and held == "y" * 10
+    with pytest.raises(ValueError):
+        rnn.split_text("abc", held_out=1.0)
+
+
+# --- loss, clipping, optimisers, sampling, baselines -----------------------------------------
+
+def test_cross_entropy_against_scipy_and_gradient():
+    rng = np.random.default_rng(6)
+    logits, targets = rng.standard_normal((2, 3, 5)), rng.integers(0, 5, (2, 3))
+    loss, dlogits = rnn.cross_entropy(logits, targets)
+    ref = -np.take_along_axis(log_softmax(logits, axis=-1), targets[..., None], -1).mean()
+    assert loss == pytest.approx(ref, rel=1e-12)
+    assert rnn.cross_entropy_bits(logits, targets) == pytest.approx(ref / math.log(2))
+    err = gradcheck.gradient_error(lambda z: rnn.cross_entropy(z, targets)[0], logits, dlogits)
+    assert err < TOL
+
+
+def test_uniform_logits_cost_log2_v_bits():
+    assert rnn.cross_entropy_bits(np.zeros((4, 65)), np.arange(4)) == pytest.approx(math.log2(65))
+
+
+def test_clip_by_global_norm():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    clipped, norm = rnn.clip_by_global_norm(grads, 1.0)
+    assert norm == pytest.approx(5.0)
+    np.testing.assert_allclose(clipped["a"], [0.6, 0.0])
+    np.testing.assert_allclose(clipped["b"], [[0.8]])
+    same, _ = rnn.clip_by_global_norm(grads, 10.0)
+    np.testing.assert_array_equal(same["a"], grads["a"])
+
+
+def test_sgd_decay_and_adam_first_step():
+    sgd = rnn.SGD(2.5, decay_rate=0.1, decay_steps=10)
+    p = {"w": np.array([1.0])}
+    rates = []
+    for _ in range(21):
+        rates.append(sgd.learning_rate())
+        sgd.update(p, {"w": np.array([0.0])})
+    assert rates[0] == rates[9] == 2.5 and rates[10] == pytest.approx(0.25)
+    assert rates[20] == pytest.approx(0.025)
+    adam = rnn.Adam(lr=0.01)
+    p = {"w": np.array([1.0, -1.0])}
+    adam.update(p, {"w": np.array([5.0, -0.001])})  # first Adam step is lr * sign(g)
+    np.testing.assert_allclose(p["w"], [0.99, -0.99], rtol=1e-4)
+
+
+def test_softmax_temperature():
+    z = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(rnn.softmax(z), np.exp(z) / np.exp(z).sum())
+    assert rnn.softmax(z, 0.01)[2] > 0.999
+    np.testing.assert_allclose(rnn.softmax(z, 1e6), np.full(3, 1 / 3), rtol=1e-5)
+    with pytest.raises(ValueError):
+        rnn.softmax(z, 0)
+
+
+def test_sample_low_temperature_follows_argmax():
+    V = 5
+    model = rnn.init_model(V, 4, rng=0)
+    model["Wy"][:] = 0
+    model["by"][:] = [0, 0, 5, 0, 0]
+    out = rnn.sample(model, [0, 1], 20, temperature=0.05, rng=0)
+    assert out.shape == (20,) and (out == 2).all()
+
+
+def test_ngram_against_brute_force():
+    rng = np.random.default_rng(7)
+    train, test = rng.integers(0, 3, 200), rng.integers(0, 3, 50)
+    for order, alpha in ((2, 0.1), (3, 0.5)):
+        total = 0.0
+        for i in range(order - 1, len(test)):
+            ctx = tuple(test[i - order + 1:i])
+            n_ctx = sum(tuple(train[j:j + order - 1]) == ctx for j in range(len(train) - order + 1))
+            n_pair = sum(tuple(train[j:j + order]) == ctx + (test[i],)
+                         for j in range(len(train) - order + 1))
+            total -= math.log2((n_pair + alpha) / (n_ctx + 3 * alpha))
+        assert rnn.ngram_bpc(train, test, 3, order, alpha) == pytest.approx(
+            total / (len(test) - order + 1))
+    counts = np.bincount(train, minlength=3) + 1
+    assert rnn.unigram_bpc(train, test, 3) == pytest.approx(
+        -np.log2(counts[test] / counts.sum()).mean())
+
+
+def test_training_lowers_held_out_loss():
+    rng = np.random.default_rng(8)
+    text = "".join(rng.choice(["abc ", "abd ", "xyz "], size=400))
+    alpha = rnn.Alphabet.from_text(text)
+    enc = alpha.encode(text)
+    model = rnn.init_model(len(alpha), 16, rng=0)
+    before = rnn.evaluate_bpc(model, enc[-300:], streams=4, unroll=20)
+    rnn.train_numpy(model, rnn.BatchCursors(enc[:-300], 8, 10), rnn.Adam(1e-2), steps=150,
+                    progress=False)
+    after = rnn.evaluate_bpc(model, enc[-300:], streams=4, unroll=20)
+    assert after < before - 1.0 and after < rnn.unigram_bpc(enc[:-300], enc[-300:], len(alpha))

@@ -1,0 +1,79 @@
+"""The NumPy RNN against tf.GradientTape, and the TensorFlow models against the NumPy ones."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dlcourse import rnn
+from dlcourse.rnn import tf_models
+
+OPTIONS = [(a, c) for a in ("tanh", "relu") for c in ("sum", "concat")]
+
+
+@pytest.mark.parametrize("activation,combine", OPTIONS)
+def test_numpy_gradients_match_gradient_tape(activation, combine):
+    rng = np.random.default_rng(0)
+    V, H, N, T = 6, 8, 3, 7
+    model = rnn.init_model(V, H, combine, rng)
+    inputs, targets = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
+    h0 = 0.5 * rng.standard_normal((N, H))
+    loss, grads, _ = rnn.loss_and_grads(model, inputs, targets, h0, activation, combine)
+
+    tf_vars = {k: tf.Variable(v) for k, v in model.items()}
+    f = tf.tanh if activation == "tanh" else tf.nn.relu
+    with tf.GradientTape() as tape:
+        h, logits = tf.constant(h0), []
+        for t in range(T):
+            xw = tf.one_hot(inputs[:, t], V, dtype=tf.float64) @ tf_vars["Wx"]
+            hw = h @ tf_vars["Wh"]
+            a = xw + hw if combine == "sum" else tf.concat([xw, hw], axis=1)
+            h = f(a + tf_vars["b"])
+            logits.append(h @ tf_vars["Wy"] + tf_vars["by"])
+        tf_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=targets, logits=tf.stack(logits, axis=1)))
+    tf_grads = tape.gradient(tf_loss, tf_vars)
+    assert loss == pytest.approx(float(tf_loss), rel=1e-12)
+    for k in model:
+        np.testing.assert_allclose(grads[k], tf_grads[k].numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_clip_matches_tensorflow():
+    rng = np.random.default_rng(1)
+    grads = {"a": rng.standard_normal((3, 4)), "b": rng.standard_normal(5)}
+    ours, norm = rnn.clip_by_global_norm(grads, 1.5)
+    theirs, tf_norm = tf.clip_by_global_norm([grads["a"], grads["b"]], 1.5)
+    assert norm == pytest.approx(float(tf_norm))
+    np.testing.assert_allclose(ours["a"], theirs[0].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours["b"], theirs[1].numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("activation,combine", OPTIONS)
+def test_tf_arch1_matches_numpy_forward(activation, combine):
+    V, H = 5, 6
+    layer = tf_models.Arch1(V, H, activation, combine, seed=3)
+    model = {k: getattr(layer, k).numpy().astype(np.float64) for k in ("Wx", "Wh", "b", "Wy",
+                                                                       "by")}
+    inputs = np.random.default_rng(2).integers(0, V, (2, 4))
+    logits, h_last = layer(inputs.astype(np.int32), layer.initial_state(2))
+    hs, _ = rnn.forward(rnn.one_hot(inputs, V), np.zeros((2, H)), model["Wx"], model["Wh"],
+                        model["b"], activation, combine)
+    np.testing.assert_allclose(logits.numpy(), rnn.output_forward(hs, model["Wy"], model["by"]),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(h_last.numpy(), hs[:, -1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["simple", "lstm"])
+def test_tf_training_learns_a_pattern(kind):
+    text = "abcd" * 300
+    alpha = rnn.Alphabet.from_text(text)
+    enc = alpha.encode(text)
+    model = tf_models.KerasCharModel(len(alpha), 16, kind)
+    hist = tf_models.train(model, rnn.BatchCursors(enc, 8, 8), keras.optimizers.Adam(2e-2),
+                           steps=80, progress=False,
+                           eval_fn=lambda m: tf_models.evaluate_bpc(m, enc[:200], 4, 10),
+                           eval_every=1000)
+    assert hist["eval_bpc"][-1] < 0.3 < hist["eval_bpc"][0]
+    out = tf_models.sample(model, alpha.encode("ab"), 8, temperature=0.1, rng=0)
+    assert alpha.decode(out) == "cdabcdab"
