@@ -1,0 +1,61 @@
+"""Neural style transfer (Gatys et al. 2016) on VGG features (lesson 06).
+
+Public API (notebooks and tests import only these names):
+
+- losses (NumPy arrays or tensors; feature maps ``(1, H, W, C)`` or ``(H, W, C)``):
+  :func:`gram_matrix`, :func:`content_loss`, :func:`layer_style_loss`,
+  :func:`style_loss`, :func:`total_variation_loss`;
+- the network: :func:`feature_extractor` (VGG16 by default, VGG19 as an option;
+  ImageNet weights through ``dlcourse.data``, random filters only when asked),
+  :func:`preprocess`, :func:`deprocess`, :func:`layer_names`, :func:`keras_name`,
+  :func:`paper_name`, :func:`weights_path`, :func:`weights_fingerprint`,
+  ``STYLE_LAYERS``, ``CONTENT_LAYERS``, ``NETS``, ``MEAN_BGR``;
+- optimisation: :func:`transfer` (Adam or L-BFGS), :func:`make_objective`;
+- images: :func:`content_image`, :func:`style_image`, :func:`load_image`,
+  :func:`resize`, :func:`center_square`, :func:`to_uint8`, :func:`show_images`,
+  ``CONTENT_PHOTOS``, ``PAINTINGS``.
+"""
+
+from .images import (
+    CONTENT_PHOTOS,
+    PAINTINGS,
+    center_square,
+    content_image,
+    load_image,
+    resize,
+    show_images,
+    style_image,
+    to_uint8,
+)
+from .losses import (
+    content_loss,
+    gram_matrix,
+    layer_style_loss,
+    style_loss,
+    total_variation_loss,
+)
+from .transfer import make_objective, transfer
+from .vgg import (
+    CONTENT_LAYERS,
+    MEAN_BGR,
+    NETS,
+    STYLE_LAYERS,
+    FeatureExtractor,
+    deprocess,
+    feature_extractor,
+    keras_name,
+    layer_names,
+    paper_name,
+    preprocess,
+    weights_fingerprint,
+    weights_path,
+)
+
+__all__ = [
+    "CONTENT_LAYERS", "CONTENT_PHOTOS", "MEAN_BGR", "NETS", "PAINTINGS", "STYLE_LAYERS",
+    "FeatureExtractor", "center_square", "content_image", "content_loss", "deprocess",
+    "feature_extractor", "gram_matrix", "keras_name", "layer_names", "layer_style_loss",
+    "load_image", "make_objective", "paper_name", "preprocess", "resize", "show_images",
+    "style_image", "style_loss", "to_uint8", "total_variation_loss", "transfer",
+    "weights_fingerprint", "weights_path",
+]

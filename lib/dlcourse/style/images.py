@@ -1,0 +1,112 @@
+"""Images for style transfer: content photos, paintings, resizing and display.
+
+Every image here is a float32 array ``(H, W, 3)``, RGB, values in 0-255.
+Content photos come with scikit-image; the paintings come through the course
+data layer (``dlcourse.data``: cache, offline mirror, or download with a checksum).
+"""
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import data
+
+CONTENT_PHOTOS = ("astronaut", "coffee", "chelsea")
+PAINTINGS = {"great_wave": "Hokusai, The Great Wave off Kanagawa (c. 1831)",
+             "starry_night": "Van Gogh, The Starry Night (1889)"}
+
+
+def _as_rgb(image, name: str = "image") -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        raise ValueError(f"{name} must have shape (H, W, 3), got {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    return arr[..., :3].astype(np.float32)
+
+
+def center_square(image) -> np.ndarray:
+    """The largest centred square of ``image`` ``(H, W, 3)``."""
+    arr = _as_rgb(image)
+    h, w = arr.shape[:2]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    return arr[top:top + s, left:left + s]
+
+
+def resize(image, shape: tuple[int, int]) -> np.ndarray:
+    """``image`` ``(H, W, 3)`` 0-255 resized to ``shape = (h, w)`` with anti-aliasing."""
+    from skimage.transform import resize as sk_resize
+
+    arr = _as_rgb(image)
+    h, w = (int(v) for v in shape)
+    if h < 1 or w < 1:
+        raise ValueError(f"the new shape must be positive, got {shape}")
+    out = sk_resize(arr, (h, w, 3), order=1, anti_aliasing=(h < arr.shape[0]),
+                    preserve_range=True)
+    return np.clip(out, 0, 255).astype(np.float32)
+
+
+def content_image(name: str = "astronaut", size: int = 256) -> np.ndarray:
+    """A scikit-image photo (astronaut, coffee, chelsea), centre-cropped, ``(size, size, 3)``."""
+    import skimage.data
+
+    if name not in CONTENT_PHOTOS:
+        raise ValueError(f"unknown content photo {name!r}; choose one of {CONTENT_PHOTOS}")
+    return resize(center_square(getattr(skimage.data, name)()), (size, size))
+
+
+def style_image(name: str = "great_wave", size: int = 256) -> np.ndarray:
+    """A public-domain painting through the data layer, shorter side ``size``, aspect kept.
+
+    name: ``"great_wave"`` or ``"starry_night"``. Returns ``(h, w, 3)`` float32 0-255.
+    """
+    if name not in PAINTINGS:
+        raise ValueError(f"unknown painting {name!r}; choose one of {tuple(PAINTINGS)}")
+    return load_image(data.fetch_one("style", f"{name}.jpg"), size)
+
+
+def load_image(path, size: int | None = None) -> np.ndarray:
+    """Read an image file into ``(h, w, 3)`` float32 0-255, shorter side ``size`` if given."""
+    from skimage.io import imread
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no image file at {path}")
+    arr = _as_rgb(imread(path), str(path))
+    if size is None:
+        return arr
+    h, w = arr.shape[:2]
+    scale = size / min(h, w)
+    return resize(arr, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def to_uint8(image) -> np.ndarray:
+    """``(H, W, 3)`` or ``(1, H, W, 3)`` 0-255 floats -> displayable uint8 (rounded, clipped)."""
+    return np.clip(np.rint(_as_rgb(image)), 0, 255).astype(np.uint8)
+
+
+def show_images(images, titles=None, *, suptitle: str = "", size: float = 2.6, axes=None):
+    """Show images ``(H, W, 3)`` 0-255 side by side, one title each; returns the axes."""
+    images = list(images)
+    titles = list(titles) if titles is not None else [""] * len(images)
+    if len(titles) != len(images):
+        raise ValueError(f"{len(titles)} titles for {len(images)} images")
+    if axes is None:
+        _, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.15),
+                               squeeze=False)
+        axes = axes[0]
+    for ax, img, title in zip(axes, images, titles, strict=True):
+        ax.imshow(to_uint8(img))
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if suptitle:
+        axes[0].figure.suptitle(suptitle)
+    axes[0].figure.tight_layout()
+    return axes

@@ -1,0 +1,267 @@
+"""Optimise an image's pixels so its VGG features match a content photo and a painting.
+
+The image is a variable ``(1, H, W, 3)``, RGB, 0-255 (kept in that range by
+clipping for Adam and by bounds for L-BFGS). One *gradient evaluation* is one
+forward and backward pass through VGG; both optimisers are counted in those
+units, so their loss histories compare on an equal budget.
+
+Loss (Gatys et al. 2016)::
+
+    L = α Σ_content-layers ½ Σ (F − P)²  +  β Σ_l w_l Σ (G(F) − G(S))² / (4 N_l² M_l²)
+        + tv_weight · TV(x)
+"""
+
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+from scipy import optimize
+from tqdm.auto import tqdm
+
+from . import images, losses, vgg
+
+OPTIMIZERS = ("adam", "lbfgs")
+INITS = ("noise", "content")
+
+
+class _BudgetSpent(Exception):
+    """Raised inside the L-BFGS objective to stop SciPy after the last allowed evaluation."""
+
+
+def _check_number(name: str, value, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value}")
+    return value
+
+
+def _prepare_images(content, style, size):
+    """(content (s, s, 3) or None, style (h, w, 3) or None, output shape (H, W))."""
+    if content is None and style is None:
+        raise ValueError("give a content image, a style image, or both")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 16):
+        raise ValueError(f"size must be an integer >= 16 (pixels), got {size!r}")
+    if content is not None:
+        content = images.center_square(content) if size else images._as_rgb(content, "content")
+        if size:
+            content = images.resize(content, (size, size))
+        shape = content.shape[:2]
+    elif size is None:
+        raise ValueError("without a content image, give size= for the image to generate")
+    else:
+        shape = (size, size)
+    if style is not None:
+        style = images._as_rgb(style, "style")
+        if size:
+            h, w = style.shape[:2]
+            scale = size / min(h, w)
+            style = images.resize(style, (max(1, round(h * scale)), max(1, round(w * scale))))
+    return content, style, shape
+
+
+def _initial_image(init, content, shape, seed) -> np.ndarray:
+    if isinstance(init, str):
+        if init == "noise":
+            rng = np.random.default_rng(seed)
+            return rng.uniform(0, 255, (*shape, 3)).astype(np.float32)
+        if init == "content":
+            if content is None:
+                raise ValueError("init='content' needs a content image")
+            return content.copy()
+        raise ValueError(f"init must be one of {INITS} or an image array, got {init!r}")
+    start = images._as_rgb(init, "init")
+    if start.shape[:2] != tuple(shape):
+        raise ValueError(f"init has shape {start.shape}, the image to generate is {(*shape, 3)}")
+    return start
+
+
+def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
+                   alpha: float = 1e-3, beta: float = 1.0,
+                   content_layers: Sequence[str] = vgg.CONTENT_LAYERS,
+                   style_layers: Sequence[str] = vgg.STYLE_LAYERS, style_weights=None,
+                   tv_weight: float = 0.0) -> Callable:
+    """A ``tf.function`` ``x (1, H, W, 3) -> (total, content, style, tv, gradient)``.
+
+    extractor: a :class:`~dlcourse.style.vgg.FeatureExtractor` holding every content
+    and style layer. content / style: RGB 0-255 images (either may be None: then
+    its term is left out). The weighted parts are returned: ``α·L_content``,
+    ``β·L_style``, ``tv_weight·TV``.
+    """
+    content_layers = tuple(content_layers) if content is not None else ()
+    style_layers = tuple(style_layers) if style is not None else ()
+    missing = [n for n in (*content_layers, *style_layers) if n not in extractor.requested]
+    if missing:
+        raise ValueError(f"the extractor lacks the layers {missing}; it has {extractor.requested}")
+    content_targets = {}
+    if content_layers:
+        feats = extractor(content)
+        content_targets = {n: tf.constant(feats[n]) for n in content_layers}
+    style_targets = {}
+    if style_layers:
+        feats = extractor(style)
+        style_targets = {n: tf.constant(feats[n]) for n in style_layers}
+    zero = tf.constant(0.0)
+
+    @tf.function(reduce_retracing=True)
+    def objective(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            feats = extractor(x)
+            c_term = zero
+            if content_targets:
+                c_term = alpha * tf.add_n([losses.content_loss(feats[n], p)
+                                           for n, p in content_targets.items()])
+            s_term = zero
+            if style_targets:
+                s_term = beta * losses.style_loss(feats, style_targets, style_weights)
+            tv_term = tv_weight * losses.total_variation_loss(x) if tv_weight else zero
+            total = c_term + s_term + tv_term
+        return total, c_term, s_term, tv_term, tape.gradient(total, x)
+
+    return objective
+
+
+def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float = 1.0,
+             optimizer: str = "adam", size: int | None = None, init="noise",
+             callback: Callable | None = None, *, learning_rate: float = 5.0,
+             content_layers: Sequence[str] = vgg.CONTENT_LAYERS,
+             style_layers: Sequence[str] = vgg.STYLE_LAYERS, style_weights=None,
+             tv_weight: float = 0.0, net: str = "vgg16", weights="imagenet",
+             seed: int = 0, progress: bool = True, callback_every: int = 10):
+    """Neural style transfer; returns ``(image (H, W, 3) uint8, history dict)``.
+
+    content, style: RGB images ``(H, W, 3)``, 0-255 (either may be None: a
+    reconstruction from the other alone). steps: the budget of gradient
+    evaluations. alpha, beta: weights of content and style loss (the paper's
+    ratio α/β is 1e-3). optimizer: ``"adam"`` (``learning_rate`` in 0-255 pixel
+    units, one evaluation per step) or ``"lbfgs"`` (``scipy.optimize.minimize``,
+    L-BFGS-B with bounds 0-255, on the flattened image with TensorFlow gradients;
+    stopped after exactly ``steps`` evaluations). size: content centre-cropped and
+    resized to ``size × size``, style resized to shorter side ``size`` (None: as given).
+    init: ``"noise"`` (uniform 0-255, ``seed``), ``"content"`` or an image.
+    callback(evaluation, image uint8, losses dict) every ``callback_every`` evaluations.
+
+    history: numpy arrays ``total``, ``content``, ``style``, ``tv`` (weighted, one
+    entry per gradient evaluation, at the evaluated image), ``best`` (running
+    minimum of ``total``), ``seconds`` (since the start), plus ``description``
+    (network and weights) and ``optimizer``.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    alpha, beta = _check_number("alpha", alpha), _check_number("beta", beta)
+    tv_weight = _check_number("tv_weight", tv_weight)
+    learning_rate = _check_number("learning_rate", learning_rate)
+    content, style, shape = _prepare_images(content, style, size)
+    c_layers = [vgg.keras_name(n, net) for n in content_layers] if content is not None else []
+    s_layers = [vgg.keras_name(n, net) for n in style_layers] if style is not None else []
+    if isinstance(style_weights, dict):
+        style_weights = {vgg.keras_name(n, net): w for n, w in style_weights.items()}
+    start = _initial_image(init, content, shape, seed)
+    extractor = cached_extractor(tuple(dict.fromkeys(c_layers + s_layers)), net, weights)
+    objective = make_objective(extractor, content, style, alpha=alpha, beta=beta,
+                               content_layers=c_layers, style_layers=s_layers,
+                               style_weights=style_weights, tv_weight=tv_weight)
+    run = _adam if optimizer == "adam" else _lbfgs
+    record = _Recorder(int(steps), callback, callback_every, progress, optimizer)
+    final = run(objective, start[None], int(steps), learning_rate, record)
+    history = record.history()
+    history["description"] = extractor.description
+    return images.to_uint8(final), history
+
+
+class _Recorder:
+    """Collects the loss parts per evaluation, drives the progress bar and the callback."""
+
+    def __init__(self, steps, callback, every, progress, name):
+        self.rows, self.callback, self.every = [], callback, max(1, int(every))
+        self.t0 = time.perf_counter()
+        self.bar = tqdm(total=steps, desc=f"style transfer ({name})", disable=not progress,
+                        leave=False)
+        self.name = name
+        self.best, self.best_image = math.inf, None
+
+    def __call__(self, x, parts) -> None:
+        values = [float(p) for p in parts]
+        self.rows.append((*values, time.perf_counter() - self.t0))
+        if values[0] < self.best:
+            self.best, self.best_image = values[0], np.array(x, dtype=np.float32)
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{values[0]:.3g}")
+        n = len(self.rows)
+        if self.callback is not None and n % self.every == 0:
+            keys = ("total", "content", "style", "tv")
+            self.callback(n, images.to_uint8(x), dict(zip(keys, values, strict=True)))
+
+    def history(self) -> dict:
+        self.bar.close()
+        arr = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
+        return {"total": arr[:, 0], "content": arr[:, 1], "style": arr[:, 2], "tv": arr[:, 3],
+                "best": np.minimum.accumulate(arr[:, 0]), "seconds": arr[:, 4],
+                "optimizer": self.name}
+
+
+def _adam(objective, start, steps, learning_rate, record):
+    """Adam on the pixels (β1 0.9, β2 0.999, ε 1e-8 in pixel units), clipped to 0-255."""
+    x = tf.Variable(start, dtype=tf.float32)
+    m = tf.Variable(tf.zeros_like(x))
+    v = tf.Variable(tf.zeros_like(x))
+    b1, b2, eps = 0.9, 0.999, 1e-8
+
+    @tf.function
+    def step(t):
+        total, c, s, tv, g = objective(x)
+        m.assign(b1 * m + (1 - b1) * g)
+        v.assign(b2 * v + (1 - b2) * tf.square(g))
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        before = tf.identity(x)
+        x.assign(tf.clip_by_value(x - learning_rate * m_hat / (tf.sqrt(v_hat) + eps), 0, 255))
+        return before, (total, c, s, tv)
+
+    for t in range(1, steps + 1):
+        before, parts = step(tf.constant(float(t)))
+        record(before[0], parts)
+    return x.numpy()[0]
+
+
+def _lbfgs(objective, start, steps, learning_rate, record):
+    """L-BFGS-B through SciPy, bounds 0-255, exactly ``steps`` gradient evaluations."""
+    del learning_rate  # L-BFGS chooses its own step by line search
+    shape = start.shape
+
+    def fun(flat):
+        if len(record.rows) >= steps:
+            raise _BudgetSpent
+        x = tf.constant(flat.reshape(shape), dtype=tf.float32)
+        total, c, s, tv, g = objective(x)
+        record(x[0], (total, c, s, tv))
+        return float(total), g.numpy().astype(np.float64).ravel()
+
+    x0 = start.astype(np.float64).ravel()
+    bounds = optimize.Bounds(np.zeros_like(x0), np.full_like(x0, 255.0))
+    try:
+        optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                          options={"maxiter": steps, "maxfun": steps + 1, "ftol": 0.0,
+                                   "gtol": 0.0, "maxcor": 20})
+    except _BudgetSpent:
+        pass
+    return record.best_image
+
+
+_EXTRACTORS: dict = {}
+
+
+def cached_extractor(layers: tuple[str, ...], net: str = "vgg16", weights="imagenet"):
+    """``vgg.feature_extractor``, reused across calls (never for random weights)."""
+    if isinstance(weights, str) and weights == "random":
+        return vgg.feature_extractor(layers, net, weights)
+    key = (tuple(layers), net, str(weights))
+    if key not in _EXTRACTORS:
+        _EXTRACTORS[key] = vgg.feature_extractor(layers, net, weights)
+    return _EXTRACTORS[key]

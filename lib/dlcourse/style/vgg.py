@@ -1,0 +1,237 @@
+"""VGG feature extractors for style transfer: layer names, weights, pre/deprocessing.
+
+Layout: images are NHWC, RGB, float32 in 0-255 (``(1, H, W, 3)`` or ``(H, W, 3)``).
+The ImageNet VGG networks were trained on *Caffe-style* input: BGR channel order,
+0-255, with the ImageNet mean pixel subtracted (no division by a standard
+deviation). :func:`preprocess` and :func:`deprocess` convert between the two.
+
+Layer names: Gatys et al. write ``conv4_2``; Keras writes ``block4_conv2``. Every
+function here accepts both and works with the Keras name internally.
+
+Weights (``weights=``):
+
+- ``"imagenet"``: the published ImageNet filters, through the course data layer
+  (``dlcourse.data``: cache, offline mirror, then download with a checksum); when
+  they cannot be had, the data layer's ``MissingDataError`` says what is missing
+  and how to get it. Never a silent fallback.
+- ``"random"``: Glorot-uniform random filters, only when asked for, with a printed
+  notice (published work finds random filters give poorer textures).
+- a path to an ``.h5`` file of no-top weights for the same network.
+"""
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import data
+
+# Convolutions per block: VGG16 has 2-2-3-3-3, VGG19 2-2-4-4-4.
+_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+WEIGHT_FILES = {
+    "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "vgg19": "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+}
+NETS = tuple(_BLOCKS)
+# The ImageNet mean pixel in BGR order, subtracted by Keras' "caffe" preprocessing.
+MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+# Gatys et al. (2016): style from conv1_1 ... conv5_1 (w_l = 1/5), content from conv4_2.
+STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+CONTENT_LAYERS = ("conv4_2",)
+RANDOM_NOTICE = ("NOTICE: VGG with *randomly initialised* filters (weights='random'), not the "
+                 "ImageNet ones; published work finds random filters give poorer textures.")
+
+
+def layer_names(net: str = "vgg16") -> list[str]:
+    """The convolution layers of ``net`` in Keras' naming, input to output."""
+    blocks = _blocks(net)
+    return [f"block{b}_conv{c}" for b, n in enumerate(blocks, 1) for c in range(1, n + 1)]
+
+
+def paper_name(layer: str) -> str:
+    """``block4_conv2`` -> ``conv4_2`` (the names of the paper)."""
+    block, conv = layer.removeprefix("block").split("_conv")
+    return f"conv{block}_{conv}"
+
+
+def keras_name(layer: str, net: str = "vgg16") -> str:
+    """The Keras name of ``layer`` (given as ``conv4_2`` or ``block4_conv2``).
+
+    Raises ValueError naming every valid layer when ``layer`` is not a convolution of ``net``.
+    """
+    valid = layer_names(net)
+    if not isinstance(layer, str):
+        raise TypeError(f"a layer name must be a string, got {type(layer).__name__} {layer!r}")
+    name = layer
+    if layer.startswith("conv") and "_" in layer:
+        block, _, conv = layer[4:].partition("_")
+        name = f"block{block}_conv{conv}"
+    if name not in valid:
+        listed = ", ".join(f"{v} ({paper_name(v)})" for v in valid)
+        raise ValueError(f"unknown layer {layer!r} for {net}; valid layers: {listed}")
+    return name
+
+
+def _blocks(net: str) -> tuple[int, ...]:
+    if net not in _BLOCKS:
+        raise ValueError(f"unknown net {net!r}; choose one of {', '.join(NETS)}")
+    return _BLOCKS[net]
+
+
+def as_batch(image, name: str = "image"):
+    """Float32 tensor ``(1, H, W, 3)`` from an array/tensor ``(H, W, 3)`` or ``(1, H, W, 3)``."""
+    import tensorflow as tf
+
+    if isinstance(image, str | Path):
+        raise TypeError(f"{name} must be an array of pixels, got the path {image!r}; "
+                        "load it with dlcourse.style.load_image")
+    try:
+        x = tf.convert_to_tensor(image)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers ({err})") from None
+    if x.shape.rank == 3:
+        x = x[tf.newaxis]
+    if x.shape.rank != 4 or x.shape[0] != 1 or x.shape[-1] != 3:
+        raise ValueError(f"{name} must have shape (H, W, 3) or (1, H, W, 3) (RGB), "
+                         f"got {tuple(x.shape)}")
+    if not (x.dtype.is_floating or x.dtype.is_integer):
+        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype.name}")
+    return tf.cast(x, tf.float32)
+
+
+def preprocess(image):
+    """RGB 0-255 ``(1, H, W, 3)`` or ``(H, W, 3)`` -> VGG input ``(1, H, W, 3)``, BGR - mean.
+
+    The same as ``keras.applications.vgg16.preprocess_input`` (Caffe mode), but
+    differentiable and for one image.
+    """
+    x = as_batch(image)
+    return x[..., ::-1] - MEAN_BGR
+
+
+def deprocess(x) -> np.ndarray:
+    """VGG input ``(1, H, W, 3)`` or ``(H, W, 3)`` -> displayable RGB ``(H, W, 3)`` uint8.
+
+    Adds the mean back, reverses BGR to RGB and clips to 0-255.
+    """
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"expected a VGG input of shape (1, H, W, 3) or (H, W, 3), "
+                         f"got {arr.shape}")
+    rgb = (arr + MEAN_BGR)[..., ::-1]
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def weights_path(net: str = "vgg16", download: bool = True) -> Path:
+    """Verified local path of ``net``'s ImageNet no-top weights, through ``dlcourse.data``.
+
+    Raises ``dlcourse.data.MissingDataError`` (with what is missing and how to get
+    it) when the file is neither cached, mirrored nor downloadable.
+    """
+    _blocks(net)
+    return data.fetch_one(net, WEIGHT_FILES[net], download=download)
+
+
+def weights_fingerprint(model) -> str:
+    """sha256 of the convolution weights, independent of the HDF5 file's layout.
+
+    Over the conv layers input to output: the kernel ``(kh, kw, in, out)`` then the
+    bias, as little-endian float32 C-order bytes (the fingerprint the data mirror's
+    README gives for VGG16). ``model``: a Keras VGG or a :class:`FeatureExtractor`.
+    """
+    model = getattr(model, "base", model)
+    digest = hashlib.sha256()
+    for layer in model.layers:
+        if "_conv" in layer.name:
+            kernel, bias = layer.get_weights()
+            for arr in (kernel, bias):
+                digest.update(np.ascontiguousarray(arr, dtype="<f4").tobytes())
+    return digest.hexdigest()
+
+
+_BASES: dict = {}
+
+
+def _base_model(net: str, weights):
+    """(Keras VGG without the classifier, label); ImageNet/file weights loaded once per process."""
+    key = (net, str(weights))
+    if key not in _BASES or (isinstance(weights, str) and weights == "random"):
+        _BASES[key] = _load_base(net, weights)
+    return _BASES[key]
+
+
+def _load_base(net: str, weights):
+    import keras
+
+    constructor = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}[net]
+    if isinstance(weights, str | os.PathLike) and str(weights) == "imagenet":
+        source = weights_path(net)
+        label = f"{net.upper()} ImageNet weights ({source.name}, via dlcourse.data)"
+    elif isinstance(weights, str) and weights == "random":
+        print(RANDOM_NOTICE)
+        source, label = None, f"{net.upper()} with random filters (NOT trained)"
+    elif isinstance(weights, str | os.PathLike):
+        source = Path(weights)
+        if not source.is_file():
+            raise FileNotFoundError(f"weights file {source} does not exist")
+        label = f"{net.upper()} weights from {source.name}"
+    else:
+        raise ValueError(f"weights must be 'imagenet', 'random' or a path to an .h5 file, "
+                         f"got {weights!r}")
+    base = constructor(include_top=False, weights=None if source is None else str(source),
+                       input_shape=(None, None, 3))
+    base.trainable = False
+    return base, label
+
+
+@dataclass
+class FeatureExtractor:
+    """Callable: RGB image 0-255 ``(1, H, W, 3)`` or ``(H, W, 3)`` -> {layer: ``(1, h, w, C)``}.
+
+    ``layers`` are Keras names in the order asked for; the returned dict uses the
+    names as given by the caller. Only the network up to the deepest requested
+    layer is evaluated. ``description`` says which network and weights these are.
+    """
+
+    model: object
+    base: object
+    layers: tuple[str, ...]
+    requested: tuple[str, ...]
+    net: str
+    description: str
+
+    def __call__(self, image) -> dict:
+        outputs = self.model(preprocess(image), training=False)
+        if len(self.layers) == 1:
+            outputs = [outputs]
+        return dict(zip(self.requested, outputs, strict=True))
+
+    def __repr__(self) -> str:
+        return f"FeatureExtractor({', '.join(self.requested)}; {self.description})"
+
+
+def feature_extractor(layers, net: str = "vgg16", weights="imagenet") -> FeatureExtractor:
+    """A :class:`FeatureExtractor` giving the activations of ``layers`` (after ReLU).
+
+    layers: names like ``"conv4_2"`` or ``"block4_conv2"`` (a string or a sequence).
+    net: ``"vgg16"`` (the course's network) or ``"vgg19"`` (the paper's).
+    weights: ``"imagenet"`` (through the data layer), ``"random"`` (explicitly
+    untrained, with a notice) or a path to a no-top ``.h5`` file.
+    """
+    import keras
+
+    if isinstance(layers, str):
+        layers = (layers,)
+    requested = tuple(layers)
+    if not requested:
+        raise ValueError("give at least one layer name")
+    names = tuple(keras_name(layer, net) for layer in requested)
+    base, label = _base_model(net, weights)
+    outputs = [base.get_layer(n).output for n in names]
+    model = keras.Model(base.input, outputs if len(outputs) > 1 else outputs[0])
+    return FeatureExtractor(model, base, names, requested, net, label)

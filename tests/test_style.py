@@ -1,0 +1,290 @@
+"""dlcourse.style: the losses against direct NumPy formulas and closed-form gradients,
+VGG preprocessing against Keras, layer names, bad input, and (slow) the real weights."""
+
+import urllib.error
+import urllib.request
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dlcourse import data, style
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def features(h=5, w=4, c=3, seed=0):
+    """A float64 feature map (H, W, C) with some zeros, like a ReLU output."""
+    return np.maximum(rng(seed).normal(size=(h, w, c)), 0) + rng(seed + 100).random((h, w, c))
+
+
+def np_gram(F):
+    F = np.asarray(F, dtype=np.float64).reshape(-1, np.shape(F)[-1])
+    out = np.zeros((F.shape[1], F.shape[1]))
+    for k in range(F.shape[0]):  # sum over positions of f f^T, written as the definition
+        out += np.outer(F[k], F[k])
+    return out
+
+
+# ----------------------------------------------------------------------------- losses
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_gram_matrix_is_sum_of_outer_products(batch, as_tensor):
+    F = features(6, 7, 5)
+    x = F[None] if batch else F
+    x = tf.constant(x) if as_tensor else x
+    G = np.asarray(style.gram_matrix(x))
+    assert G.shape == (5, 5)
+    np.testing.assert_allclose(G, np_gram(F), rtol=1e-12)
+    np.testing.assert_allclose(G, G.T, rtol=1e-12)
+
+
+def test_gram_matrix_float32_and_int_input():
+    F = features().astype(np.float32)
+    np.testing.assert_allclose(style.gram_matrix(F), np_gram(F), rtol=1e-5)
+    ints = rng().integers(0, 5, (3, 3, 2))
+    np.testing.assert_allclose(style.gram_matrix(ints), np_gram(ints), rtol=1e-6)
+
+
+def test_content_loss_formula_and_gradient():
+    F, P = features(seed=1), features(seed=2)
+    np.testing.assert_allclose(style.content_loss(F, P), 0.5 * ((F - P) ** 2).sum(), rtol=1e-12)
+    np.testing.assert_allclose(style.content_loss(F[None], P), 0.5 * ((F - P) ** 2).sum())
+    x = tf.Variable(F)
+    with tf.GradientTape() as tape:
+        loss = style.content_loss(x, P)
+    np.testing.assert_allclose(tape.gradient(loss, x), F - P, rtol=1e-12)  # dL/dF = F - P
+
+
+def test_layer_style_loss_formula():
+    F, S = features(5, 4, 3, seed=3), features(5, 4, 3, seed=4)
+    N, M = 3, 20
+    expected = ((np_gram(F) - np_gram(S)) ** 2).sum() / (4 * N**2 * M**2)
+    np.testing.assert_allclose(style.layer_style_loss(F, S), expected, rtol=1e-12)
+    np.testing.assert_allclose(style.layer_style_loss(F[None], tf.constant(S[None])), expected,
+                               rtol=1e-12)
+    assert float(style.layer_style_loss(F, F)) == 0.0
+
+
+def test_layer_style_loss_gradient_matches_the_papers_closed_form():
+    # Gatys et al., eq. 6: dE/dF = F (G - A) / (N^2 M^2) with F as (M, N), where F > 0.
+    F, S = features(4, 6, 5, seed=5), features(4, 6, 5, seed=6)
+    N, M = 5, 24
+    x = tf.Variable(F)
+    with tf.GradientTape() as tape:
+        loss = style.layer_style_loss(x, S)
+    grad = tape.gradient(loss, x).numpy().reshape(M, N)
+    flat = F.reshape(M, N)
+    closed = flat @ (np_gram(F) - np_gram(S)) / (N**2 * M**2)
+    np.testing.assert_allclose(grad, closed, rtol=1e-10)
+
+
+def test_layer_style_loss_other_size_rescales_the_style_gram():
+    F, S = features(4, 4, 3, seed=7), features(6, 8, 3, seed=8)
+    M, N = 16, 3
+    expected = ((np_gram(F) - np_gram(S) * M / 48) ** 2).sum() / (4 * N**2 * M**2)
+    np.testing.assert_allclose(style.layer_style_loss(F, S), expected, rtol=1e-12)
+    # the same texture tiled twice has the same (rescaled) Gram matrix: zero loss
+    tiled = np.concatenate([F, F], axis=0)
+    assert abs(float(style.layer_style_loss(F, tiled))) < 1e-12
+
+
+def test_style_loss_weights():
+    feats = {f"l{i}": features(3, 3, 2 + i, seed=i) for i in range(3)}
+    targets = {f"l{i}": features(3, 3, 2 + i, seed=10 + i) for i in range(3)}
+    parts = [float(style.layer_style_loss(feats[k], targets[k])) for k in targets]
+    np.testing.assert_allclose(style.style_loss(feats, targets), np.mean(parts), rtol=1e-12)
+    w = [0.5, 0.0, 2.0]
+    expected = float(np.dot(w, parts))
+    np.testing.assert_allclose(style.style_loss(feats, targets, w), expected, rtol=1e-12)
+    as_dict = dict(zip(targets, w, strict=True))
+    np.testing.assert_allclose(style.style_loss(feats, targets, as_dict), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="2 weights for 3 style layers"):
+        style.style_loss(feats, targets, [1, 2])
+    with pytest.raises(ValueError, match="lacks the style layers"):
+        style.style_loss({"l0": feats["l0"]}, targets)
+
+
+def test_total_variation_loss_formula():
+    x = rng(9).random((1, 5, 6, 3)) * 255
+    img = x[0]
+    expected = sum(((img[i + 1, j] - img[i, j]) ** 2).sum() for i in range(4) for j in range(6))
+    expected += sum(((img[i, j + 1] - img[i, j]) ** 2).sum() for i in range(5) for j in range(5))
+    np.testing.assert_allclose(style.total_variation_loss(x), expected, rtol=1e-12)
+    assert float(style.total_variation_loss(np.full((4, 4, 3), 7.0))) == 0.0
+
+
+@pytest.mark.parametrize("fn", [style.gram_matrix, lambda F: style.content_loss(F, F),
+                                lambda F: style.layer_style_loss(F, F),
+                                style.total_variation_loss])
+@pytest.mark.parametrize("bad, error, match", [
+    (np.zeros((4, 4)), ValueError, "rank 2"),
+    (np.zeros((2, 4, 4, 3)), ValueError, "one image"),
+    (np.zeros((1, 1, 4, 4, 3)), ValueError, "rank 5"),
+    ("features", TypeError, "numbers"),
+    (np.zeros((0, 4, 3)), ValueError, "empty"),
+])
+def test_losses_reject_bad_feature_maps(fn, bad, error, match):
+    with pytest.raises(error, match=match):
+        fn(bad)
+
+
+def test_losses_reject_mismatched_pairs():
+    with pytest.raises(ValueError, match="same shape"):
+        style.content_loss(features(4, 4, 3), features(4, 5, 3))
+    with pytest.raises(ValueError, match="same number of channels"):
+        style.layer_style_loss(features(4, 4, 3), features(4, 4, 2))
+
+
+# ----------------------------------------------------------------------------- VGG plumbing
+def test_preprocess_matches_keras_and_round_trips():
+    img = rng(1).integers(0, 256, (7, 9, 3)).astype(np.uint8)
+    ours = style.preprocess(img).numpy()
+    reference = keras.applications.vgg16.preprocess_input(img[None].astype(np.float32))
+    assert ours.shape == (1, 7, 9, 3)
+    np.testing.assert_allclose(ours, reference, atol=1e-4)
+    np.testing.assert_array_equal(style.deprocess(ours), img)
+    np.testing.assert_array_equal(style.deprocess(ours[0]), img)
+    # deprocess clips what optimisation pushes out of range
+    assert style.deprocess(np.full((2, 2, 3), 1e4)).max() == 255
+
+
+@pytest.mark.parametrize("bad, match", [(np.zeros((4, 4)), r"\(H, W, 3\)"),
+                                        (np.zeros((4, 4, 4)), r"\(H, W, 3\)"),
+                                        (np.zeros((2, 4, 4, 3)), r"\(1, H, W, 3\)")])
+def test_preprocess_rejects_bad_images(bad, match):
+    with pytest.raises(ValueError, match=match):
+        style.preprocess(bad)
+    with pytest.raises(TypeError, match="path"):
+        style.preprocess("photo.jpg")
+
+
+def test_layer_names_both_conventions():
+    assert style.layer_names("vgg16")[:3] == ["block1_conv1", "block1_conv2", "block2_conv1"]
+    assert len(style.layer_names("vgg16")) == 13 and len(style.layer_names("vgg19")) == 16
+    for net in style.NETS:
+        for name in style.layer_names(net):
+            assert style.keras_name(style.paper_name(name), net) == name
+            assert style.keras_name(name, net) == name
+    assert style.keras_name("conv4_2") == "block4_conv2"
+    assert style.keras_name("conv3_4", "vgg19") == "block3_conv4"
+
+
+@pytest.mark.parametrize("layer", ["conv3_4", "block6_conv1", "pool1", "conv4"])
+def test_unknown_layer_lists_valid_names(layer):
+    with pytest.raises(ValueError, match="valid layers: block1_conv1 \\(conv1_1\\)") as err:
+        style.feature_extractor([layer], net="vgg16", weights="random")
+    assert "block4_conv2 (conv4_2)" in str(err.value) and layer in str(err.value)
+
+
+def test_bad_net_and_weights():
+    with pytest.raises(ValueError, match="vgg16, vgg19"):
+        style.feature_extractor(["conv1_1"], net="resnet")
+    with pytest.raises(ValueError, match="'imagenet', 'random' or a path"):
+        style.feature_extractor(["conv1_1"], weights=None)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        style.feature_extractor(["conv1_1"], weights="/no/such/file.h5")
+    with pytest.raises(ValueError, match="at least one layer"):
+        style.feature_extractor([], weights="random")
+
+
+def test_random_weights_only_when_asked_and_announced(capsys):
+    ex = style.feature_extractor(["conv1_1", "conv4_2"], weights="random")
+    assert "random" in capsys.readouterr().out.lower() and "random" in ex.description
+    out = ex(rng().uniform(0, 255, (32, 32, 3)))
+    assert list(out) == ["conv1_1", "conv4_2"]
+    assert out["conv1_1"].shape == (1, 32, 32, 64) and out["conv4_2"].shape == (1, 4, 4, 512)
+    assert (out["conv4_2"].numpy() >= 0).all()  # activations after ReLU
+
+
+def test_vgg19_offline_stops_with_the_data_layers_message(data_cache, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network (test)")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(data.MissingDataError, match="python -m dlcourse.data fetch vgg19"):
+        style.feature_extractor(["conv1_1"], net="vgg19")
+
+
+# ----------------------------------------------------------------------------- transfer args
+IMG = np.full((32, 32, 3), 128.0)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"steps": 0}, ValueError, "steps"),
+    ({"optimizer": "sgd"}, ValueError, "adam"),
+    ({"alpha": -1}, ValueError, "alpha"),
+    ({"beta": "big"}, TypeError, "beta"),
+    ({"init": "zeros"}, ValueError, "init"),
+    ({"init": np.zeros((8, 8, 3))}, ValueError, "init has shape"),
+    ({"size": 8}, ValueError, "size"),
+    ({"content_layers": ["conv9_9"]}, ValueError, "valid layers"),
+])
+def test_transfer_rejects_bad_arguments(kwargs, error, match):
+    args = {"content": IMG, "style": IMG, "steps": 3, **kwargs}
+    with pytest.raises(error, match=match):
+        style.transfer(**args, weights="random", progress=False)
+
+
+def test_transfer_needs_an_image_and_a_size():
+    with pytest.raises(ValueError, match="content image, a style image, or both"):
+        style.transfer(None, None, 3)
+    with pytest.raises(ValueError, match="give size="):
+        style.transfer(None, IMG, 3)
+    with pytest.raises(ValueError, match="needs a content image"):
+        style.transfer(None, IMG, 3, size=32, init="content")
+
+
+def test_images():
+    photo = style.content_image("coffee", 48)
+    assert photo.shape == (48, 48, 3) and photo.dtype == np.float32
+    assert 0 <= photo.min() and photo.max() <= 255 and photo.std() > 10
+    with pytest.raises(ValueError, match="astronaut"):
+        style.content_image("lena")
+    with pytest.raises(ValueError, match="great_wave"):
+        style.style_image("mona_lisa")
+    square = style.center_square(np.zeros((10, 30, 3)))
+    assert square.shape == (10, 10, 3)
+    np.testing.assert_array_equal(style.to_uint8(np.array([[[-3.0, 100.4, 300.0]]])),
+                                  [[[0, 100, 255]]])
+
+
+# ----------------------------------------------------------------------------- real weights
+@pytest.mark.slow
+def test_vgg16_weights_fingerprint():
+    """The weights the data layer hands out hold exactly the published values."""
+    ex = style.feature_extractor(["conv1_1"])
+    assert "ImageNet" in ex.description
+    expected = "d9a27cc1fc7f975ef8cff49180e794ccd7c4bc868ebb49740803b3bbaa8dbefd"
+    assert style.weights_fingerprint(ex) == expected
+
+
+@pytest.mark.slow
+def test_extractor_matches_keras_vgg16_on_keras_preprocessing():
+    ex = style.feature_extractor(["conv1_1", "conv4_2"])
+    ref = keras.applications.VGG16(include_top=False, weights=str(style.weights_path()),
+                                   input_shape=(None, None, 3))
+    probe = keras.Model(ref.input, ref.get_layer("block4_conv2").output)
+    img = style.content_image("chelsea", 64)
+    expected = probe(keras.applications.vgg16.preprocess_input(img[None].copy())).numpy()
+    got = ex(img)["conv4_2"].numpy()
+    assert got.shape == (1, 8, 8, 512)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_transfer_lowers_the_loss_on_an_exact_budget(optimizer):
+    content, painting = style.content_image("astronaut", 48), style.style_image("starry_night", 48)
+    seen = []
+    img, hist = style.transfer(content, painting, 12, optimizer=optimizer, size=48,
+                               callback=lambda n, image, parts: seen.append(n),
+                               callback_every=4, progress=False, learning_rate=10.0)
+    assert img.shape == (48, 48, 3) and img.dtype == np.uint8
+    assert len(hist["total"]) == 12 and seen == [4, 8, 12]  # exactly the budget
+    np.testing.assert_allclose(hist["total"], hist["content"] + hist["style"] + hist["tv"],
+                               rtol=1e-5)
+    assert hist["best"][-1] < hist["total"][0] / 3
