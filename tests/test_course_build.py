@@ -4,15 +4,20 @@ import json
 import os
 import subprocess
 import sys
+import time
 
+import nbformat
 import pytest
+import run_course
 
 from conftest import ROOT
 
 
 @pytest.mark.slow
 def test_course_build_of_one_notebook(tmp_path):
-    env = dict(os.environ, QUICK="1", NOTEBOOK="00", BUILD_DIR=str(tmp_path))
+    # Limits below the test's own: a stalled cell is named in the log, not a silent hang.
+    env = dict(os.environ, QUICK="1", NOTEBOOK="00", BUILD_DIR=str(tmp_path),
+               CELL_TIMEOUT="120", NOTEBOOK_TIMEOUT="240")
     run = subprocess.run([sys.executable, "tools/run_course.py"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
@@ -22,3 +27,20 @@ def test_course_build_of_one_notebook(tmp_path):
     matmul = [r for r in results if r["name"] == "CPU matmul float32"]
     assert matmul and matmul[0]["mode"] == "quick" and matmul[0]["value"] > 0
     assert "CPU matmul float32" in run.stdout and "GFLOP/s" in run.stdout
+
+
+def test_a_stalled_cell_is_stopped_and_named(tmp_path):
+    """A cell that never finishes ends the run at the cell limit, kernel and all."""
+    course = tmp_path / "course"
+    course.mkdir()
+    stalled = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os\nQUICK = os.environ.get('DLCOURSE_QUICK') == '1'",
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('about to stall', flush=True)\nimport time\n"
+                                  "time.sleep(600)")])
+    nbformat.write(stalled, course / "99_stall.ipynb")
+    started = time.monotonic()
+    problem = run_course.execute(course / "99_stall.ipynb", tmp_path / "out.ipynb",
+                                 cell_limit=5, notebook_limit=120)
+    assert problem and time.monotonic() - started < 90
+    assert "about to stall" in (tmp_path / "out.ipynb").read_text()

@@ -1,5 +1,8 @@
 """The course's notebooks: where they are, and how their paired scripts are compared."""
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import jupytext
@@ -19,6 +22,23 @@ def lesson_notebooks(names: list[str] | None = None) -> list[Path]:
         raise SystemExit(f"no notebook matches {', '.join(names)}; "
                          f"have {', '.join(p.stem for p in found)}")
     return chosen
+
+
+def run_with_deadline(command: list[str], timeout: float | None, **kwargs) -> int | None:
+    """Run ``command`` in its own process group; its exit code, or None when it ran past
+    ``timeout`` seconds. Afterwards whatever is left of the group (a notebook kernel that
+    outlived its client, say) is killed, so nothing keeps running or holding a port."""
+    process = subprocess.Popen(command, start_new_session=True, **kwargs)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
 
 
 def cells_of(notebook) -> list[tuple[str, str]]:

@@ -4,26 +4,42 @@ Full mode by default; QUICK=1 runs quick mode; NOTEBOOK=05 (or a list 01,03) run
 only those; BUILD_DIR moves build/ elsewhere. Executed notebooks go to build/executed/,
 HTML to build/html/, results (recorded by the notebooks through dlcourse.report.record)
 to build/results.json.
+
+Every run has limits, so nothing hangs silently: CELL_TIMEOUT seconds per cell
+(default 3600 in full mode, 300 in quick mode) and NOTEBOOK_TIMEOUT seconds per
+notebook (default 7200 / 600). Cell outputs stream into the log as they appear
+(papermill --log-output), so the log shows which cell was running when a limit hit.
 """
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import papermill
-
 from dlcourse import report
 
-from notebooks import ROOT, lesson_notebooks
+from notebooks import ROOT, lesson_notebooks, run_with_deadline
 
-BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build"))
+BUILD = Path(os.environ.get("BUILD_DIR") or ROOT / "build")
+BIN = Path(sys.executable).parent
+
+
+def execute(notebook: Path, executed: Path, cell_limit: int, notebook_limit: float) -> str:
+    """Run one notebook with papermill; returns "" on success, else why it failed."""
+    command = [str(BIN / "papermill"), str(notebook), str(executed), "--cwd",
+               str(notebook.parent), "--kernel", "python3", "--log-output", "--no-progress-bar",
+               "--execution-timeout", str(cell_limit), "--start-timeout", "120"]
+    code = run_with_deadline(command, notebook_limit)
+    if code is None:
+        return f"ran past its {notebook_limit:.0f} s limit and was stopped"
+    return "" if code == 0 else f"papermill exited with {code} (the log above names the cell)"
 
 
 def main() -> int:
     quick = os.environ.get("QUICK", "0") == "1"
     selected = [n for n in os.environ.get("NOTEBOOK", "").split(",") if n]
+    cell_limit = int(os.environ.get("CELL_TIMEOUT") or (300 if quick else 3600))
+    notebook_limit = float(os.environ.get("NOTEBOOK_TIMEOUT") or (600 if quick else 7200))
     os.environ.update(DLCOURSE_QUICK="1" if quick else "0", DLCOURSE_STRICT="1",
                       DLCOURSE_RESULTS=str(BUILD / "results.json"), TF_CPP_MIN_LOG_LEVEL="2")
     (BUILD / "executed").mkdir(parents=True, exist_ok=True)
@@ -32,19 +48,18 @@ def main() -> int:
         executed = BUILD / "executed" / nb.name
         print(f"\n=== {nb.stem} ({'quick' if quick else 'full'} mode)", flush=True)
         start = time.perf_counter()
-        try:
-            papermill.execute_notebook(str(nb), str(executed), cwd=str(nb.parent),
-                                       kernel_name="python3", progress_bar=True)
-        except papermill.PapermillExecutionError as err:
+        problem = execute(nb, executed, cell_limit, notebook_limit)
+        if problem:
             failures.append(nb.stem)
-            print(f"!!! {nb.stem} failed in cell {err.exec_count}: {err.ename}: {err.evalue}")
+            print(f"!!! {nb.stem} {problem}", flush=True)
         print(f"    {time.perf_counter() - start:.0f} s", flush=True)
-        subprocess.run([str(Path(sys.executable).parent / "jupyter"), "nbconvert", "--to",
-                        "html", "--output-dir", str(BUILD / "html"), str(executed)], check=True)
+        if executed.exists():
+            run_with_deadline([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--output-dir",
+                               str(BUILD / "html"), str(executed)], 300)
     results = report.load(BUILD / "results.json")
     print("\n" + (report.table(results) if results else "no results recorded"))
     if failures:
-        print(f"\nfailed: {', '.join(failures)} (see build/executed/ and build/html/)")
+        print(f"\nfailed: {', '.join(failures)} (see {BUILD}/executed/ and {BUILD}/html/)")
     return 1 if failures else 0
 
 

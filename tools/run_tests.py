@@ -1,18 +1,22 @@
 """`make test`: lint, notebook sync, unit tests, then every notebook in quick mode.
 
-Stops at the first failing part and prints how long each part took.
-Environment: NOTEBOOK_TIMEOUT (seconds per notebook, default 300); NOTEBOOK=01,03
-runs only those notebooks; PYTEST_ARGS adds arguments to the unit-test run.
+Stops at the first failing part and prints how long each part took. Nothing can
+hang silently: every notebook cell has a time limit (nbval names the cell that
+ran over), every notebook and the unit-test run have an overall limit, and each
+unit test has pytest-timeout's limit (pyproject.toml).
+Environment: NOTEBOOK_TIMEOUT (seconds per notebook, default 300), CELL_TIMEOUT
+(seconds per cell, default 180), UNIT_TIMEOUT (seconds for all unit tests, default
+1200); NOTEBOOK=01,03 runs only those notebooks; PYTEST_ARGS adds arguments to the
+unit-test run.
 """
 
 import os
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from notebooks import ROOT, lesson_notebooks
+from notebooks import ROOT, lesson_notebooks, run_with_deadline
 
 BIN = Path(sys.executable).parent
 
@@ -28,24 +32,25 @@ def quick_env() -> dict[str, str]:
 def run_part(name: str, command: list[str], timeout: float | None = None) -> tuple[bool, float]:
     print(f"\n=== {name}: {shlex.join(command)}", flush=True)
     start = time.perf_counter()
-    try:
-        ok = subprocess.run(command, cwd=ROOT, env=quick_env(), timeout=timeout).returncode == 0
-    except subprocess.TimeoutExpired:
-        print(f"!!! {name} exceeded its {timeout:.0f} s limit and was stopped")
-        ok = False
-    return ok, time.perf_counter() - start
+    code = run_with_deadline(command, timeout, cwd=ROOT, env=quick_env())
+    if code is None:
+        print(f"!!! {name} exceeded its {timeout:.0f} s limit and was stopped", flush=True)
+    return code == 0, time.perf_counter() - start
 
 
 def main() -> int:
     selected = [n for n in os.environ.get("NOTEBOOK", "").split(",") if n]
     per_notebook = float(os.environ.get("NOTEBOOK_TIMEOUT", "300"))
+    per_cell = int(os.environ.get("CELL_TIMEOUT", "180"))
+    unit_limit = float(os.environ.get("UNIT_TIMEOUT", "1200"))
     pytest_nb = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--nbval-lax",
-                 "--nbval-current-env", "--nbval-cell-timeout", str(int(per_notebook))]
+                 "--nbval-current-env", "--nbval-cell-timeout", str(per_cell),
+                 "--timeout", str(int(per_notebook))]
     parts = [
-        ("ruff", [str(BIN / "ruff"), "check", "."], None),
-        ("notebook sync", [sys.executable, "tools/notebooks.py"], None),
+        ("ruff", [str(BIN / "ruff"), "check", "."], 120),
+        ("notebook sync", [sys.executable, "tools/notebooks.py"], 120),
         ("unit tests", [str(BIN / "pytest"), "-q", "tests",
-                        *shlex.split(os.environ.get("PYTEST_ARGS", ""))], None),
+                        *shlex.split(os.environ.get("PYTEST_ARGS", ""))], unit_limit),
     ]
     parts += [(f"notebook {nb.stem}", [*pytest_nb, str(nb.relative_to(ROOT))], per_notebook)
               for nb in lesson_notebooks(selected)]

@@ -13,7 +13,7 @@ Public API:
 Command line: ``python -m dlcourse.data status | fetch [NAME…] | verify [--repair]``.
 """
 
-from .cli import main
+from .cli import main, print_status
 from .cache import (
     CacheNotWritableError,
     ChecksumError,
@@ -39,5 +39,5 @@ __all__ = [
     "CacheNotWritableError", "ChecksumError", "CorruptDataError", "DataError", "Entry",
     "ManifestError", "MissingDataError", "check_cached", "fetch", "fetch_command",
     "fetch_file", "fetch_one", "find_entries", "load_mnist", "main", "manifest",
-    "mnist_arrays", "read_idx", "status", "verify", "verify_cache",
+    "mnist_arrays", "print_status", "read_idx", "status", "verify", "verify_cache",
 ]
