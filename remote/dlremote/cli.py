@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import subprocess
 import sys
 
 from dlremote import RemoteError, __version__, config, gpucheck, provision, session
@@ -13,10 +15,40 @@ PROG = "dlcourse-remote"
 EPILOG = """\
 HOST is what you would give ssh: an alias from ~/.ssh/config, a host name, or
 user@host. Settings come from flags, then the config file's [HOST] and
-[defaults] sections, then ~/.ssh/config. Errors are one line on stderr and exit
-status 1; `status` exits 1 when the tunnel or the server is down.
+[defaults] sections, then ~/.ssh/config. Errors are one line on stderr, exit
+status 1 (2 for a wrong argument); `status` exits 1 when the tunnel or the
+server is down. DLREMOTE_DEBUG=1 shows the traceback of an unexpected error.
 Example:  dlcourse-remote start ubuntu@203.0.113.7 -i ~/.ssh/gpu.pem
 """
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def seconds(text: str) -> float:
+    """argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def port(text: str) -> int:
+    """argparse type: a TCP port number, 1..65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 1..65535, not {value}")
+    return value
 
 
 def _ssh_parent() -> argparse.ArgumentParser:
@@ -24,10 +56,10 @@ def _ssh_parent() -> argparse.ArgumentParser:
     g = p.add_argument_group("connection (as with ssh)")
     g.add_argument("-i", dest="identity", metavar="KEY", help="private key file (chmod 600)")
     g.add_argument("-l", dest="user", metavar="USER", help="remote user name")
-    g.add_argument("-p", dest="port", type=int, metavar="PORT", help="ssh port of the host")
+    g.add_argument("-p", dest="port", type=port, metavar="PORT", help="ssh port of the host")
     g.add_argument("-F", dest="ssh_config", metavar="FILE", help="ssh config file to use")
     g.add_argument("--config", metavar="FILE", help="this tool's config file (INI)")
-    g.add_argument("--connect-timeout", type=float, metavar="S", help="ssh connect timeout")
+    g.add_argument("--connect-timeout", type=seconds, metavar="S", help="ssh connect timeout")
     g.add_argument("-v", "--verbose", action="store_true", help="print the ssh commands run")
     return p
 
@@ -44,7 +76,7 @@ def _env_parent() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG, description="JupyterLab on a cloud GPU through an SSH tunnel.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -63,11 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("start", parents=[ssh, env], help="start JupyterLab and the tunnel")
     p.add_argument("host", metavar="HOST")
-    p.add_argument("--local-port", type=int, metavar="N",
+    p.add_argument("--local-port", type=port, metavar="N",
                    help="port on this computer (default: a free one)")
-    p.add_argument("--remote-port", type=int, metavar="N", help="JupyterLab's port on the host "
+    p.add_argument("--remote-port", type=port, metavar="N", help="JupyterLab's port on the host "
                    "(default 8888; retries off, so a taken port is an error)")
-    p.add_argument("--timeout", type=float, metavar="S",
+    p.add_argument("--timeout", type=seconds, metavar="S",
                    help="seconds to wait for JupyterLab (default 90)")
     p.add_argument("--no-browser", dest="browser", action="store_false", default=None,
                    help="print the URL but do not open a browser")
@@ -114,12 +146,26 @@ def main(argv: list | None = None) -> int:
     try:
         return run(args)
     except RemoteError as exc:
-        message = " ".join(str(exc).split())
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 1
+        return _fail(str(exc))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except subprocess.TimeoutExpired as exc:
+        command = exc.cmd[0] if isinstance(exc.cmd, (list, tuple)) else exc.cmd
+        return _fail(f"{command} did not answer within {exc.timeout:g} s; try again")
+    except OSError as exc:  # a local file or folder: name it and why
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}")
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get("DLREMOTE_DEBUG"):
+            raise
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (this is a bug in {PROG}; "
+                     "rerun with DLREMOTE_DEBUG=1 for the traceback and report it)")
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

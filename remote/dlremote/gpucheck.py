@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlremote import RemoteError, scripts, sshcmd
+from dlremote import RemoteError, scripts, sshcmd, suggest
 
 
 def gpu_report(target, venv, remote_dir, control=None, out=print) -> str | None:
@@ -21,7 +21,7 @@ def gpu_report(target, venv, remote_dir, control=None, out=print) -> str | None:
         return f"nvidia-smi failed on {where}: the NVIDIA driver is not loaded (reboot?)"
     if "NOPYTHON" in found:
         return (f"no course environment at {found['NOPYTHON'][0]} on {where}: "
-                f"run `dlcourse-remote setup {target.dest}` first")
+                f"run `{suggest('setup', target.dest)}` first")
     if "TF" not in found:  # TensorFlow's own chatter is shown only when it failed
         for line in found.get("TFOUT", [])[-15:]:
             out(line)
@@ -32,7 +32,8 @@ def gpu_report(target, venv, remote_dir, control=None, out=print) -> str | None:
     out(f"TensorFlow {version} sees {count} GPU(s)" + (": " + ", ".join(names) if names else ""))
     if count == "0":
         return (f"nvidia-smi works on {where} but TensorFlow sees no GPU: the environment needs "
-                "tensorflow[and-cuda] (run `dlcourse-remote setup` again) and a recent driver")
+                f"tensorflow[and-cuda] (run `{suggest('setup', target.dest)}` again) and a "
+                "recent driver")
     return None
 
 

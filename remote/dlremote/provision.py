@@ -6,7 +6,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from dlremote import RemoteError, envspec, scripts, sshcmd
+from dlremote import RemoteError, envspec, scripts, sshcmd, suggest
 from dlremote.gpucheck import gpu_report
 
 
@@ -48,7 +48,7 @@ def setup(host: str, s: dict, *, install: bool = True, copy: bool = True,
             out(f"WARNING: {problem}")
     else:
         out("[4/4] GPU check skipped (--no-gpu-check)")
-    out(f"ready: start JupyterLab with  dlcourse-remote start {host}")
+    out(f"ready: start JupyterLab with  {suggest('start', host)}")
     return 0
 
 
@@ -74,6 +74,10 @@ def _setup_problem(status: int, found: dict, target, requires: str, venv: str) -
             f"no suitable Python ({requires}) at {have} on {where}: install one (Ubuntu: "
             "sudo apt install python3.11 python3.11-venv; or `uv python install 3.11`) "
             "and pass --remote-python")
+    if status == scripts.NO_ENV:
+        raise RemoteError(f"no environment at {found.get('NOENV', [venv])[0]} on {where}: leave "
+                          f"out --no-install to create it (`{suggest('setup', target.dest)}`), "
+                          "or pass the --venv that exists")
     if status == scripts.NO_JUPYTER:
         raise RemoteError(f"the environment {venv} on {where} has no jupyter: "
                           "install jupyterlab into it, or run setup without --no-install")

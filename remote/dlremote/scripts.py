@@ -17,6 +17,7 @@ NO_PYTHON = 4
 NO_VENV_MODULE = 5
 PIP_FAILED = 6
 NO_DIR = 7
+NO_ENV = 8  # the virtual environment itself is missing
 
 
 def path_expr(path: str) -> str:
@@ -53,7 +54,13 @@ def locate(venv: str | None, remote_dir: str | None) -> str:
 
 
 def need_jupyter() -> str:
-    return (f'if [ ! -x "$J" ]; then echo "DLREMOTE_NOJUPYTER $J"; exit {NO_JUPYTER}; fi\n')
+    """Exit NO_ENV when the venv is missing, NO_JUPYTER when it lacks jupyter."""
+    return f"""\
+if [ ! -x "$J" ]; then
+  if [ -d "$VENV" ]; then echo "DLREMOTE_NOJUPYTER $J"; exit {NO_JUPYTER}; fi
+  echo "DLREMOTE_NOENV $VENV"; exit {NO_ENV}
+fi
+"""
 
 
 def start(venv, remote_dir, remote_port: int, token: str) -> str:
@@ -176,7 +183,7 @@ printf '%s\\n' {dir_expr} > "$STATE/course_dir"
 def reuse_venv(venv: str, remote_dir: str | None) -> str:
     """Setup-lite: check an existing environment and record it; installs nothing."""
     return locate(venv, remote_dir) + f"""\
-if [ ! -x "$VENV/bin/python" ]; then echo "DLREMOTE_NOPYTHON $VENV"; exit {NO_PYTHON}; fi
+if [ ! -x "$VENV/bin/python" ]; then echo "DLREMOTE_NOENV $VENV"; exit {NO_ENV}; fi
 """ + need_jupyter() + record_env('"$VENV"', '"$DIR"') + 'echo "DLREMOTE_SETUP_OK $VENV"\n'
 
 

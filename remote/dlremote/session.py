@@ -13,13 +13,13 @@ import signal
 import time
 import webbrowser
 
-from dlremote import RemoteError, local, ports, scripts, sshcmd, state
+from dlremote import RemoteError, local, ports, scripts, sshcmd, state, suggest
 
 
 def _hint_for_log(line: str, remote_port: int) -> str:
     if any(sign in line for sign in ("in use", "Errno 98", "available port", "not available")):
         return (f"; port {remote_port} is taken on the host (an old server? run "
-                "`dlcourse-remote stop`, or pass --remote-port)")
+                f"`{suggest('stop')}`, or pass --remote-port)")
     return ""
 
 
@@ -97,8 +97,8 @@ def start(host: str, s: dict, *, open_browser: bool = True, out=print) -> int:
         out(f"cleaning up the previous session on {target.label} first")
         problems = _teardown(old)
         if problems:  # keep the record: it is what `stop` needs later
-            raise RemoteError("; ".join(problems) + "; run `dlcourse-remote stop` when the "
-                              "host is reachable, then start again")
+            raise RemoteError("; ".join(problems) + f"; run `{suggest('stop', host)}` when "
+                              "the host is reachable, then start again")
         state.remove(sdir, host)
     record = {
         "target": target.to_dict(),
@@ -129,18 +129,37 @@ def start(host: str, s: dict, *, open_browser: bool = True, out=print) -> int:
         _teardown(record, graceful=record.get("ready", False))
         state.remove(sdir, host)
         raise
-    _announce(host, target, record, open_browser, out)
+    _announce(host, target, record, sdir if open_browser else None, out)
     return 0
 
 
-def _announce(host, target, record, open_browser, out) -> None:
+def _announce(host, target, record, browser_dir, out) -> None:
     address = local.url(record["local_port"], record["token"])
     out(f"JupyterLab on {target.label} port {record['remote_port']} is tunnelled to "
         f"127.0.0.1:{record['local_port']} (ssh pid {record['ssh_pid']})")
     out(address)
-    out(f"stop it (and the tunnel) with: dlcourse-remote stop {host}")
-    if open_browser:
-        webbrowser.open(address)
+    out(f"stop it (and the tunnel) with: {suggest('stop', host)}")
+    if browser_dir is not None:
+        page = open_in_browser(browser_dir, host, address)
+        if page is None:
+            out("no browser found: open the URL above yourself")
+        else:
+            out(f"opening it in your browser through {page} (keeps the token off command lines)")
+
+
+def open_in_browser(sdir, host: str, address: str):
+    """Open ``address`` in the browser without putting it (and its token) on a command line.
+
+    The browser is given the path of a private page (mode 0600, in the state folder)
+    that redirects to ``address``; ``stop`` deletes the page. Returns the page's path,
+    or None when no browser could be started.
+    """
+    page = state.write_redirect(sdir, host, address)
+    try:
+        opened = webbrowser.open(page.as_uri())
+    except webbrowser.Error:
+        opened = False
+    return page if opened else None
 
 
 def _reconnect(host, old, target, s, sdir, open_browser, out) -> bool:
@@ -168,7 +187,7 @@ def _reconnect(host, old, target, s, sdir, open_browser, out) -> bool:
     state.save(sdir, host, record)
     record["status"] = _wait_api(record, 20)
     state.save(sdir, host, record)
-    _announce(host, target, record, open_browser, out)
+    _announce(host, target, record, sdir if open_browser else None, out)
     return True
 
 
@@ -180,8 +199,13 @@ def _launch(target, record) -> None:
                              what="starting JupyterLab")
     found = scripts.markers(proc.stdout)
     if proc.returncode == scripts.NO_JUPYTER:
-        raise RemoteError(f"no JupyterLab on {target.label}: {found['NOJUPYTER'][0]} does not "
-                          f"exist; run `dlcourse-remote setup {target.dest}` first, or pass --venv")
+        raise RemoteError(f"no JupyterLab on {target.label}: the environment has no "
+                          f"{found['NOJUPYTER'][0]}; run `{suggest('setup', target.dest)}` "
+                          "again, or install jupyterlab into it")
+    if proc.returncode == scripts.NO_ENV:
+        raise RemoteError(f"no course environment on {target.label}: {found['NOENV'][0]} does "
+                          f"not exist; run `{suggest('setup', target.dest)}` first (it creates "
+                          "it), or pass --venv PATH")
     if proc.returncode != 0 or "PID" not in found:
         raise RemoteError(f"could not start JupyterLab on {target.label}: "
                           f"{scripts.last_line(proc.stderr + proc.stdout)}")
@@ -210,7 +234,10 @@ def _teardown(record, graceful: bool = True) -> list:
         sshcmd.close_master(target, control)
     pid = record.get("ssh_pid")
     if pid and not local.wait_gone(pid, 5) and control and control in local.command_line(pid):
-        os.kill(pid, signal.SIGTERM)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         if not local.wait_gone(pid, 3):
             problems.append(f"the ssh tunnel (pid {pid}) did not exit")
     if control and os.path.exists(control) and not problems:
@@ -221,10 +248,18 @@ def _teardown(record, graceful: bool = True) -> list:
     return problems
 
 
+def _recorded(sdir, host: str | None) -> tuple:
+    """(hosts to act on, problems): without HOST, every usable state file, and one line
+    (path and what to do) for each damaged one, never skipped in silence."""
+    if host:
+        return [host], []
+    return state.hosts(sdir), state.damaged(sdir)
+
+
 def stop(host: str | None, s: dict, out=print) -> int:
     sdir = state.state_dir()
-    targets = [host] if host else state.hosts(sdir)
-    if not targets:
+    targets, errors = _recorded(sdir, host)
+    if not targets and not errors:
         out("nothing to stop: no session is recorded")
         return 0
     failed = []
@@ -242,15 +277,17 @@ def stop(host: str | None, s: dict, out=print) -> int:
             state.remove(sdir, name)
             out(f"{name}: JupyterLab stopped and tunnel closed")
     if failed:
-        raise RemoteError("; ".join(failed) + "; run stop again when the host is reachable")
+        errors.append("; ".join(failed) + "; run stop again when the host is reachable")
+    if errors:
+        raise RemoteError("; ".join(errors))
     return 0
 
 
 def status(host: str | None, s: dict, *, show_url: bool = False, out=print) -> int:
     sdir = state.state_dir()
-    targets = [host] if host else state.hosts(sdir)
-    if not targets:
-        out("no session is recorded (start one with: dlcourse-remote start HOST)")
+    targets, damaged = _recorded(sdir, host)
+    if not targets and not damaged:
+        out(f"no session is recorded (start one with: {suggest('start', 'HOST')})")
         return 1
     healthy = True
     for name in targets:
@@ -260,6 +297,8 @@ def status(host: str | None, s: dict, *, show_url: bool = False, out=print) -> i
             healthy = False
             continue
         healthy &= _status_one(name, record, show_url, out)
+    if damaged:
+        raise RemoteError("; ".join(damaged))
     return 0 if healthy else 1
 
 
@@ -271,7 +310,7 @@ def _status_one(name, record, show_url, out) -> bool:
     if pid:
         out(f"  tunnel:  up (ssh pid {pid}), 127.0.0.1:{lp} -> host 127.0.0.1:{rp}")
     else:
-        out("  tunnel:  DOWN (run `dlcourse-remote start` again to reopen it)")
+        out(f"  tunnel:  DOWN (run `{suggest('start', name)}` again to reopen it)")
     answer = local.api_get(lp, record["token"]) if pid else None
     if answer:
         out(f"  jupyter: answers /api/status: {answer.get('kernels', '?')} kernel(s), "
@@ -295,5 +334,5 @@ def _status_one(name, record, show_url, out) -> bool:
     if show_url:
         out(f"  url:     {local.url(lp, record['token'])}")
     else:
-        out(f"  url:     token hidden; `dlcourse-remote status {name} --url` prints it")
+        out(f"  url:     token hidden; `{suggest('status', name, '--url')}` prints it")
     return bool(pid and answer)

@@ -3,16 +3,20 @@
 It records what ``stop`` and ``status`` need: the ssh options used, the control
 socket and pid of the tunnel, both ports, the remote server's pid and its token.
 The directory is ``$DLREMOTE_STATE_DIR``, else ``$XDG_STATE_HOME/dlcourse-remote``,
-else ``~/.local/state/dlcourse-remote`` (mode 0700). The token lives only here.
+else ``~/.local/state/dlcourse-remote`` (mode 0700, checked to be ours and private).
+The token lives only here: in the state file and in the small page that opens the
+browser (``HOST-....open.html``, mode 0600), both deleted by ``stop``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
 import secrets
+import stat
 import tempfile
 from pathlib import Path
 
@@ -47,21 +51,56 @@ def state_path(directory: Path, host: str) -> Path:
     return Path(directory) / f"{_key(host)}.json"
 
 
-def private_dir(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(directory, 0o700)
+def private_dir(directory: Path, shared: bool = False) -> Path:
+    """Create ``directory`` (mode 0700) or check that the one there is safe to use.
+
+    Refused with a one-line RemoteError: a symbolic link, not a directory, owned by
+    another user, or writable by group or others (someone else may have put things in
+    it). A directory of ours that others may only read is tightened to 0700.
+    ``shared``: it lives in the shared temporary directory (changes the advice given).
+    """
+    directory = Path(directory)
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
+        st = os.lstat(directory)
+    except OSError as exc:
+        raise RemoteError(f"cannot create the folder {directory}: {exc.strerror}") from None
+    problem = unsafe_dir_problem(st)
+    if problem:
+        fix = ("remove it (as its owner, or root), or set TMPDIR to a private folder of yours"
+               if shared else "remove it, or set DLREMOTE_STATE_DIR to a private folder")
+        raise RemoteError(f"refusing to use the folder {directory}: {problem}; {fix}")
+    if stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(directory, 0o700)
     return directory
 
 
-def save(directory: Path, host: str, data: dict) -> Path:
-    """Write the state of ``host`` atomically, readable by the owner only."""
-    path = state_path(private_dir(Path(directory)), host)
-    record = dict(data, host=host)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+def unsafe_dir_problem(st: os.stat_result, uid: int | None = None) -> str | None:
+    """Why a folder with ``lstat`` result ``st`` is unsafe for user ``uid`` (None if safe)."""
+    uid = os.getuid() if uid is None else uid
+    if stat.S_ISLNK(st.st_mode):
+        return "it is a symbolic link"
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a folder"
+    if st.st_uid != uid:
+        return f"it belongs to another user (uid {st.st_uid}, you are {uid})"
+    if st.st_mode & 0o022:
+        return (f"group or others may write to it (mode {stat.S_IMODE(st.st_mode):03o}), "
+                "so someone else may have put things in it")
+    return None
+
+
+def _write_private(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically, readable by the owner only."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=2, sort_keys=True)
+            fh.write(text)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -70,24 +109,82 @@ def save(directory: Path, host: str, data: dict) -> Path:
     return path
 
 
-def load(directory: Path, host: str) -> dict | None:
-    """The saved state of ``host``, or None when nothing is recorded."""
-    path = state_path(directory, host)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None
+def save(directory: Path, host: str, data: dict) -> Path:
+    """Write the state of ``host`` atomically, readable by the owner only."""
+    path = state_path(private_dir(Path(directory)), host)
+    return _write_private(path, json.dumps(dict(data, host=host), indent=2, sort_keys=True))
+
+
+def redirect_path(directory: Path, host: str) -> Path:
+    return Path(directory) / f"{_key(host)}.open.html"
+
+
+def write_redirect(directory: Path, host: str, address: str) -> Path:
+    """A private (0600) HTML page that sends the browser on to ``address``.
+
+    Opening this file instead of ``address`` keeps the token off the browser's
+    command line (which every user of the laptop can read with ``ps``).
+    """
+    link = html.escape(address, quote=True)
+    page = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<meta name="referrer" content="no-referrer">
+<meta http-equiv="refresh" content="0;url={link}">
+<title>JupyterLab on {html.escape(host)}</title></head>
+<body><p>Opening <a href="{link}">JupyterLab on {html.escape(host)}</a>...</p></body></html>
+"""
+    return _write_private(redirect_path(private_dir(Path(directory)), host), page)
+
+
+# what every record has from its first save on (see session.start)
+REQUIRED = {"target": dict, "local_port": int, "remote_port": int, "token": str}
+
+
+def _check_record(path: Path, text: str, host: str | None) -> dict:
+    """The record in ``text``; RemoteError naming ``path`` and what to do if it is unusable."""
+    fix = (f"delete it (rm {path}); if JupyterLab still runs on the host, stop it there "
+           "with `jupyter server stop PORT`")
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RemoteError(f"state file {path} is damaged ({exc.msg}); delete it") from None
-    if not isinstance(data, dict) or data.get("host") != host:
-        raise RemoteError(f"state file {path} does not belong to {host!r}; delete it")
+    except ValueError as exc:
+        raise RemoteError(f"state file {path} is damaged ({exc}); {fix}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("host"), str):
+        raise RemoteError(f"state file {path} is damaged (no host recorded); {fix}")
+    if path.name != f"{_key(data['host'])}.json" or (host is not None and data["host"] != host):
+        raise RemoteError(f"state file {path} does not belong to {host or data['host']!r}; {fix}")
+    for name, kind in REQUIRED.items():
+        if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
+            raise RemoteError(f"state file {path} is damaged ({name!r} missing or wrong); {fix}")
+    if not isinstance(data["target"].get("dest"), str):
+        raise RemoteError(f"state file {path} is damaged (no ssh destination); {fix}")
     return data
 
 
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RemoteError(f"cannot read the state file {path} ({exc}); delete it") from None
+
+
+def load(directory: Path, host: str) -> dict | None:
+    """The saved state of ``host``, or None when nothing is recorded.
+
+    A file that cannot be used raises RemoteError (its path and what to do).
+    """
+    path = state_path(directory, host)
+    text = _read(path)
+    return None if text is None else _check_record(path, text, host)
+
+
 def remove(directory: Path, host: str) -> bool:
-    """Delete the state of ``host``; False if there was none."""
+    """Delete the state of ``host`` and its browser page; False if there was no state."""
+    try:
+        redirect_path(directory, host).unlink()
+    except FileNotFoundError:
+        pass
     try:
         state_path(directory, host).unlink()
         return True
@@ -95,17 +192,32 @@ def remove(directory: Path, host: str) -> bool:
         return False
 
 
+def _state_files(directory: Path) -> list:
+    return [p for p in sorted(Path(directory).glob("*.json")) if not p.name.startswith(".tmp-")]
+
+
 def hosts(directory: Path) -> list[str]:
-    """Hosts with a recorded session, sorted."""
+    """Hosts with a usable recorded session, sorted (see :func:`damaged` for the others)."""
     found = []
-    for path in sorted(Path(directory).glob("*.json")):
+    for path in _state_files(directory):
         try:
-            host = json.loads(path.read_text()).get("host")
-        except (OSError, json.JSONDecodeError, AttributeError):
+            found.append(_check_record(path, _read(path) or "", None)["host"])
+        except RemoteError:
             continue
-        if isinstance(host, str) and path.name == f"{_key(host)}.json":
-            found.append(host)
     return sorted(found)
+
+
+def damaged(directory: Path) -> list[str]:
+    """One line per state file in ``directory`` that cannot be used: its path, what to do."""
+    problems = []
+    for path in _state_files(directory):
+        try:
+            text = _read(path)
+            if text is not None:
+                _check_record(path, text, None)
+        except RemoteError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def new_control_path(directory: Path, host: str) -> str:
@@ -114,7 +226,7 @@ def new_control_path(directory: Path, host: str) -> str:
     candidate = Path(directory) / name
     if len(str(candidate)) > MAX_SOCKET_PATH:
         short = Path(tempfile.gettempdir()) / f"dlremote-{os.getuid()}"
-        candidate = private_dir(short) / name
+        candidate = private_dir(short, shared=True) / name
     else:
         private_dir(Path(directory))
     return str(candidate)

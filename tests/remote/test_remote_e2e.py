@@ -22,6 +22,7 @@ from .remote_support import (
     FAKE_PYTHON,
     JUPYTER_NEVER_READY,
     SHIM_GPU,
+    TOOL,
     free_port,
     pids_matching,
     port_listening,
@@ -58,6 +59,7 @@ def nothing_left(tool, *ports: int) -> None:
     for marker in (str(tool.home.parent), str(tool.srv.remote_home)):
         assert pids_matching(marker) == [], "a remote process is left"
     assert not any(tool.state_dir.glob("*.json")), "a state file is left"
+    assert not any(tool.state_dir.glob("*.html")), "a page with the token is left"
 
 
 def _wait_until(condition, seconds: float = 10) -> None:
@@ -128,9 +130,20 @@ def test_session_end_to_end(tool, course_venv, tmp_path):
     _wait_until(lambda: not port_listening(local_port))
     down = tool("status", "dlr-test")
     assert down.returncode == 1 and "tunnel:  DOWN" in down.stdout
-    back = tool("start", "dlr-test", "-F", cfg, "--remote-port", remote_port, "--no-browser")
+    # this time with a browser: a stand-in that records its command line
+    browser_args = tmp_path / "browser_args"
+    browser = tmp_path / "browser"
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {browser_args}\n')
+    browser.chmod(0o755)
+    tool.env["BROWSER"] = str(browser)
+    back = tool("start", "dlr-test", "-F", cfg, "--remote-port", remote_port)
     assert back.returncode == 0 and "reconnecting" in back.stdout, back.stdout + back.stderr
     assert f"http://127.0.0.1:{local_port}/lab?token={token}" in back.stdout  # same URL
+    opened = browser_args.read_text().strip()
+    assert token not in opened and opened.startswith("file://")  # `ps` shows no token
+    page = tool.state_dir / opened.rsplit("/", 1)[1]
+    assert oct(page.stat().st_mode & 0o777) == "0o600"
+    assert f"url=http://127.0.0.1:{local_port}/lab?token={token}" in page.read_text()
     _, kernels = api(local_port, token, "/api/kernels")
     assert kernel["id"] in {k["id"] for k in kernels}
 
@@ -221,6 +234,19 @@ def test_remote_port_taken_is_reported_not_retried(tool, course_venv):
                    "--remote-port", remote_port, "--no-browser", "--timeout", 60)
         one_line_error(run, "exited while starting", f"port {remote_port} is taken on the host")
     nothing_left(tool)
+
+
+def test_remote_without_its_environment_says_to_run_setup(tool):
+    # nothing recorded by setup and no ~/dlcourse/.venv on the host
+    run = tool("start", "dlr-test", "-F", tool.srv.config, "--no-browser")
+    one_line_error(run, "no course environment on dlr-test",
+                   f"{tool.srv.remote_home}/dlcourse/.venv does not exist",
+                   f"run `{TOOL} setup dlr-test` first")
+    nothing_left(tool)
+    run = tool("setup", "dlr-test", "-F", tool.srv.config, "--no-install", "--no-copy",
+               "--venv", "~/dlcourse/.venv", "--no-gpu-check")
+    one_line_error(run, f"no environment at {tool.srv.remote_home}/dlcourse/.venv",
+                   "leave out --no-install", f"{TOOL} setup dlr-test")
 
 
 def test_remote_without_jupyter(tool, tmp_path):

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 from io import BytesIO
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from dlremote import (
     keys,
     ports,
     scripts,
+    session,
     sshcmd,
     state,
 )
@@ -280,14 +282,20 @@ def test_a_taken_local_port_is_a_clear_error():
 
 
 # ----------------------------------------------------------------------------- state
+def session_record(dest="gpubox", **kw):
+    """The smallest record `start` saves (before the server is launched)."""
+    return dict({"target": {"dest": dest, "options": []}, "local_port": 5000,
+                 "remote_port": 8888, "token": "secret"}, **kw)
+
+
 def test_state_round_trip_is_private(tmp_path):
     directory = tmp_path / "st"
-    record = {"local_port": 5000, "token": "secret"}
+    record = session_record("ubuntu@h")
     path = state.save(directory, "ubuntu@h", record)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert state.load(directory, "ubuntu@h") == dict(record, host="ubuntu@h")
-    state.save(directory, "gpubox", {})
+    state.save(directory, "gpubox", session_record())
     assert state.hosts(directory) == ["gpubox", "ubuntu@h"]
     assert state.remove(directory, "ubuntu@h") and not state.remove(directory, "ubuntu@h")
     assert state.load(directory, "ubuntu@h") is None
@@ -375,9 +383,18 @@ def test_start_script_runs_jupyter_detached_on_loopback(tmp_path):
 
 
 def test_start_script_without_jupyter_says_so(tmp_path):
-    out = run_sh(scripts.start(str(tmp_path / "none"), None, 8888, "t"), tmp_path)
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    out = run_sh(scripts.start(str(tmp_path / "venv"), None, 8888, "t"), tmp_path)
     assert out.returncode == scripts.NO_JUPYTER
-    assert scripts.markers(out.stdout)["NOJUPYTER"] == [f"{tmp_path}/none/bin/jupyter"]
+    assert scripts.markers(out.stdout)["NOJUPYTER"] == [f"{tmp_path}/venv/bin/jupyter"]
+
+
+@pytest.mark.parametrize("script", [lambda: scripts.start(None, None, 8888, "t"),
+                                    lambda: scripts.reuse_venv("~/dlcourse/.venv", None)])
+def test_a_missing_environment_is_told_apart_from_one_without_jupyter(tmp_path, script):
+    out = run_sh(script(), tmp_path)  # no ~/dlcourse/.venv on this "host"
+    assert out.returncode == scripts.NO_ENV
+    assert scripts.markers(out.stdout)["NOENV"] == [f"{tmp_path}/dlcourse/.venv"]
 
 
 def test_stop_script_ends_the_process_group(tmp_path):
@@ -512,3 +529,178 @@ def test_gpu_check_without_the_course_environment(host_here):
 def test_gpu_check_driver_not_loaded(host_here):
     problem, _ = gpu_check(host_here, "echo 'NVIDIA-SMI has failed'\nexit 9\n")
     assert "driver is not loaded" in problem
+
+
+# ----------------------------------------------------------------------------- issue 11, part 5
+def one_line(capsys) -> str:
+    """The single stderr line of a failed command (and nothing else on stderr)."""
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("dlcourse-remote: error: "), lines[0]
+    return lines[0]
+
+
+def test_the_browser_never_sees_the_token_on_its_command_line(tmp_path, monkeypatch):
+    opened = []
+    monkeypatch.setattr(session.webbrowser, "open", lambda url, *a, **k: opened.append(url) or 1)
+    address = "http://127.0.0.1:5000/lab?token=0123secret&x=<y>"
+    page = session.open_in_browser(tmp_path / "st", "gpu box", address)
+    assert len(opened) == 1 and "0123secret" not in opened[0]
+    assert opened[0] == page.as_uri() and page.parent == tmp_path / "st"
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600 and page.stat().st_uid == os.getuid()
+    text = page.read_text()
+    assert 'content="0;url=http://127.0.0.1:5000/lab?token=0123secret&amp;x=&lt;y&gt;"' in text
+    state.save(tmp_path / "st", "gpu box", session_record("gpu box"))
+    assert state.remove(tmp_path / "st", "gpu box") and not page.exists()  # stop deletes it
+
+
+def test_no_browser_found_is_not_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(session.webbrowser, "open", lambda url, *a, **k: False)
+    assert session.open_in_browser(tmp_path, "h", "http://127.0.0.1:1/lab?token=t") is None
+
+
+@pytest.fixture
+def shared_tmp(tmp_path, monkeypatch):
+    """A stand-in for /tmp (sticky, world-writable); returns where dlremote-<uid> goes."""
+    shared = tmp_path / "shared_tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    return shared / f"dlremote-{os.getuid()}"
+
+
+def deep_state_dir(tmp_path) -> Path:
+    """A state folder so deep that the control socket must go to the temp folder."""
+    return tmp_path / ("d" * 90)
+
+
+def test_the_temp_folder_is_created_private(tmp_path, shared_tmp):
+    path = state.new_control_path(deep_state_dir(tmp_path), "h")
+    assert Path(path).parent == shared_tmp
+    assert stat.S_IMODE(shared_tmp.stat().st_mode) == 0o700
+    shared_tmp.chmod(0o755)  # ours and only readable by others: tightened, not refused
+    state.new_control_path(deep_state_dir(tmp_path), "h")
+    assert stat.S_IMODE(shared_tmp.stat().st_mode) == 0o700
+
+
+def plant(kind: str, folder: Path, elsewhere: Path) -> None:
+    if kind == "symlink":
+        elsewhere.mkdir(mode=0o700)
+        folder.symlink_to(elsewhere)
+    elif kind == "file":
+        folder.write_text("")
+    else:
+        folder.mkdir()
+        folder.chmod({"group-writable": 0o770, "world-writable": 0o777}.get(kind, 0o700))
+        if kind == "other-owner":
+            if os.geteuid() != 0:
+                pytest.skip("giving a folder to another user needs root")
+            os.chown(folder, 65534, 65534)
+
+
+PLANTED = {"symlink": "symbolic link", "file": "not a folder",
+           "other-owner": "belongs to another user (uid 65534",
+           "group-writable": "mode 770", "world-writable": "mode 777"}
+
+
+@pytest.mark.parametrize("kind", sorted(PLANTED))
+def test_a_planted_temp_folder_is_refused_and_left_alone(tmp_path, shared_tmp, kind):
+    plant(kind, shared_tmp, tmp_path / "elsewhere")
+    before = os.lstat(shared_tmp)
+    with pytest.raises(RemoteError) as exc:
+        state.new_control_path(deep_state_dir(tmp_path), "h")
+    message = str(exc.value)
+    assert f"refusing to use the folder {shared_tmp}" in message and PLANTED[kind] in message
+    assert "TMPDIR" in message and "\n" not in message
+    after = os.lstat(shared_tmp)
+    assert (after.st_mode, after.st_uid) == (before.st_mode, before.st_uid)
+    if kind == "symlink":
+        assert list((tmp_path / "elsewhere").iterdir()) == []
+        assert stat.S_IMODE((tmp_path / "elsewhere").stat().st_mode) == 0o700
+
+
+def test_unsafe_dir_problem_checks_the_owner():
+    st = os.lstat(tempfile.gettempdir())
+    assert "another user" in state.unsafe_dir_problem(st, uid=st.st_uid + 1)
+
+
+@needs_ssh
+def test_start_with_a_planted_temp_folder_is_one_line(tmp_path, shared_tmp, monkeypatch,
+                                                      capsys):
+    plant("symlink", shared_tmp, tmp_path / "elsewhere")
+    monkeypatch.setenv("DLREMOTE_STATE_DIR", str(deep_state_dir(tmp_path)))
+    closed = ports.free_port()  # nothing listens: were the folder used, ssh would fail instead
+    argv = ["start", "ubuntu@127.0.0.1", "-p", str(closed), "--no-browser"]
+    assert cli.main(argv) == 1
+    assert "symbolic link" in one_line(capsys)
+
+
+def test_a_shared_state_folder_is_refused(tmp_path):
+    directory = tmp_path / "st"
+    directory.mkdir(mode=0o777)
+    directory.chmod(0o777)
+    with pytest.raises(RemoteError, match="DLREMOTE_STATE_DIR"):
+        state.save(directory, "h", session_record("h"))
+    assert list(directory.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["stop", "status"])
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"host": "gpubox"}', ""])
+def test_damaged_state_without_host_is_reported(tmp_path, capsys, command, content):
+    sdir = tmp_path / "state"  # DLREMOTE_STATE_DIR (see _private_state)
+    state.save(sdir, "gpubox", session_record())
+    bad = state.state_path(sdir, "gpubox")
+    bad.write_text(content)
+    assert cli.main([command]) == 1
+    line = one_line(capsys)
+    assert f"state file {bad} " in line and f"rm {bad}" in line
+    assert bad.exists()  # reported, not deleted behind the user's back
+
+
+def test_stop_still_stops_the_good_sessions_next_to_a_damaged_one(tmp_path, capsys):
+    sdir = tmp_path / "state"
+    state.save(sdir, "good", session_record("good"))  # nothing started yet: nothing to end
+    state.save(sdir, "bad", session_record("bad"))
+    state.state_path(sdir, "bad").write_text("{")
+    assert cli.main(["stop"]) == 1
+    captured = capsys.readouterr()
+    assert "good: JupyterLab stopped" in captured.out
+    assert "is damaged" in captured.err and not state.state_path(sdir, "good").exists()
+    assert [p.name for p in sdir.glob("*.json")] == [state.state_path(sdir, "bad").name]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "-0.5", "nan", "inf", "soon"])
+def test_timeout_must_be_positive(value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse("start", "h", f"--timeout={value}")
+    assert exc.value.code == 2
+    line = one_line(capsys)
+    assert "--timeout" in line and ("positive" in line or "not a number" in line)
+
+
+def test_wrong_arguments_are_one_line(capsys):
+    with pytest.raises(SystemExit):
+        parse("start", "h", "--remote-port", "70000")
+    assert "1..65535" in one_line(capsys)
+
+
+def test_an_unexpected_error_is_one_line_too(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(session, "status", broken)
+    assert cli.main(["status"]) == 1
+    assert "ZeroDivisionError" in one_line(capsys)
+    monkeypatch.setenv("DLREMOTE_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["status"])
+
+
+def test_a_local_file_error_names_the_file(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv("DLREMOTE_STATE_DIR", str(blocker / "state"))
+    closed = ports.free_port()
+    assert cli.main(["start", "ubuntu@127.0.0.1", "-p", str(closed), "--no-browser"]) == 1
+    line = one_line(capsys)
+    assert f"cannot create the folder {blocker / 'state'}" in line and str(blocker) in line
