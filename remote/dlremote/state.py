@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import stat
 import tempfile
 from pathlib import Path
@@ -142,8 +143,8 @@ REQUIRED = {"target": dict, "local_port": int, "remote_port": int, "token": str}
 
 def _check_record(path: Path, text: str, host: str | None) -> dict:
     """The record in ``text``; RemoteError naming ``path`` and what to do if it is unusable."""
-    fix = (f"delete it (rm {path}); if JupyterLab still runs on the host, stop it there "
-           "with `jupyter server stop PORT`")
+    fix = (f"delete it (rm {shlex.quote(str(path))}); if JupyterLab still runs on the host, "
+           "stop it there with `jupyter server stop PORT`")
     try:
         data = json.loads(text)
     except ValueError as exc:
