@@ -10,7 +10,7 @@ PORT ?= 8888
 # Containers and cloud images often run as root, which Jupyter refuses unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test course student sync data bench clean
+.PHONY: help install env-check lab test course student sync data bench clean
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -25,13 +25,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip && \
 	$(BIN)/python -m pip install --quiet -e . && \
 	echo "installed the course environment in $$(( $$(date +%s) - start )) s"
+	@$(BIN)/python tools/check_env.py || { echo "The course environment $(VENV) is still \
+	incomplete after installing. Start it afresh with: rm -rf $(VENV) && make install"; exit 1; }
 	@touch $@
 
-lab: $(STAMP) ## Open the course in JupyterLab (PORT=8888; prints the URL with its token)
+# A broken environment is repaired before use: an interpreter that no longer runs (Python
+# removed or moved) means a new .venv; a missing, damaged or re-versioned package means
+# reinstalling the pins. tools/check_env.py says what it found.
+env-check:
+	@if [ -e $(VENV) ] && ! $(BIN)/python -c '' 2>/dev/null; then \
+		echo "The course environment $(VENV) is broken: its Python interpreter does not run" \
+			"($(BIN)/python -> $$(readlink $(BIN)/python || echo missing)). Rebuilding it."; \
+		rm -rf $(VENV); \
+	elif [ -f $(STAMP) ] && ! $(BIN)/python tools/check_env.py; then \
+		echo "The course environment $(VENV) does not match pyproject.toml (above); reinstalling."; \
+		rm -f $(STAMP); \
+	fi
+
+lab: env-check $(STAMP) ## Open the course in JupyterLab (PORT=8888; prints the URL with its token)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
 		--ServerApp.port_retries=0 --ServerApp.root_dir=course $(ALLOW_ROOT) $(LAB_ARGS)
 
-test: $(STAMP) ## Lint, check notebooks, unit tests, every notebook in quick mode
+test: env-check $(STAMP) ## Lint, check notebooks, unit tests, every notebook in quick mode
 	$(BIN)/python tools/run_tests.py
 
 course: $(STAMP) ## Run every notebook with papermill (full mode; QUICK=1, NOTEBOOK=05) into build/

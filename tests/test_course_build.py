@@ -8,8 +8,8 @@ import time
 
 import nbformat
 import pytest
-import run_course
 
+import run_course
 from conftest import ROOT
 
 

@@ -12,8 +12,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import ROOT
 from dlcourse import config, data
+
+from conftest import ROOT
 
 REAL_MIRROR = os.environ.get("DLCOURSE_DATA_MIRROR")
 needs_real_mirror = pytest.mark.skipif(

@@ -1,11 +1,14 @@
 """The course tooling: notebook sync check and the student-version generator."""
 
+import shutil
 import subprocess
+import sys
 
 import jupytext
 import nbformat
 import pytest
 
+import check_env
 from conftest import ROOT
 from make_student import strip_solutions
 from notebooks import sync_problems
@@ -82,3 +85,56 @@ def test_second_make_does_not_reinstall():
     """The install stamp is newer than pyproject.toml, so `make install` has nothing to do."""
     result = subprocess.run(["make", "--question", "install"], cwd=ROOT)
     assert result.returncode == 0, "make would reinstall the environment (run `make install`)"
+
+
+# --- a broken environment ---------------------------------------------------------
+
+def test_the_installed_environment_matches_the_pins():
+    assert check_env.problems() == []
+
+
+def test_missing_and_wrong_versions_are_named(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\ndependencies = ["pytest==0.0.1", '
+                         '"no-such-package-dlcourse==1.0", "numpy>=1"]\n')
+    found = check_env.problems(pyproject)
+    assert any(line.startswith("pytest 9.") and "0.0.1 is pinned" in line for line in found)
+    assert "no-such-package-dlcourse is not installed (pinned 1.0)" in found
+    assert not any("numpy" in line for line in found)  # only == pins are checked
+
+
+def fake_checkout(tmp_path):
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "check_env.py", tmp_path / "tools")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / ".installed").touch()
+    return tmp_path
+
+
+def test_make_rebuilds_an_environment_whose_interpreter_is_gone(tmp_path):
+    checkout = fake_checkout(tmp_path)
+    (checkout / ".venv" / "bin" / "python").symlink_to("/nonexistent/python3.11")
+    run = subprocess.run(["make", "--no-print-directory", "env-check"], cwd=checkout,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "its Python interpreter does not run" in run.stdout
+    assert "/nonexistent/python3.11" in run.stdout and "Rebuilding it" in run.stdout
+    assert not (checkout / ".venv").exists()
+
+
+def test_make_reinstalls_when_a_pinned_package_is_missing(tmp_path):
+    checkout = fake_checkout(tmp_path)
+    (checkout / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    with open(checkout / "pyproject.toml", "a") as f:
+        f.write("\n")
+    text = (checkout / "pyproject.toml").read_text()
+    (checkout / "pyproject.toml").write_text(
+        text.replace('"pytest==9.2.0",', '"pytest==9.2.0",\n    "no-such-package-dlcourse==1.0",'))
+    run = subprocess.run(["make", "--no-print-directory", "env-check"], cwd=checkout,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "no-such-package-dlcourse is not installed" in run.stdout
+    assert "reinstalling" in run.stdout
+    assert not (checkout / ".venv" / ".installed").exists()
