@@ -1,0 +1,50 @@
+"""Lesson 08: keypoint localisation with recombinator networks (Honari et al. 2016).
+
+Public API (notebooks and tests import only these names from ``dlcourse.keypoints``):
+
+- data (``faces``): ``make_faces`` synthetic 96×96 faces with 15 keypoints,
+  ``scale_targets`` / ``unscale_targets``, ``load_facial_keypoints`` (the real CSV),
+  ``kaggle_incomplete``, ``KEYPOINT_NAMES``, ``KAGGLE_PARTIAL_POINTS``, sizes.
+- losses and measures (``losses``): ``masked_mse``, ``soft_argmax``, ``softmax_grid``,
+  ``rmse_pixels``, ``per_keypoint_rmse``, ``interocular_error``.
+"""
+
+from .faces import (
+    KAGGLE_COMPLETE,
+    KAGGLE_PARTIAL_POINTS,
+    KAGGLE_TOTAL,
+    KEYPOINT_NAMES,
+    SIZE,
+    kaggle_incomplete,
+    load_facial_keypoints,
+    make_faces,
+    scale_targets,
+    unscale_targets,
+)
+from .losses import (
+    interocular_error,
+    masked_mse,
+    per_keypoint_rmse,
+    rmse_pixels,
+    soft_argmax,
+    softmax_grid,
+)
+
+__all__ = [
+    "KAGGLE_COMPLETE",
+    "KAGGLE_PARTIAL_POINTS",
+    "KAGGLE_TOTAL",
+    "KEYPOINT_NAMES",
+    "SIZE",
+    "interocular_error",
+    "kaggle_incomplete",
+    "load_facial_keypoints",
+    "make_faces",
+    "masked_mse",
+    "per_keypoint_rmse",
+    "rmse_pixels",
+    "scale_targets",
+    "soft_argmax",
+    "softmax_grid",
+    "unscale_targets",
+]

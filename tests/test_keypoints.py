@@ -1,0 +1,212 @@
+"""dlcourse.keypoints: the synthetic faces, target scaling, the CSV loader, the losses."""
+
+import numpy as np
+import pytest
+
+from dlcourse.keypoints import (
+    KAGGLE_COMPLETE,
+    KAGGLE_PARTIAL_POINTS,
+    KAGGLE_TOTAL,
+    KEYPOINT_NAMES,
+    interocular_error,
+    kaggle_incomplete,
+    load_facial_keypoints,
+    make_faces,
+    masked_mse,
+    per_keypoint_rmse,
+    rmse_pixels,
+    scale_targets,
+    soft_argmax,
+    unscale_targets,
+)
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return make_faces(60, seed=3)
+
+
+# ---------------------------------------------------------------- generator
+def test_shapes_dtypes_and_range(faces):
+    images, keypoints = faces
+    assert images.shape == (60, 96, 96, 1) and images.dtype == np.float32
+    assert keypoints.shape == (60, 30) and keypoints.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert not np.isnan(keypoints).any()
+
+
+def test_points_inside_the_image(faces):
+    _, keypoints = faces
+    assert keypoints.min() >= 0 and keypoints.max() <= 95
+
+
+def test_deterministic_by_seed_and_different_across_seeds(faces):
+    again = make_faces(60, seed=3)
+    assert np.array_equal(again[0], faces[0]) and np.array_equal(again[1], faces[1])
+    other = make_faces(5, seed=4)
+    assert not np.allclose(other[1], faces[1][:5])
+    # the first faces do not depend on how many are drawn
+    assert np.array_equal(make_faces(3, seed=3)[1], faces[1][:3])
+
+
+def test_faces_vary_in_position_scale_and_rotation(faces):
+    _, k = faces
+    pts = k.reshape(len(k), 15, 2)
+    eyes = pts[:, 0] - pts[:, 1]  # right-eye -> left-eye vector
+    distance = np.linalg.norm(eyes, axis=1)
+    angle = np.degrees(np.arctan2(eyes[:, 1], eyes[:, 0]))
+    assert distance.max() / distance.min() > 1.6  # scale 0.6-1.2 and yaw
+    assert angle.min() < -15 and angle.max() > 15  # rotation about ±30°
+    assert np.ptp(pts.mean(axis=1), axis=0).min() > 15  # the face moves around
+    # "left" is the person's left: on the right of the image for an upright face
+    upright = np.abs(angle) < 10
+    assert (eyes[upright, 0] > 0).all()
+
+
+def test_eye_corners_flank_the_eye_centre(faces):
+    _, k = faces
+    pts = k.reshape(len(k), 15, 2)
+    for centre, inner, outer in ((0, 2, 3), (1, 4, 5)):
+        a, b = pts[:, inner] - pts[:, centre], pts[:, outer] - pts[:, centre]
+        assert ((a * b).sum(axis=1) < 0).all()  # the corners lie on opposite sides
+
+
+def test_kaggle_missing_pattern():
+    n = 7049
+    flags = kaggle_incomplete(n, seed=0)
+    assert flags.sum() == KAGGLE_TOTAL - KAGGLE_COMPLETE
+    images, k = make_faces(40, seed=5, missing="kaggle")
+    full_images, full = make_faces(40, seed=5)
+    assert np.array_equal(images, full_images)
+    missing = np.isnan(k)
+    incomplete = kaggle_incomplete(40, seed=5)
+    assert (~incomplete).sum() == round(40 * 2140 / 7049)  # complete faces
+    assert not missing[~incomplete].any()
+    kept = [2 * KEYPOINT_NAMES.index(n) + a for n in KAGGLE_PARTIAL_POINTS for a in (0, 1)]
+    assert (~missing[incomplete]).sum(axis=1).tolist() == [8] * incomplete.sum()
+    assert not missing[incomplete][:, kept].any()
+    assert np.array_equal(k[~missing], full[~missing])
+
+
+@pytest.mark.parametrize("bad", [dict(n=-1), dict(n=2.5), dict(n=2, size=64),
+                                 dict(n=2, missing="some")])
+def test_bad_arguments(bad):
+    with pytest.raises(ValueError):
+        make_faces(**bad)
+
+
+# ---------------------------------------------------------------- scaling
+def test_scaling_round_trip_and_formula():
+    k = np.array([[0.0, 48.0, 95.0, np.nan]], np.float32)
+    s = scale_targets(k)
+    np.testing.assert_allclose(s[0, :3], [-1.0, 0.0, 47 / 48])
+    assert np.isnan(s[0, 3])
+    rng = np.random.default_rng(0)
+    pix = rng.uniform(0, 95, (50, 30)).astype(np.float32)
+    np.testing.assert_allclose(unscale_targets(scale_targets(pix)), pix, atol=1e-5)
+    np.testing.assert_allclose(scale_targets(pix, size=64), (pix - 32) / 32, rtol=1e-6)
+    with pytest.raises(ValueError, match="size"):
+        scale_targets(pix, size=0)
+
+
+# ---------------------------------------------------------------- losses and measures
+def test_masked_mse_against_numpy():
+    rng = np.random.default_rng(1)
+    y_true = rng.normal(size=(8, 30)).astype(np.float32)
+    y_true[rng.random((8, 30)) < 0.4] = np.nan
+    y_pred = rng.normal(size=(8, 30)).astype(np.float32)
+    expected = np.nanmean((y_true - y_pred) ** 2)
+    got = float(masked_mse(y_true, y_pred))
+    assert got == pytest.approx(expected, rel=1e-5)
+    no_nan = rng.normal(size=(4, 30)).astype(np.float32)
+    assert float(masked_mse(no_nan, y_pred[:4])) == pytest.approx(
+        np.mean((no_nan - y_pred[:4]) ** 2), rel=1e-5)
+    assert float(masked_mse(np.full((2, 30), np.nan, np.float32), y_pred[:2])) == 0.0
+
+
+def test_masked_mse_gradient_is_finite_and_zero_where_missing():
+    import tensorflow as tf
+
+    y_true = np.array([[0.5, np.nan, -0.2, np.nan]], np.float32)
+    y_pred = tf.Variable([[0.1, 0.3, 0.0, -0.4]])
+    with tf.GradientTape() as tape:
+        loss = masked_mse(y_true, y_pred)
+    grad = tape.gradient(loss, y_pred).numpy()
+    np.testing.assert_allclose(grad, [[2 * (0.1 - 0.5) / 2, 0, 2 * (0.0 + 0.2) / 2, 0]],
+                               rtol=1e-6)
+
+
+def test_soft_argmax_on_known_maps():
+    heat = np.full((96, 96), -1e4)
+    heat[30, 70] = 0.0
+    np.testing.assert_allclose(soft_argmax(heat), [70, 30], atol=1e-9)
+    np.testing.assert_allclose(soft_argmax(np.zeros((96, 96))), [47.5, 47.5])
+    two = np.full((10, 12), -1e4)
+    two[2, 3] = two[2, 4] = 0.0  # two equal peaks: half-way, sub-pixel
+    np.testing.assert_allclose(soft_argmax(two), [3.5, 2.0], atol=1e-9)
+    # a Gaussian bump centred between pixels is found to a small fraction of a pixel
+    y, x = np.mgrid[0:40, 0:40]
+    bump = -((x - 17.3) ** 2 + (y - 22.6) ** 2) / (2 * 1.5 ** 2)
+    np.testing.assert_allclose(soft_argmax(bump), [17.3, 22.6], atol=1e-6)
+    batch = np.stack([heat, np.zeros((96, 96))])[None]  # (1, 2, h, w)
+    assert soft_argmax(batch).shape == (1, 2, 2)
+    with pytest.raises(ValueError, match="2 axes"):
+        soft_argmax(np.zeros(5))
+
+
+def test_error_measures():
+    true = np.zeros((2, 30))
+    true[:, 0::2], true[:, 1::2] = 40.0, 50.0
+    true[:, 2] = 60.0  # right eye 20 px from the left eye
+    pred = true.copy()
+    pred[0, 4] += 3.0  # one coordinate 3 px off
+    assert rmse_pixels(pred, true) == pytest.approx(np.sqrt(9 / 60))
+    per_point = per_keypoint_rmse(pred, true)
+    assert per_point[2] == pytest.approx(np.sqrt(9 / 4)) and per_point[0] == 0
+    assert interocular_error(pred, true) == pytest.approx((3 / 15 / 20) / 2)
+    true[1, 6:] = np.nan
+    assert rmse_pixels(pred, true) == pytest.approx(np.sqrt(9 / 36))
+    with pytest.raises(ValueError, match="must both be"):
+        rmse_pixels(pred[:, :10], true[:, :10])
+
+
+# ---------------------------------------------------------------- the real CSV
+def _write_csv(path, rows):
+    columns = [f"{n}_{a}" for n in KEYPOINT_NAMES for a in ("x", "y")]
+    lines = [",".join([*columns, "Image"])]
+    for coords, image in rows:
+        cells = ["" if np.isnan(c) else repr(float(c)) for c in coords]
+        lines.append(",".join([*cells, " ".join(str(int(v)) for v in image.ravel())]))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_load_facial_keypoints_reads_a_small_csv(tmp_path):
+    rng = np.random.default_rng(2)
+    coords = rng.uniform(0, 95, (3, 30))
+    coords[1, 4:] = np.nan
+    pixels = rng.integers(0, 256, (3, 96, 96))
+    path = tmp_path / "training.csv"
+    _write_csv(path, list(zip(coords, pixels, strict=True)))
+    images, k = load_facial_keypoints(path)
+    assert images.shape == (3, 96, 96, 1) and images.dtype == np.float32
+    np.testing.assert_allclose(images[..., 0], pixels / 255.0, rtol=1e-6)
+    np.testing.assert_allclose(k, coords, rtol=1e-6)
+    assert np.isnan(k[1, 4:]).all() and not np.isnan(k[[0, 2]]).any()
+
+
+def test_load_facial_keypoints_missing_file_says_where_to_get_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="training.csv") as err:
+        load_facial_keypoints(tmp_path / "training.csv")
+    assert "kaggle.com" in str(err.value)
+
+
+def test_load_facial_keypoints_rejects_a_bad_file(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="lacks the column"):
+        load_facial_keypoints(path)
+    rows = [(np.zeros(30), np.zeros((96, 96)))]
+    _write_csv(path, rows)
+    path.write_text(path.read_text().replace(" 0\n", "\n", 1))
+    with pytest.raises(ValueError, match="9215 values"):
+        load_facial_keypoints(path)
