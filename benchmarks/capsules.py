@@ -13,13 +13,13 @@ import json
 
 import numpy as np
 
-from dlcourse import capsules, hardware, timing
+from dlcourse import dense, hardware, timing
 
 
 def numpy_results(u, w, repeat):
     seconds, peaks, reference = {}, {}, None
-    for name, fn in capsules.METHODS.items():
-        result, peaks[name] = capsules.peak_memory(lambda fn=fn: fn(u, w))
+    for name, fn in dense.CAPSULE_METHODS.items():
+        result, peaks[name] = dense.peak_memory(lambda fn=fn: fn(u, w))
         if reference is None:
             reference = result
         err = float(np.abs(result - reference).max())
@@ -44,7 +44,7 @@ def tensorflow_results(u, w, repeat):
             w_t[tf.newaxis], u_t[:, :, tf.newaxis, :, tf.newaxis])[..., 0],
         "einsum": lambda: tf.einsum("ijkl,bil->bijk", w_t, u_t),
     }
-    reference = capsules.predict_einsum(u, w)
+    reference = dense.predict_einsum(u, w)
     seconds = {}
     for name, fn in methods.items():
         err = float(np.abs(fn().numpy() - reference).max())
@@ -69,7 +69,7 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="JSON object on the last line")
     args = parser.parse_args(argv)
 
-    u, w = capsules.random_capsules(batch=args.batch)
+    u, w = dense.random_capsules(batch=args.batch)
     seconds, peaks = numpy_results(u, w, args.repeat)
     result = {"batch": args.batch, "shapes": {"u": list(u.shape), "W": list(w.shape)},
               "numpy_seconds": seconds, "numpy_speedup_vs_tile": speedups(seconds),

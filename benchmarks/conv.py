@@ -67,13 +67,13 @@ def parse_args(argv=None):
 
 
 def run_case(name, spec, args, dtype):
-    from dlcourse import conv, convbench
+    from dlcourse import conv
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal(spec["x"]).astype(dtype)
     w = (rng.standard_normal(spec["w"]) / np.sqrt(np.prod(spec["w"][:3]))).astype(dtype)
     index = 0 if name == "a" else 1
-    rows = convbench.time_conv(x, w, spec["stride"], spec["padding"],
+    rows = conv.time_conv(x, w, spec["stride"], spec["padding"],
                                directions=("forward", "backward"),
                                naive_items=args.naive_items[index],
                                naive_filters=args.naive_filters[index],
@@ -84,7 +84,7 @@ def run_case(name, spec, args, dtype):
           f"padding {spec['padding']!r}, {dtype.__name__}, {flops / 1e9:.3f} GFLOP forward")
     print(f"  {'method':<11}{'forward ms':>12}{'backward ms':>13}{'fwd GFLOP/s':>13}"
           f"{'rel. err vs TF':>16}")
-    for method in convbench.METHODS:
+    for method in conv.TIMED_METHODS:
         f, b = t[method, "forward"], t[method, "backward"]
         note = f"  ({f.describe_scaling()})" if f.scaled else ""
         print(f"  {method:<11}{f.seconds * 1e3:12.3f}{b.seconds * 1e3:13.3f}"
@@ -106,12 +106,12 @@ def run_case(name, spec, args, dtype):
 
 def matmul_reference(spec, dtype, repeat):
     """GFLOP/s of np.matmul on im2col's own matrix shapes, and on two square matrices."""
-    from dlcourse import conv, timing
+    from dlcourse import core, timing
 
     n, h, w_, c = spec["x"]
     kh, kw, _, o = spec["w"]
-    oh = conv.output_size(h, kh, spec["stride"], spec["padding"])
-    ow = conv.output_size(w_, kw, spec["stride"], spec["padding"])
+    oh = core.output_size(h, kh, spec["stride"], spec["padding"])
+    ow = core.output_size(w_, kw, spec["stride"], spec["padding"])
     rng = np.random.default_rng(1)
     a = rng.standard_normal((n * oh * ow, kh * kw * c)).astype(dtype)
     b = rng.standard_normal((kh * kw * c, o)).astype(dtype)

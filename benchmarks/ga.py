@@ -13,8 +13,7 @@ import json
 
 import numpy as np
 
-from dlcourse.ga_loop import compare_speed
-from dlcourse.knapsack import INSTANCES, random_instance
+from dlcourse.ga import INSTANCES, compare_speed, random_instance
 
 # (label, items, population); "P08" is the published 24-item instance
 SIZES = [("P08", 24, 100), ("random", 100, 200), ("random", 200, 400)]

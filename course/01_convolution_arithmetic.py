@@ -44,7 +44,7 @@ import scipy.signal
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from tqdm.auto import tqdm
 
-from dlcourse import checks, conv, convbench, report, sliding, timing
+from dlcourse import checks, conv, core, report, timing
 
 NOTEBOOK = "01_convolution_arithmetic"
 
@@ -175,11 +175,11 @@ for padding in ("SAME", "VALID"):
     shape = tuple(tf.nn.conv2d(x64, w8, 1, padding).shape)
     print(
         f"{padding:<5}: tf.nn.conv2d gives {shape}; formula gives "
-        f"{conv.output_size(64, 4, 1, padding)} per axis"
+        f"{core.output_size(64, 4, 1, padding)} per axis"
     )
-    assert shape == (1, *(2 * [conv.output_size(64, 4, 1, padding)]), 8)
-print("SAME padding for n=64, k=4, s=1 (before, after):", conv.pad_amounts(64, 4, 1, "SAME"))
-assert conv.pad_amounts(64, 4, 1, "SAME") == (1, 2)
+    assert shape == (1, *(2 * [core.output_size(64, 4, 1, padding)]), 8)
+print("SAME padding for n=64, k=4, s=1 (before, after):", core.pad_amounts(64, 4, 1, "SAME"))
+assert core.pad_amounts(64, 4, 1, "SAME") == (1, 2)
 
 # %% [markdown]
 # Each output position is one **neuron**: it sees a $k \times k \times C$ window of the input
@@ -249,7 +249,7 @@ checks.check_function(
 # %%
 def show_window(n=7, k=3, stride=2, padding="SAME", position=0):
     try:
-        fig = sliding.draw_sliding_window(n, k, stride, padding, position)
+        fig = conv.draw_sliding_window(n, k, stride, padding, position)
     except ValueError as err:  # e.g. a kernel larger than the padded input
         print("no output:", err)
         return
@@ -276,14 +276,14 @@ widgets.interactive(
 # product-sum of each window done by NumPy.
 
 # %%
-print(inspect.getsource(conv._forward_naive))
+print(inspect.getsource(conv.forward_naive))
 
 # %% [markdown]
 # The **vectorized** one keeps the loops over output positions only: at each position, one
 # `tensordot` multiplies the windows of the whole batch by all filters at once.
 
 # %%
-print(inspect.getsource(conv._forward_vectorized))
+print(inspect.getsource(conv.forward_vectorized))
 
 # %% [markdown]
 # ## 4. im2col: every window as a row, without copying
@@ -319,7 +319,7 @@ x_small = np.arange(2 * 5 * 6 * 3, dtype=np.float32).reshape(2, 5, 6, 3)
 view = conv.im2col(x_small, 3, stride=2, padding="VALID")
 print("x strides:", x_small.strides, "-> window view strides:", view.strides, "shape:", view.shape)
 assert np.shares_memory(view, x_small)
-print(inspect.getsource(conv._forward_im2col))
+print(inspect.getsource(conv.forward_im2col))
 
 # %% [markdown]
 # The package works through the matrix in blocks of a few MB (so the copy stays in cache and no
@@ -385,7 +385,7 @@ for dtype in (np.float32, np.float64):
         for padding in ("VALID", "SAME", 1):
             x = rng.standard_normal((3, 11, 9, 4)).astype(dtype)
             w = rng.standard_normal((3, 2, 4, 5)).astype(dtype)
-            reference = tf.nn.conv2d(x, w, stride, convbench.tf_padding(padding)).numpy()
+            reference = tf.nn.conv2d(x, w, stride, conv.tf_padding(padding)).numpy()
             for method in conv.METHODS:
                 ours = conv.conv2d(x, w, stride=stride, padding=padding, method=method)
                 assert ours.dtype == dtype and ours.shape == reference.shape
@@ -498,7 +498,7 @@ def benchmark(spec, naive_items, naive_filters):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(spec["x"]).astype(np.float32)
     w = (rng.standard_normal(spec["w"]) / np.sqrt(np.prod(spec["w"][:3]))).astype(np.float32)
-    rows = convbench.time_conv(
+    rows = conv.time_conv(
         x,
         w,
         spec["stride"],
@@ -523,7 +523,7 @@ print(
     f"{'case':<5}{'method':<12}{'forward ms':>12}{'backward ms':>13}{'GFLOP/s fwd':>13}{'rel err':>10}"
 )
 for name, (t, flops) in results.items():
-    for method in convbench.METHODS:
+    for method in conv.TIMED_METHODS:
         f, b = t[method, "forward"], t[method, "backward"]
         note = f"  naive: {f.describe_scaling()}" if f.scaled else ""
         print(
@@ -553,7 +553,7 @@ print(f"(b) im2col / tf.nn.conv2d forward: {im2col_over_tf:.2f}")
 # %%
 spec = CASE_B
 n, h, w_, c = spec["x"]
-oh = conv.output_size(h, 3, spec["stride"], spec["padding"])
+oh = core.output_size(h, 3, spec["stride"], spec["padding"])
 a_mat = np.random.default_rng(1).standard_normal((n * oh * oh, 9 * c)).astype(np.float32)
 b_mat = np.random.default_rng(2).standard_normal((9 * c, spec["w"][3])).astype(np.float32)
 mm_same = (
@@ -576,7 +576,7 @@ print(f"tf.nn.conv2d (b): {tf_gflops:.1f} GFLOP/s")
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
 labels = ["naive", "vectorized", "im2col", "tf.nn.conv2d", "matmul (same shape)", "matmul (square)"]
-values = [flops_b / t_b[m, "forward"].seconds / 1e9 for m in convbench.METHODS] + [
+values = [flops_b / t_b[m, "forward"].seconds / 1e9 for m in conv.TIMED_METHODS] + [
     mm_same,
     mm_square,
 ]
@@ -594,22 +594,22 @@ plt.show()
 # thousands) are the cost of running the arithmetic in the Python interpreter.
 
 # %%
-sweep = {m: [] for m in convbench.METHODS}
+sweep = {m: [] for m in conv.TIMED_METHODS}
 for size in tqdm(SWEEP_SIZES, desc="image sizes"):
     rng = np.random.default_rng(size)
     x = rng.standard_normal((8, size, size, 16)).astype(np.float32)
     w = rng.standard_normal((3, 3, 16, 16)).astype(np.float32) / 12
-    methods = convbench.METHODS if size <= SWEEP_NAIVE_MAX else convbench.METHODS[1:]
-    rows = convbench.time_conv(x, w, 1, "SAME", methods=methods, naive_items=1, repeat=REPEAT)
+    methods = conv.TIMED_METHODS if size <= SWEEP_NAIVE_MAX else conv.TIMED_METHODS[1:]
+    rows = conv.time_conv(x, w, 1, "SAME", methods=methods, naive_items=1, repeat=REPEAT)
     assert max(r.max_error for r in rows) < 1e-4
     for r in rows:
         sweep[r.method].append((size, r.seconds))
 
 print(
-    f"{'size':>6}" + "".join(f"{m:>14}" for m in convbench.METHODS) + "   (seconds per batch of 8)"
+    f"{'size':>6}" + "".join(f"{m:>14}" for m in conv.TIMED_METHODS) + "   (seconds per batch of 8)"
 )
 for size in SWEEP_SIZES:
-    cells = [dict(sweep[m]).get(size) for m in convbench.METHODS]
+    cells = [dict(sweep[m]).get(size) for m in conv.TIMED_METHODS]
     print(f"{size:>6}" + "".join(f"{c:14.2e}" if c is not None else f"{'-':>14}" for c in cells))
 
 fig, ax = plt.subplots(figsize=(7, 4))

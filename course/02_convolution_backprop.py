@@ -47,7 +47,7 @@ import numpy as np
 import scipy.signal
 from IPython.display import display
 
-from dlcourse import checks, conv, gradcheck, layers, report
+from dlcourse import checks, conv, core, gradcheck, layers, report
 
 NOTEBOOK = "02_convolution_backprop"
 
@@ -152,7 +152,7 @@ plt.show()
 # %%
 s = 2
 x2 = rng.standard_normal((8, 9))
-g2 = rng.standard_normal((conv.output_size(8, 3, s, "VALID"), conv.output_size(9, 3, s, "VALID")))
+g2 = rng.standard_normal((core.output_size(8, 3, s, "VALID"), core.output_size(9, 3, s, "VALID")))
 dilated = np.zeros(((g2.shape[0] - 1) * s + 1, (g2.shape[1] - 1) * s + 1))
 dilated[::s, ::s] = g2
 dx_dilated = scipy.signal.convolve2d(dilated, w1, mode="full")

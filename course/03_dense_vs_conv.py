@@ -53,11 +53,9 @@ from IPython.display import display
 from keras import layers
 from tqdm.auto import tqdm
 
-from dlcourse import capsules, checks, report, timing
-from dlcourse import dense_conv as dc
-from dlcourse import windows as wn
+from dlcourse import checks, core, dense, report, timing
 
-NB = "03_dense_vs_conv"
+NOTEBOOK = "03_dense_vs_conv"
 keras.utils.set_random_seed(0)
 # Exact float32 on GPUs too: TensorFloat-32 (on by default on recent NVIDIA GPUs) rounds
 # matmul/conv inputs to 10-bit mantissas, far above the differences this lesson checks.
@@ -131,18 +129,18 @@ print("local dense output", local_dense.shape, "(5 × 3 tiles × 64 outputs)")
 # %%
 conv = layers.Conv2D(FILTERS, TILE, strides=TILE, padding="valid")
 conv.build(x.shape)
-conv.set_weights([dc.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS)), b])
+conv.set_weights([dense.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS)), b])
 conv_out = conv(x).numpy()
 print("Conv2D output", conv_out.shape, " kernel", conv.kernel.shape)
 err_tile_conv = check_close(
     "dense on each tile vs Conv2D(64, 20, stride 20, VALID)", conv_out, local_dense
 )
 check_close(
-    "dc.tile_dense (reshape-only version) vs the loop",
-    dc.tile_dense(x, W, b, (TILE, TILE)),
+    "dense.tile_dense (reshape-only version) vs the loop",
+    dense.tile_dense(x, W, b, (TILE, TILE)),
     local_dense,
 )
-report.record(NB, "tile dense vs Conv2D max abs diff", err_tile_conv, "")
+report.record(NOTEBOOK, "tile dense vs Conv2D max abs diff", err_tile_conv, "")
 
 # %% [markdown]
 # ## 2 · Three ways to get the reshape wrong
@@ -155,7 +153,7 @@ report.record(NB, "tile dense vs Conv2D max abs diff", err_tile_conv, "")
 # layer trained there saw each tile flattened as $(c, u, v)$: row $(c\cdot20+u)\cdot20+v$.
 # Its weights must be reshaped to (10, 20, 20, 64) and the channel axis moved behind
 # the spatial ones, `transpose(1, 2, 0, 3)`, before TensorFlow's HWIO layout fits.
-# `dc.dense_to_conv_kernel(W, shape, patch_layout="CHW")` does that.
+# `dense.dense_to_conv_kernel(W, shape, patch_layout="CHW")` does that.
 
 # %%
 # a dense layer "trained" on NCHW tiles: same idea, different flattening order
@@ -179,7 +177,7 @@ attempts = {
         local_dense_chw,
     ),
     "NCHW weights, reshape + transpose": (
-        conv_with(dc.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS), "CHW")),
+        conv_with(dense.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS), "CHW")),
         local_dense_chw,
     ),
 }
@@ -193,7 +191,7 @@ assert (
 )
 assert reshape_errors["Fortran order"] > 0.5 and reshape_errors["NCHW weights, plain reshape"] > 0.5
 report.record(
-    NB,
+    NOTEBOOK,
     "NCHW dense to HWIO kernel max abs diff",
     reshape_errors["NCHW weights, reshape + transpose"],
     "",
@@ -245,13 +243,13 @@ plt.show()
 # position to get stride 20.
 
 # %%
-kernel = dc.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS))
+kernel = dense.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS))
 scipy_corr, scipy_conv, scipy_conv_flipped = [], [], []
 for f in range(SCIPY_FILTERS):
     k = kernel[..., f]
     scipy_corr.append(scipy.signal.correlate(x[0], k, mode="valid")[::TILE, ::TILE, 0] + b[f])
     scipy_conv.append(scipy.signal.convolve(x[0], k, mode="valid")[::TILE, ::TILE, 0] + b[f])
-    flipped = dc.flip_spatial(k, axes=(0, 1, 2))
+    flipped = dense.flip_spatial(k, axes=(0, 1, 2))
     scipy_conv_flipped.append(
         scipy.signal.convolve(x[0], flipped, mode="valid")[::TILE, ::TILE, 0] + b[f]
     )
@@ -267,7 +265,7 @@ err_flip = check_close(
 unflipped = float(np.abs(np.stack(scipy_conv, -1) - reference).max())
 print(f"scipy.signal.convolve WITHOUT the flip: max |difference| = {unflipped:.2f}  (wrong)")
 assert unflipped > 0.5
-report.record(NB, "scipy convolve with flipped kernel max abs diff", err_flip, "")
+report.record(NOTEBOOK, "scipy convolve with flipped kernel max abs diff", err_flip, "")
 
 # %% [markdown]
 # > **Then and now.** Theano's `conv2d` (2010–2017) really convolved (`filter_flip=True`
@@ -290,7 +288,7 @@ report.record(NB, "scipy convolve with flipped kernel max abs diff", err_flip, "
 # %%
 def show_receptive_field(size=TILE, stride=TILE, out_row=2, out_col=1):
     fig, ax = plt.subplots(figsize=(4.6, 5.5))
-    counts = dc.plot_receptive_field(ax, IMAGE_HW, size, stride, (out_row, out_col))
+    counts = dense.plot_receptive_field(ax, IMAGE_HW, size, stride, (out_row, out_col))
     fig.colorbar(counts, ax=ax, label="outputs reading the pixel", shrink=0.8)
     plt.tight_layout()
     plt.show()
@@ -298,7 +296,7 @@ def show_receptive_field(size=TILE, stride=TILE, out_row=2, out_col=1):
 
 show_receptive_field()  # the lesson's layer: 5 × 3 non-overlapping tiles
 assert (
-    dc.coverage(IMAGE_HW, (TILE, TILE), (TILE, TILE)).min() == 1
+    dense.coverage(IMAGE_HW, (TILE, TILE), (TILE, TILE)).min() == 1
 )  # every pixel in exactly one tile
 
 
@@ -346,8 +344,8 @@ def outputs_reading(r, n, size, stride):
 def brute_force_outputs(r, n, size, stride):
     readers = [
         i
-        for i in range(dc.output_length(n, size, stride))
-        if r in range(*dc.receptive_field((i,), (size,), (stride,))[0].indices(n))
+        for i in range(core.output_size(n, size, stride))
+        if r in range(*dense.receptive_field((i,), (size,), (stride,))[0].indices(n))
     ]
     return (readers[0], readers[-1] + 1) if readers else None
 
@@ -401,14 +399,14 @@ dense_pp.build(x_small.shape)
 conv_1x1 = layers.Conv2D(16, 1)
 conv_1x1.build(x_small.shape)
 w_pp, b_pp = dense_pp.get_weights()
-conv_1x1.set_weights([dc.dense_to_conv_kernel(w_pp, (1, 1, 32)), b_pp])
+conv_1x1.set_weights([dense.dense_to_conv_kernel(w_pp, (1, 1, 32)), b_pp])
 err_1x1 = check_close("Dense on every pixel vs 1×1 Conv2D", conv_1x1(x_small), dense_pp(x_small))
 check_close(
     "1×1 Conv2D vs np.einsum('nhwc,cf->nhwf')",
     conv_1x1(x_small),
     np.einsum("nhwc,cf->nhwf", x_small, w_pp) + b_pp,
 )
-report.record(NB, "1x1 conv vs per-pixel dense max abs diff", err_1x1, "")
+report.record(NOTEBOOK, "1x1 conv vs per-pixel dense max abs diff", err_1x1, "")
 
 # %% [markdown]
 # **A dense layer on a flattened H×W×C input is a VALID convolution with an H×W
@@ -421,13 +419,13 @@ flat_dense = keras.Sequential([keras.Input((7, 7, 32)), layers.Flatten(), layers
 w_fd, b_fd = flat_dense.layers[-1].get_weights()
 as_conv = layers.Conv2D(10, 7, padding="valid")
 as_conv.build((None, None, None, 32))
-as_conv.set_weights([dc.dense_to_conv_kernel(w_fd, (7, 7, 32)), b_fd])
+as_conv.set_weights([dense.dense_to_conv_kernel(w_fd, (7, 7, 32)), b_fd])
 x77 = rng.standard_normal((4, 7, 7, 32)).astype(np.float32)
 print("conv output on a 7×7 input:", as_conv(x77).shape)
 err_flat = check_close(
     "Flatten + Dense vs 7×7 VALID Conv2D", as_conv(x77)[:, 0, 0], flat_dense(x77)
 )
-report.record(NB, "flatten dense vs HxW conv max abs diff", err_flat, "")
+report.record(NOTEBOOK, "flatten dense vs HxW conv max abs diff", err_flat, "")
 x99 = rng.standard_normal((1, 9, 9, 32)).astype(np.float32)
 print("conv output on a 9×9 input:", as_conv(x99).shape, "(a 3×3 map of the dense layer's outputs)")
 try:
@@ -457,7 +455,7 @@ def port_case(h, w, c, f, seed):
     weights = np.random.default_rng(seed).standard_normal((h * w * c, f))
     return checks.Case(
         (weights, h, w, c),
-        dc.dense_to_conv_kernel(weights, (h, w, c), "CHW"),
+        dense.dense_to_conv_kernel(weights, (h, w, c), "CHW"),
         label=f"a {h}×{w}×{c} patch, {f} outputs",
     )
 
@@ -503,7 +501,7 @@ print(
     f"trained on {len(x_train):,} digits in {time.perf_counter() - start:.1f} s; test accuracy {test_accuracy:.3f}"
 )
 assert test_accuracy > 0.9
-report.record(NB, "digit classifier test accuracy", test_accuracy, "")
+report.record(NOTEBOOK, "digit classifier test accuracy", test_accuracy, "")
 
 # %% [markdown]
 # Rewrite the head as convolutions: `Dense(64)` on the flattened 5×5×32 features
@@ -530,8 +528,8 @@ def fully_convolutional(model):
     outputs = head2(head1(h))
     w1, b1 = dense1.get_weights()
     w2, b2 = dense2.get_weights()
-    head1.set_weights([dc.dense_to_conv_kernel(w1, feature_shape), b1])
-    head2.set_weights([dc.dense_to_conv_kernel(w2, (1, 1, dense1.units)), b2])
+    head1.set_weights([dense.dense_to_conv_kernel(w1, feature_shape), b1])
+    head2.set_weights([dense.dense_to_conv_kernel(w2, (1, 1, dense1.units)), b2])
     return keras.Model(inputs, outputs)
 
 
@@ -544,7 +542,7 @@ err_fcn = check_close(
     classifier.predict(digits, verbose=0),
     tol=1e-3,
 )
-report.record(NB, "fully convolutional vs dense head max abs diff", err_fcn, "")
+report.record(NOTEBOOK, "fully convolutional vs dense head max abs diff", err_fcn, "")
 
 # %% [markdown]
 # Paste a few test digits onto a larger blank canvas (at positions on a 4-pixel grid)
@@ -635,7 +633,7 @@ plt.show()
 #    W \in \mathbb R^{1152\times10\times16\times8}. $$
 #
 # With $B = 50$ that is 576 000 products of a 16×8 matrix with an 8-vector.
-# Four ways to write it (see `dlcourse.capsules`):
+# Four ways to write it (see `dlcourse.dense`):
 # * **tile + matmul**: copy $W$ fifty times and $u$ ten times so one batched
 #   `matmul` can pair them: two tiled arrays of 295 MB and 3.7 MB;
 # * **broadcast multiply + sum**: `(W[None] * u[:, :, None, None, :]).sum(-1)`,
@@ -644,10 +642,10 @@ plt.show()
 # * **einsum**: `np.einsum("ijkl,bil->bijk", W, u, optimize=True)`.
 
 # %%
-u_caps, w_caps = capsules.random_capsules(batch=CAPSULE_BATCH)
+u_caps, w_caps = dense.random_capsules(batch=CAPSULE_BATCH)
 caps_seconds, caps_peak, caps_results = {}, {}, {}
-for name, method in tqdm(capsules.METHODS.items(), desc="capsule methods"):
-    caps_results[name], caps_peak[name] = capsules.peak_memory(lambda m=method: m(u_caps, w_caps))
+for name, method in tqdm(dense.CAPSULE_METHODS.items(), desc="capsule methods"):
+    caps_results[name], caps_peak[name] = dense.peak_memory(lambda m=method: m(u_caps, w_caps))
     caps_seconds[name] = timing.best_time(
         lambda m=method: m(u_caps, w_caps), repeat=TIMING_REPEAT, min_seconds=0
     )
@@ -663,14 +661,14 @@ for name, result in caps_results.items():
     )
     check_close(f"{name:26s} vs einsum (all entries)", result, caps_results["einsum"], tol=1e-4)
 einsum_speedup = caps_seconds["tile + matmul"] / caps_seconds["einsum"]
-for name in capsules.METHODS:
+for name in dense.CAPSULE_METHODS:
     print(
         f"{name:26s} {caps_seconds[name] * 1e3:8.1f} ms  ×{caps_seconds['tile + matmul'] / caps_seconds[name]:5.1f}"
         f"  peak {caps_peak[name] / 1e6:7.1f} MB"
     )
-report.record(NB, "capsule einsum speed-up over tile+matmul", einsum_speedup, "x")
+report.record(NOTEBOOK, "capsule einsum speed-up over tile+matmul", einsum_speedup, "x")
 report.record(
-    NB,
+    NOTEBOOK,
     "capsule tile+matmul / einsum peak memory",
     caps_peak["tile + matmul"] / caps_peak["einsum"],
     "x",
@@ -682,8 +680,8 @@ report.record(
 # hold a 295 MB temporary, the other two only the 37 MB result.
 
 # %%
-predicted = capsules.intermediate_nbytes(u_caps, w_caps)
-for name in capsules.METHODS:
+predicted = dense.intermediate_nbytes(u_caps, w_caps)
+for name in dense.CAPSULE_METHODS:
     assert abs(caps_peak[name] - predicted[name]) < 0.05 * predicted[name], (
         name,
         caps_peak[name],
@@ -691,7 +689,7 @@ for name in capsules.METHODS:
     )
 print("measured peaks within 5% of the shape-based prediction")
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-names = list(capsules.METHODS)
+names = list(dense.CAPSULE_METHODS)
 axes[0].barh(names, [caps_seconds[n] * 1e3 for n in names], color="tab:blue")
 axes[0].set_xlabel("milliseconds per call (best of repeats)")
 axes[0].set_title(f"time, batch {CAPSULE_BATCH}")
@@ -828,7 +826,7 @@ fixed = layers.Conv2D(
 err_init = check_close(
     "Conv2D with a Constant initializer vs tf.nn.conv2d", fixed(image), blurred, tol=1e-5
 )
-report.record(NB, "computed kernel conv2d vs scipy max abs diff", err_blur, "")
+report.record(NOTEBOOK, "computed kernel conv2d vs scipy max abs diff", err_blur, "")
 
 # %% [markdown]
 # > **Then and now.** In TensorFlow 1.x, `tf.layers.conv2d(x, 1, 7, kernel_initializer=k)`
@@ -859,13 +857,13 @@ labels = (recent_ends > 0).astype(np.float32)
 print(f"{len(starts)} bumps; {labels.mean():.0%} of steps have label 1")
 
 # %% [markdown]
-# `np.lib.stride_tricks.sliding_window_view` (wrapped in `dlcourse.windows`) makes a
+# `np.lib.stride_tricks.sliding_window_view` (wrapped in `dlcourse.dense.sliding_windows`) makes a
 # 29 901 × 100 × 10 array that is only a new set of strides over the same buffer:
 # window $i$ starts $i \times 40$ bytes (one step of 10 float32) after window $i-1$.
 # The labels are the slice `labels[99:]`.
 
 # %%
-x_windows, y_windows = wn.windows_and_labels(series, labels, WINDOW)
+x_windows, y_windows = dense.windows_and_labels(series, labels, WINDOW)
 print("windows", x_windows.shape, "strides", x_windows.strides, " labels", y_windows.shape)
 print("shares memory with the series:", np.shares_memory(x_windows, series))
 some = rng.integers(0, len(x_windows), 50)
@@ -899,17 +897,17 @@ print("labels agree with the definition and with Keras' windowing")
 # allocates the full 120 MB, which `tracemalloc` measures.
 
 # %%
-copy, copy_peak = capsules.peak_memory(lambda: np.ascontiguousarray(x_windows))
-_, view_peak = capsules.peak_memory(lambda: wn.sliding_windows(series, WINDOW))
+copy, copy_peak = dense.peak_memory(lambda: np.ascontiguousarray(x_windows))
+_, view_peak = dense.peak_memory(lambda: dense.sliding_windows(series, WINDOW))
 print(f"series buffer            {series.nbytes / 1e6:8.2f} MB")
 print(
-    f"view: logical nbytes     {x_windows.nbytes / 1e6:8.2f} MB, really held {wn.buffer_nbytes(x_windows) / 1e6:.2f} MB, "
+    f"view: logical nbytes     {x_windows.nbytes / 1e6:8.2f} MB, really held {dense.buffer_nbytes(x_windows) / 1e6:.2f} MB, "
     f"allocated to make it {view_peak / 1e6:.3f} MB"
 )
 print(f"copy: allocated          {copy_peak / 1e6:8.2f} MB")
-assert wn.buffer_nbytes(x_windows) == series.nbytes and view_peak < 1e5
+assert dense.buffer_nbytes(x_windows) == series.nbytes and view_peak < 1e5
 assert abs(copy_peak - x_windows.nbytes) < 0.01 * x_windows.nbytes
-report.record(NB, "window copy / view memory", copy_peak / wn.buffer_nbytes(x_windows), "x")
+report.record(NOTEBOOK, "window copy / view memory", copy_peak / dense.buffer_nbytes(x_windows), "x")
 del copy
 
 
@@ -960,7 +958,7 @@ print(
     f"Conv1D test accuracy {window_accuracy:.3f}  (always guessing the commoner label: {baseline:.3f})"
 )
 assert window_accuracy > baseline + 0.1
-report.record(NB, "Conv1D window classifier test accuracy", window_accuracy, "")
+report.record(NOTEBOOK, "Conv1D window classifier test accuracy", window_accuracy, "")
 
 # %% [markdown]
 # The test accuracy is a little below the last training epoch's. Overlapping windows
@@ -996,7 +994,7 @@ assert misaligned_accuracy < window_accuracy - 0.05
 # * A dense layer on flattened $k_h\times k_w\times C$ patches **is** a convolution with
 #   an HWIO kernel `W.reshape(kh, kw, C, F)`: stride = tile size tiles the input, a
 #   kernel as large as the input gives the plain dense layer, a 1×1 kernel is a dense
-#   layer per pixel. `dlcourse.dense_conv` converts both ways.
+#   layer per pixel. `dlcourse.dense` converts both ways.
 # * The reshape must unflatten in the order the patch was flattened (C order for
 #   NHWC; reshape to C×H×W then transpose for NCHW), and true convolutions
 #   (`scipy.signal.convolve`) need the kernel flipped along every sliding axis.

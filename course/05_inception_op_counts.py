@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 from dlcourse import checks, data, inception, opcount, report, timing
 from dlcourse.inception import INCEPTION_3A, InceptionSpec
 
-NB = "05_inception_op_counts"
+NOTEBOOK = "05_inception_op_counts"
 
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
@@ -205,7 +205,7 @@ print(
 )
 assert three_ways["naive"]["towers"]["5x5"][1] == naive_5x5
 assert three_ways["reduced"]["towers"]["5x5"][1] == reduced_5x5
-report.record(NB, "inception 3a MACs naive / reduced", total_naive / total_reduced, "×")
+report.record(NOTEBOOK, "inception 3a MACs naive / reduced", total_naive / total_reduced, "×")
 
 # %% [markdown]
 # The 5×5 tower drops by 9.7×, the 3×3 tower by 1.7×: the whole module by 2.4×, because the
@@ -364,7 +364,7 @@ print(
 print(f"of which conv1's gap:          {conv1_gap / 1e9:.3f} billion")
 assert abs(paper_total / inception.PAPER_TOTAL_MULTIPLY_ADDS - 1) < 0.01
 assert abs(counted_gn.macs / inception.PAPER_TOTAL_MULTIPLY_ADDS - 1) < 0.06
-report.record(NB, "GoogLeNet MACs per image", counted_gn.macs, "MAC")
+report.record(NOTEBOOK, "GoogLeNet MACs per image", counted_gn.macs, "MAC")
 
 # %% [markdown]
 # So the paper's "1.5 billion multiply-adds" is the sum of its own column (1.502 billion);
@@ -483,8 +483,8 @@ ax.set_ylabel("training loss (cross-entropy, nats)")
 ax.set_title("Inception network on MNIST")
 plt.show()
 
-report.record(NB, "MNIST test accuracy", test_accuracy, "fraction")
-report.record(NB, "MNIST seconds per epoch", seconds_per_epoch, "s")
+report.record(NOTEBOOK, "MNIST test accuracy", test_accuracy, "fraction")
+report.record(NOTEBOOK, "MNIST seconds per epoch", seconds_per_epoch, "s")
 if QUICK:
     assert test_accuracy > 0.85, "even briefly trained, the network should beat 85 %"
 elif FULL_MNIST:
@@ -568,7 +568,7 @@ print(
     f"C_in = {thin}: naive/reduced MACs "
     f"{by_key[thin, 'naive']['macs'] / by_key[thin, 'reduced']['macs']:.2f}× (reductions cost more than they save)"
 )
-report.record(NB, f"time naive / reduced at C_in={deepest}", time_ratio, "×")
+report.record(NOTEBOOK, f"time naive / reduced at C_in={deepest}", time_ratio, "×")
 
 # %% [markdown]
 # Time follows the MAC count, but not one for one: the measured speed-up is smaller than the

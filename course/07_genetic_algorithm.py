@@ -43,11 +43,11 @@ import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm
 
-from dlcourse import ga, ga_plots, report
+from dlcourse import ga, report
 from dlcourse.checks import check_claim
-from dlcourse.knapsack import INSTANCES, exact_knapsack, random_instance
+from dlcourse.ga import INSTANCES, exact_knapsack, random_instance
 
-NB = "07_genetic_algorithm"
+NOTEBOOK = "07_genetic_algorithm"
 
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
@@ -84,7 +84,7 @@ toy_weights = np.array([2, 3, 6, 7, 5, 9, 4, 1])  # hours each flight uses
 toy_capacity = 15
 toy = ga.init_population(6, 8, 0.5, rng)
 fig, ax = plt.subplots(figsize=(5, 3))
-ga_plots.show_bits(ax, toy, "a population of k=6 solutions, n=8 genes", [f"x{i}" for i in range(6)])
+ga.show_bits(ax, toy, "a population of k=6 solutions, n=8 genes", [f"x{i}" for i in range(6)])
 plt.show()
 
 # %% [markdown]
@@ -130,7 +130,7 @@ assert np.array_equal(obj, by_hand) and np.array_equal(ok, np.array(load) <= toy
 # %%
 toy_w = ga.selection_weights(obj, ok, pressure=None)  # plain: fitness = objective
 balls = np.random.default_rng(1).random(3)
-ga_plots.plot_roulette(toy_w, balls, [f"x{i}" for i in range(len(toy))])
+ga.plot_roulette(toy_w, balls, [f"x{i}" for i in range(len(toy))])
 plt.show()
 print(
     "weights:",
@@ -177,7 +177,7 @@ rng = np.random.default_rng(3)
 a, b = toy[0], toy[1]
 mask = ga.crossover_mask(a.shape, rng)
 child = np.where(mask, a, b)
-ga_plots.plot_crossover(a, b, mask, child)
+ga.plot_crossover(a, b, mask, child)
 plt.show()
 assert ((child == a) | (child == b)).all() and (child[a == b] == a[a == b]).all()
 
@@ -191,8 +191,8 @@ assert ((child == a) | (child == b)).all() and (child[a == b] == a[a == b]).all(
 # %%
 mutated = ga.mutate(toy, 0.15, np.random.default_rng(4))
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-ga_plots.show_bits(axes[0], toy, "before mutation")
-ga_plots.show_bits(axes[1], mutated ^ toy, f"flipped genes ({(mutated ^ toy).sum()} of {toy.size})")
+ga.show_bits(axes[0], toy, "before mutation")
+ga.show_bits(axes[1], mutated ^ toy, f"flipped genes ({(mutated ^ toy).sum()} of {toy.size})")
 plt.show()
 
 # %% [markdown]
@@ -202,7 +202,7 @@ plt.show()
 # mutation, the best feasible solution seen so far is put back into row 0 (**elitism**), so the
 # best answer can never get worse.
 #
-# The original loop code got two things wrong, both fixed here (see `dlcourse/ga_loop.py`):
+# The original loop code got two things wrong, both fixed here (see `dlcourse/ga/loop.py`):
 # the replacement test was inverted (it tried to breed when there were too *few* parents and
 # re-drew at random when there were enough), and the crossover formula named the same parent
 # twice (`mask*p1 + (1-mask)*p1` is a copy of `p1`: mating did nothing).
@@ -220,13 +220,13 @@ print(
 )
 assert (replaced[ok_toy] == toy[ok_toy]).all()
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-ga_plots.show_bits(
+ga.show_bits(
     axes[0],
     toy,
     "population (infeasible rows will go)",
     [f"x{i}{'' if f else ' ✗'}" for i, f in enumerate(ok_toy)],
 )
-ga_plots.show_bits(axes[1], replaced, "infeasible rows replaced by children")
+ga.show_bits(axes[1], replaced, "infeasible rows replaced by children")
 plt.show()
 
 # %% [markdown]
@@ -339,7 +339,7 @@ assert res3.value == v_exact == 5
 # %%
 p08 = INSTANCES["P08"]
 run = ga.solve_knapsack(*p08.arrays(), population=POPULATION, generations=GENERATIONS, seed=0)
-ga_plots.plot_history(run.history, p08.optimum, "(P08, seed 0)")
+ga.plot_history(run.history, p08.optimum, "(P08, seed 0)")
 plt.show()
 print(
     f"best {run.value:.0f}, exact optimum {p08.optimum}, gap {(p08.optimum - run.value) / p08.optimum:.3%},"
@@ -409,9 +409,9 @@ small = [r for r in rows if r["n"] <= 15]
 assert all(r["success"] == 1.0 for r in small), "a small instance was missed"
 p08_row = next(r for r in rows if r["name"] == "P08")
 assert p08_row["success"] >= 0.9, p08_row
-report.record(NB, "P08 success rate over 30 seeds", p08_row["success"] * 100, "%")
+report.record(NOTEBOOK, "P08 success rate over 30 seeds", p08_row["success"] * 100, "%")
 report.record(
-    NB, "P01-P07 success rate over 30 seeds", np.mean([r["success"] for r in small]) * 100, "%"
+    NOTEBOOK, "P01-P07 success rate over 30 seeds", np.mean([r["success"] for r in small]) * 100, "%"
 )
 
 # %% [markdown]
@@ -422,7 +422,7 @@ start = time.perf_counter()
 ga.solve_knapsack(*p08.arrays(), population=POPULATION, generations=GENERATIONS, seed=123)
 full_run = time.perf_counter() - start
 print(f"one full P08 run ({GENERATIONS} generations of {POPULATION}): {full_run:.2f} s")
-report.record(NB, "P08 full-budget run time", full_run, "s")
+report.record(NOTEBOOK, "P08 full-budget run time", full_run, "s")
 
 # %% [markdown]
 # ## 10. Random instances of growing size
@@ -489,7 +489,7 @@ print(
 # search becomes random: feasible fraction drops), and a population of 10.
 
 # %%
-explore = ga_plots.explore(*p08.arrays(), optimum=p08.optimum, generations=WIDGET_GENERATIONS)
+explore = ga.explore(*p08.arrays(), optimum=p08.optimum, generations=WIDGET_GENERATIONS)
 widgets.interactive(
     explore,
     mutation=widgets.FloatSlider(
@@ -501,14 +501,14 @@ widgets.interactive(
 
 # %% [markdown]
 # ## 13. Speed: vectorised vs loops
-# `dlcourse.ga_loop.solve_knapsack_loop` runs the *same* algorithm one gene at a time with Python
+# `dlcourse.ga.solve_knapsack_loop` runs the *same* algorithm one gene at a time with Python
 # loops, drawing the same random numbers in the same order, so both return identical results
 # for a seed and the ratio measures speed alone (`benchmarks/ga.py` does the same over more
 # sizes). The ratio depends on the size: each NumPy call has a fixed cost of a few
 # microseconds, which small arrays do not amortise, while the loop's cost grows with every gene.
 
 # %%
-from dlcourse.ga_loop import compare_speed
+from dlcourse.ga import compare_speed
 
 speed = {}
 for label, (values, weights, capacity), k in [
@@ -526,10 +526,10 @@ for label, (values, weights, capacity), k in [
         f"identical results: {s['identical']}"
     )
 report.record(
-    NB, "speed-up vectorised vs loop, 24 items k=100", speed["P08 (24 items)"]["speedup"], "x"
+    NOTEBOOK, "speed-up vectorised vs loop, 24 items k=100", speed["P08 (24 items)"]["speedup"], "x"
 )
 report.record(
-    NB, "speed-up vectorised vs loop, 100 items k=200", speed["random (100 items)"]["speedup"], "x"
+    NOTEBOOK, "speed-up vectorised vs loop, 100 items k=200", speed["random (100 items)"]["speedup"], "x"
 )
 
 # %% [markdown]

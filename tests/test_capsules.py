@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dlcourse import capsules as cp
+from dlcourse import dense as cp
 
 
 def _loop(u, w):
@@ -16,10 +16,10 @@ def _loop(u, w):
     return out
 
 
-@pytest.mark.parametrize("name", list(cp.METHODS))
+@pytest.mark.parametrize("name", list(cp.CAPSULE_METHODS))
 def test_methods_match_loop(name):
     u, w = cp.random_capsules(batch=3, n_in=5, d_in=4, n_out=2, d_out=6, seed=1)
-    got = cp.METHODS[name](u, w)
+    got = cp.CAPSULE_METHODS[name](u, w)
     assert got.shape == (3, 5, 2, 6)
     np.testing.assert_allclose(got, _loop(u, w), rtol=1e-5, atol=1e-6)
 
@@ -43,7 +43,7 @@ def test_peak_memory_sees_numpy_buffers():
 def test_peak_memory_matches_formula():
     u, w = cp.random_capsules(batch=4, n_in=64, seed=2)
     expected = cp.intermediate_nbytes(u, w)
-    for name, fn in cp.METHODS.items():
+    for name, fn in cp.CAPSULE_METHODS.items():
         _, peak = cp.peak_memory(lambda fn=fn: fn(u, w))
         assert peak == pytest.approx(expected[name], rel=0.05), name
     assert expected["tile + matmul"] > 5 * expected["einsum"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from dlcourse import conv
+from dlcourse import conv, core
 
 tf = pytest.importorskip("tensorflow")
 
@@ -14,10 +14,13 @@ TOL = {np.float32: 2e-4, np.float64: 1e-10}
 
 
 def _tf_padding(padding):
-    """conv's padding argument -> tf.nn.conv2d's (explicit pairs for an int)."""
+    """conv's padding argument -> tf.nn.conv2d's (explicit NHWC pairs for amounts)."""
     if isinstance(padding, str):
         return padding
-    return [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+    if isinstance(padding, int):
+        padding = (padding, padding)
+    per_axis = [(p, p) if isinstance(p, int) else tuple(p) for p in padding]
+    return [[0, 0], list(per_axis[0]), list(per_axis[1]), [0, 0]]
 
 
 def _tf_forward_and_grads(x, w, dout, stride, padding):
@@ -41,7 +44,9 @@ def _random_case(seed):
     stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
     if seed % 3 == 0:
         stride = stride[0]
-    padding = ["VALID", "SAME", int(rng.integers(0, 3))][seed % 3]
+    amounts = [int(v) for v in rng.integers(0, 3, size=4)]
+    padding = ["VALID", "SAME", amounts[0], (amounts[0], amounts[1]),
+               ((amounts[0], amounts[1]), (amounts[2], amounts[3]))][seed % 5]
     dtype = (np.float32, np.float64)[seed % 2]
     x = rng.standard_normal((n, h, wd, c)).astype(dtype)
     w = rng.standard_normal((kh, kw, c, o)).astype(dtype)
@@ -49,12 +54,12 @@ def _random_case(seed):
     return rng, x, w, b, stride, padding
 
 
-@pytest.mark.parametrize("seed", range(18))
+@pytest.mark.parametrize("seed", range(20))
 def test_forward_and_backward_match_tensorflow(seed):
     rng, x, w, b, stride, padding = _random_case(seed)
     # Some random kernels do not fit a small unpadded input: skip those shapes.
     try:
-        conv.output_size(x.shape[1], w.shape[0], np.max(stride), padding)
+        conv.geometry(x.shape, w.shape, stride, padding)
     except ValueError:
         pytest.skip("kernel larger than padded input")
     out_shape = conv.conv2d(x, w, stride=stride, padding=padding).shape
@@ -86,7 +91,7 @@ def test_blocked_im2col_on_a_larger_layer(stride, padding, channels, monkeypatch
     dout = rng.standard_normal(full.shape).astype(np.float32)
     y_ref, dx_ref, dw_ref = _tf_forward_and_grads(x, w, dout, stride, padding)
     for block_bytes in (30_000, 700):   # several rows per block; one row per block
-        monkeypatch.setattr(conv, "_BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(conv.methods, "BLOCK_BYTES", block_bytes)
         np.testing.assert_allclose(conv.conv2d(x, w, stride=stride, padding=padding), y_ref,
                                    rtol=1e-4, atol=1e-4)
         dx, dw, _ = conv.conv2d_backward(dout, x, w, stride, padding)
@@ -96,30 +101,10 @@ def test_blocked_im2col_on_a_larger_layer(stride, padding, channels, monkeypatch
 
 def test_same_padding_is_uneven_like_tensorflow():
     # n=6, k=4, s=1: 3 zeros in total, 1 on top and 2 at the bottom.
-    assert conv.pad_amounts(6, 4, 1, "SAME") == (1, 2)
-    assert conv.pad_amounts(7, 2, 2, "SAME") == (0, 1)
     x = np.arange(36, dtype=np.float64).reshape(1, 6, 6, 1)
     w = np.ones((4, 4, 1, 1))
     np.testing.assert_allclose(conv.conv2d(x, w, padding="SAME"),
                                tf.nn.conv2d(x, w, 1, "SAME").numpy())
-
-
-@pytest.mark.parametrize("n, k, s, padding, expected", [
-    (64, 4, 1, "SAME", 64), (64, 4, 1, "VALID", 61), (31, 3, 2, 1, 16), (5, 5, 1, "VALID", 1),
-    (7, 3, 3, "SAME", 3), (7, 9, 2, "SAME", 4), (10, 3, 2, 0, 4), (1, 3, 1, 1, 1),
-])
-def test_output_size(n, k, s, padding, expected):
-    assert conv.output_size(n, k, s, padding) == expected
-
-
-def test_output_size_matches_tensorflow_shapes():
-    for n, k, s in itertools.product(range(1, 9), range(1, 5), range(1, 4)):
-        x = np.zeros((1, n, 1, 1), np.float32)
-        for padding in ("VALID", "SAME"):
-            if padding == "VALID" and k > n:
-                continue
-            got = tf.nn.conv2d(x, np.zeros((k, 1, 1, 1), np.float32), (s, 1), padding).shape[1]
-            assert conv.output_size(n, k, s, padding) == got, (n, k, s, padding)
 
 
 def test_im2col_is_a_view_with_the_right_windows():
@@ -166,11 +151,11 @@ def test_dtypes():
     (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((8, 3, 2, 1)), padding=1), ValueError, "larger"),
     (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((3, 3, 2, 1)), padding="FULL"), ValueError,
      "unknown padding"),
-    (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((3, 3, 2, 1)), padding=-1), ValueError, ">= 0"),
+    (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((3, 3, 2, 1)), padding=-1), ValueError, "least 0"),
     (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((3, 3, 2, 1)), padding=1.5), TypeError, "padding"),
-    (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((3, 3, 2, 1)), stride=0), ValueError, "positive"),
+    (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((3, 3, 2, 1)), stride=0), ValueError, "at least 1"),
     (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((3, 3, 2, 1)), stride=(1, -2)), ValueError,
-     "positive"),
+     "at least 1"),
     (dict(x=np.zeros((1, 5, 5, 2)), w=np.zeros((3, 3, 2, 1)), stride=(1, 2, 3)), TypeError,
      "pair"),
     (dict(x=np.zeros((5, 5, 2)), w=np.zeros((3, 3, 2, 1))), ValueError, "4-D NHWC"),
@@ -195,16 +180,12 @@ def test_backward_bad_input():
         conv.conv2d_backward(np.zeros((2, 3, 3, 4)), x, w, padding="same-ish")
 
 
-def test_output_size_bad_input():
-    with pytest.raises(ValueError, match="positive"):
-        conv.output_size(0, 3, 1, "VALID")
-    with pytest.raises(ValueError, match="stride"):
-        conv.output_size(5, 3, 0, "VALID")
-    with pytest.raises(TypeError, match="int"):
-        conv.output_size(5.0, 3, 1, "VALID")
+def test_kernel_larger_than_the_padded_input_is_refused():
+    x, w = np.zeros((1, 4, 4, 1)), np.zeros((5, 5, 1, 1))
     with pytest.raises(ValueError, match="larger than the padded input"):
-        conv.output_size(4, 5, 1, "VALID")
-    assert conv.output_size(4, 5, 1, "SAME") == 4    # SAME pads enough for any kernel
+        conv.conv2d(x, w)
+    assert conv.conv2d(x, w, padding="SAME").shape == (1, 4, 4, 1)  # SAME pads enough
+    assert core.output_size(4, 5, 1, "VALID") == 0
 
 
 def test_flops():
@@ -212,16 +193,14 @@ def test_flops():
         2 * 16 * 56 * 56 * 3 * 3 * 64 * 64
 
 
-def test_convbench_checks_every_method_and_scales_the_naive_one():
-    from dlcourse import convbench
-
+def test_time_conv_checks_every_method_and_scales_the_naive_one():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((3, 6, 6, 2)).astype(np.float32)
     w = rng.standard_normal((3, 3, 2, 4)).astype(np.float32)
-    rows = convbench.time_conv(x, w, 2, "SAME", directions=("forward", "backward"),
+    rows = conv.time_conv(x, w, 2, "SAME", directions=("forward", "backward"),
                                naive_items=1, naive_filters=2, repeat=1)
     assert [(r.method, r.direction) for r in rows] == [
-        (m, d) for d in ("forward", "backward") for m in convbench.METHODS]
+        (m, d) for d in ("forward", "backward") for m in conv.TIMED_METHODS]
     for r in rows:
         assert r.max_error < 1e-5 and r.seconds > 0
         assert r.scaled == (r.method == "naive")

@@ -1,10 +1,11 @@
-"""dense_conv: Dense ↔ conv kernels checked against TensorFlow and SciPy convolutions."""
+"""dlcourse.dense (Dense <-> conv kernels) checked against TensorFlow and SciPy convolutions."""
 
 import numpy as np
 import pytest
 import scipy.signal
 
-from dlcourse import dense_conv as dc
+from dlcourse import core
+from dlcourse import dense as dc
 
 tf = pytest.importorskip("tensorflow")
 
@@ -81,7 +82,6 @@ def test_flip_turns_correlate_into_convolve():
     (lambda: dc.flip_spatial(np.zeros((2, 2)), (0, 2)), "out of range"),
     (lambda: dc.tile_dense(np.zeros((1, 5, 4, 1)), np.zeros((4, 1)), np.zeros(1), (2, 2)),
      "whole 2×2 tiles"),
-    (lambda: dc.output_length(10, 0, 1), "size"),
     (lambda: dc.receptive_field((1,), (2, 2), (1, 1)), "one entry per axis"),
 ])
 def test_clear_errors(call, message):
@@ -90,9 +90,9 @@ def test_clear_errors(call, message):
 
 
 @pytest.mark.parametrize(("n", "k", "s"), [(100, 20, 20), (28, 3, 1), (13, 3, 2), (7, 7, 3)])
-def test_output_length_matches_tensorflow(n, k, s):
+def test_output_size_matches_tensorflow(n, k, s):
     out = _conv(np.zeros((1, n, 1, 1), np.float32), np.zeros((k, 1, 1, 1), np.float32), (s, 1))
-    assert dc.output_length(n, k, s) == out.shape[1]
+    assert core.output_size(n, k, s) == out.shape[1]
 
 
 def test_receptive_field_is_what_the_conv_reads():
@@ -108,6 +108,6 @@ def test_receptive_field_is_what_the_conv_reads():
 
 def test_coverage_counts_every_read():
     counts = dc.coverage((11, 9), (3, 4), (2, 3))
-    n_out = dc.output_length(11, 3, 2) * dc.output_length(9, 4, 3)
+    n_out = core.output_size(11, 3, 2) * core.output_size(9, 4, 3)
     assert counts.sum() == n_out * 3 * 4
     assert dc.coverage((10, 10), (2, 2), (3, 3))[2, 2] == 0  # stride > window leaves gaps

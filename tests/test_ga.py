@@ -10,8 +10,7 @@ import pytest
 from scipy import stats
 
 from dlcourse import ga
-from dlcourse.ga_loop import solve_knapsack_loop
-from dlcourse.knapsack import INSTANCES, exact_knapsack, random_instance
+from dlcourse.ga import INSTANCES, exact_knapsack, random_instance, solve_knapsack_loop
 
 ALPHA = 1e-4
 

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from dlcourse.knapsack import INSTANCES, exact_knapsack, random_instance
+from dlcourse.ga import INSTANCES, exact_knapsack, random_instance
 
 
 def brute_force(values, weights, capacity):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dlcourse import windows as wn
+from dlcourse import dense as wn
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ import numpy as np
 
 from . import config
 
+__all__ = ["Case", "check_claim", "check_function", "explain_mismatch", "not_done_yet"]
+
 
 @dataclass
 class Case:

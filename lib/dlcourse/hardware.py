@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 
+__all__ = ["cpu_count", "cpu_model", "gpu_name", "gpus", "summary"]
+
 
 @functools.cache
 def cpu_model() -> str:

@@ -21,6 +21,10 @@ from dataclasses import dataclass, replace
 
 from .opcount import conv_macs, conv_params
 
+__all__ = ["BRANCHES", "GOOGLENET_TABLE1", "INCEPTION_3A", "PAPER_TOTAL_MULTIPLY_ADDS",
+           "InceptionSpec", "Table1Row", "forward_seconds", "googlenet", "inception_block",
+           "inception_module_model", "mnist_inception_net", "module_costs", "naive_vs_reduced"]
+
 BRANCHES = ("1x1", "3x3", "5x5", "pool")
 
 
@@ -59,8 +63,9 @@ class Table1Row:
     paper_ops_m: float | None = None
 
 
-def _inc(name, a, b, c, d, e, f, hw, params_k, ops_m):
-    spec = InceptionSpec(name, a, b, c, d, e, f)
+def _inception_row(name, n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj, hw, params_k, ops_m):
+    """A Table 1 row of an inception module with an hw×hw output."""
+    spec = InceptionSpec(name, n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj)
     return Table1Row(name, "inception", "", (hw, hw, spec.out_channels), spec, params_k, ops_m)
 
 
@@ -71,17 +76,17 @@ GOOGLENET_TABLE1: tuple[Table1Row, ...] = (
     # the "convolution 3×3/1" row: a 1×1 reduction to 64 maps, then 3×3 to 192
     Table1Row("conv2", "conv", "3×3/1", (56, 56, 192), None, 112, 360),
     Table1Row("pool2", "maxpool", "3×3/2", (28, 28, 192)),
-    _inc("inception_3a", 64, 96, 128, 16, 32, 32, 28, 159, 128),
-    _inc("inception_3b", 128, 128, 192, 32, 96, 64, 28, 380, 304),
+    _inception_row("inception_3a", 64, 96, 128, 16, 32, 32, 28, 159, 128),
+    _inception_row("inception_3b", 128, 128, 192, 32, 96, 64, 28, 380, 304),
     Table1Row("pool3", "maxpool", "3×3/2", (14, 14, 480)),
-    _inc("inception_4a", 192, 96, 208, 16, 48, 64, 14, 364, 73),
-    _inc("inception_4b", 160, 112, 224, 24, 64, 64, 14, 437, 88),
-    _inc("inception_4c", 128, 128, 256, 24, 64, 64, 14, 463, 100),
-    _inc("inception_4d", 112, 144, 288, 32, 64, 64, 14, 580, 119),
-    _inc("inception_4e", 256, 160, 320, 32, 128, 128, 14, 840, 170),
+    _inception_row("inception_4a", 192, 96, 208, 16, 48, 64, 14, 364, 73),
+    _inception_row("inception_4b", 160, 112, 224, 24, 64, 64, 14, 437, 88),
+    _inception_row("inception_4c", 128, 128, 256, 24, 64, 64, 14, 463, 100),
+    _inception_row("inception_4d", 112, 144, 288, 32, 64, 64, 14, 580, 119),
+    _inception_row("inception_4e", 256, 160, 320, 32, 128, 128, 14, 840, 170),
     Table1Row("pool4", "maxpool", "3×3/2", (7, 7, 832)),
-    _inc("inception_5a", 256, 160, 320, 32, 128, 128, 7, 1072, 54),
-    _inc("inception_5b", 384, 192, 384, 48, 128, 128, 7, 1388, 71),
+    _inception_row("inception_5a", 256, 160, 320, 32, 128, 128, 7, 1072, 54),
+    _inception_row("inception_5b", 384, 192, 384, 48, 128, 128, 7, 1388, 71),
     Table1Row("avgpool", "avgpool", "7×7/1", (1, 1, 1024)),
     Table1Row("dropout", "dropout", "", (1, 1, 1024)),
     Table1Row("linear", "linear", "", (1, 1, 1000), None, 1000, 1),

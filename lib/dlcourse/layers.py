@@ -16,6 +16,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import conv, gradcheck
+from .core import output_size
+
+__all__ = ["SGD", "Adam", "Conv2D", "ConvNet", "Dense", "Flatten", "Layer", "ReLU",
+           "SoftmaxCrossEntropy", "accuracy", "gradient_errors", "train"]
 
 
 def _check_ndim(name: str, x: np.ndarray, ndim: int, layout: str) -> None:
@@ -174,7 +178,7 @@ class ConvNet:
                  kernel_size: int = 3, classes: int = 10, seed: int = 0, dtype=np.float32):
         rng = np.random.default_rng(seed)
         h, w, c = input_shape
-        h2, w2 = (conv.output_size(conv.output_size(n, kernel_size, 1, "VALID"),
+        h2, w2 = (output_size(output_size(n, kernel_size, 1, "VALID"),
                                    kernel_size, 1, "VALID") for n in (h, w))
         self.layers: list[Layer] = [
             Conv2D(c, filters, kernel_size, rng=rng, dtype=dtype), ReLU(),

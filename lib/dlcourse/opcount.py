@@ -21,52 +21,44 @@ import html
 import math
 from dataclasses import dataclass
 
+from .core.shapes import normalize_padding, output_size, pair
+
 __all__ = ["Count", "Row", "conv_macs", "conv_output_size", "conv_params", "count", "table"]
 
 
 # ---------------------------------------------------------------- hand formulas
-def _pair(value, name: str) -> tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if (not isinstance(value, tuple | list) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(value) < 1:
-        raise ValueError(f"{name} must be at least 1, got {value!r}")
-    return int(value[0]), int(value[1])
-
-
-def conv_output_size(n: int, k: int, stride: int = 1, padding: str = "SAME") -> int:
+def conv_output_size(n: int, k: int, stride: int = 1, padding="SAME") -> int:
     """Output length along one axis of a convolution or pooling window.
 
     SAME: ceil(n / stride) (TensorFlow pads as needed, maybe unevenly);
-    VALID: floor((n - k) / stride) + 1 (no padding; 0 if the window does not fit).
+    VALID: floor((n - k) / stride) + 1 (no padding; 0 if the window does not fit);
+    explicit amounts as in :func:`dlcourse.core.output_size`, which computes all three.
     """
-    if not isinstance(padding, str) or padding.upper() not in ("SAME", "VALID"):
-        raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
-    (n, k), stride = _pair((n, k), "(n, k)"), _pair(stride, "stride")[0]
-    if padding.upper() == "SAME":
-        return -(-n // stride)
-    return max(0, (n - k) // stride + 1)
+    n, k = pair((n, k), "(n, k)")
+    return output_size(n, k, pair(stride, "stride")[0], padding)
 
 
-def conv_macs(h: int, w: int, c_in: int, c_out: int, k, stride=1, padding: str = "SAME") -> int:
+def conv_macs(h: int, w: int, c_in: int, c_out: int, k, stride=1, padding="SAME") -> int:
     """MACs of one 2-D convolution on an h×w×c_in input (NHWC, one example).
 
-    k: kernel size, int or (k_h, k_w); stride: int or (s_h, s_w).
+    k: kernel size, int or (k_h, k_w); stride: int or (s_h, s_w); padding: "SAME",
+    "VALID" or explicit amounts (see :func:`dlcourse.core.normalize_padding`).
+    Python and NumPy integers are accepted.
     Returns k_h·k_w·H_out·W_out·c_in·c_out; with SAME padding and stride 1 this
     is the familiar k²·H·W·C_in·C_out.
     """
-    (h, w), (c_in, c_out) = _pair((h, w), "(h, w)"), _pair((c_in, c_out), "(c_in, c_out)")
-    (kh, kw), (sh, sw) = _pair(k, "k"), _pair(stride, "stride")
-    h_out = conv_output_size(h, kh, sh, padding)
-    w_out = conv_output_size(w, kw, sw, padding)
+    (h, w), (c_in, c_out) = pair((h, w), "(h, w)"), pair((c_in, c_out), "(c_in, c_out)")
+    (kh, kw), (sh, sw) = pair(k, "k"), pair(stride, "stride")
+    padding = normalize_padding(padding)
+    pad_h, pad_w = (padding, padding) if isinstance(padding, str) else padding
+    h_out = conv_output_size(h, kh, sh, pad_h)
+    w_out = conv_output_size(w, kw, sw, pad_w)
     return kh * kw * h_out * w_out * c_in * c_out
 
 
 def conv_params(c_in: int, c_out: int, k, bias: bool = True) -> int:
     """Parameters of a 2-D convolution: k_h·k_w·c_in·c_out weights (+ c_out biases)."""
-    (c_in, c_out), (kh, kw) = _pair((c_in, c_out), "(c_in, c_out)"), _pair(k, "k")
+    (c_in, c_out), (kh, kw) = pair((c_in, c_out), "(c_in, c_out)"), pair(k, "k")
     return kh * kw * c_in * c_out + (c_out if bias else 0)
 
 

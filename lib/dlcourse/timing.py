@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+__all__ = ["best_time", "matmul_flops", "matmul_gflops"]
+
 
 def best_time(fn: Callable[[], object], repeat: int = 5, min_seconds: float = 0.05,
               warmup: int = 1) -> float:

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core import shapes, validate
+
 PATCH_LAYOUTS = ("HWC", "CHW")
 
 
@@ -30,9 +32,9 @@ def _check_layout(patch_layout: str) -> None:
 
 def _check_patch_shape(patch_shape: Sequence[int]) -> tuple[int, int, int]:
     shape = tuple(patch_shape)
-    if len(shape) != 3 or not all(isinstance(n, int | np.integer) and n > 0 for n in shape):
+    if len(shape) != 3:
         raise ValueError(f"patch_shape must be three positive integers (kh, kw, C), got {shape}")
-    return tuple(int(n) for n in shape)
+    return tuple(validate.count(f"patch_shape {shape}", n) for n in shape)
 
 
 def dense_to_conv_kernel(weights: np.ndarray, patch_shape: Sequence[int],
@@ -96,7 +98,7 @@ def tile_dense(x: np.ndarray, weights: np.ndarray, bias: np.ndarray,
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"x must be a 4-D NHWC batch, got shape {x.shape}")
-    th, tw = (int(t) for t in tile)
+    th, tw = shapes.pair(tile, "tile")
     n, h, w, c = x.shape
     if h % th or w % tw:
         raise ValueError(f"a {h}×{w} image does not split into whole {th}×{tw} tiles")
@@ -111,15 +113,6 @@ def tile_dense(x: np.ndarray, weights: np.ndarray, bias: np.ndarray,
 
 
 # --- which input pixels feed which output -------------------------------------
-
-def output_length(n: int, size: int, stride: int) -> int:
-    """Outputs of a VALID window of ``size`` moved by ``stride`` over ``n`` inputs (may be 0)."""
-    for name, value in (("n", n), ("size", size), ("stride", stride)):
-        if int(value) != value or value < (0 if name == "n" else 1):
-            raise ValueError(f"{name} must be a {'non-negative' if name == 'n' else 'positive'} "
-                             f"integer, got {value!r}")
-    return 0 if n < size else (n - size) // stride + 1
-
 
 def receptive_field(index: Sequence[int], size: Sequence[int],
                     stride: Sequence[int]) -> tuple[slice, ...]:
@@ -139,40 +132,7 @@ def coverage(input_hw: Sequence[int], size: Sequence[int], stride: Sequence[int]
     """
     h, w = input_hw
     counts = np.zeros((h, w), dtype=int)
-    for i in range(output_length(h, size[0], stride[0])):
-        for j in range(output_length(w, size[1], stride[1])):
+    for i in range(shapes.output_size(h, size[0], stride[0])):
+        for j in range(shapes.output_size(w, size[1], stride[1])):
             counts[receptive_field((i, j), size, stride)] += 1
     return counts
-
-
-def plot_receptive_field(ax, input_hw: Sequence[int], size: int, stride: int,
-                         output_index: Sequence[int], max_outlines: int = 120):
-    """Draw on ``ax`` how many outputs read each input pixel and one output's receptive field.
-
-    Every window is outlined when there are at most ``max_outlines`` of them; the
-    window of ``output_index`` (clipped to the output map) is filled orange.
-    Returns the image of the coverage counts (for a colorbar).
-    """
-    import matplotlib.patches as mpatches
-
-    h, w = input_hw
-    rows, cols = output_length(h, size, stride), output_length(w, size, stride)
-    counts = coverage(input_hw, (size, size), (stride, stride))
-    image = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(2, counts.max()), origin="upper")
-    if rows * cols <= max_outlines:
-        for i in range(rows):
-            for j in range(cols):
-                ax.add_patch(mpatches.Rectangle((j * stride - 0.5, i * stride - 0.5), size, size,
-                                                fill=False, ec="0.3", lw=0.6))
-    title = f"window {size}×{size}, stride {stride}: output map {rows}×{cols}"
-    if rows and cols:
-        i, j = min(output_index[0], rows - 1), min(output_index[1], cols - 1)
-        ys, xs = receptive_field((i, j), (size, size), (stride, stride))
-        ax.add_patch(mpatches.Rectangle((xs.start - 0.5, ys.start - 0.5), size, size,
-                                        fill=True, alpha=0.6, fc="tab:orange", ec="tab:red", lw=2))
-        title += (f"\noutput ({i}, {j}) reads rows {ys.start}–{ys.stop - 1}, "
-                  f"cols {xs.start}–{xs.stop - 1}")
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel("input column")
-    ax.set_ylabel("input row")
-    return image

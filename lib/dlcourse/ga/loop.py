@@ -23,7 +23,8 @@ The original loop code had two logic errors, fixed here:
 
 import numpy as np
 
-from .ga import GAResult, _check_count, _check_rate, _limit, check_problem
+from ..core import validate
+from .operators import GAResult, capacity_limit, check_problem
 
 
 def solve_knapsack_loop(values, weights, capacity, population: int = 100,
@@ -34,11 +35,11 @@ def solve_knapsack_loop(values, weights, capacity, population: int = 100,
     v_arr, w_arr, capacity = check_problem(values, weights, capacity)
     values, weights = v_arr.tolist(), w_arr.tolist()
     n = len(values)
-    k = _check_count("population", population)
-    generations = _check_count("generations", generations)
-    mutation = 1.0 / n if mutation is None else _check_rate("mutation", mutation)
-    p_init = _check_rate("p_init", p_init)
-    limit = _limit(capacity)
+    k = validate.count("population", population)
+    generations = validate.count("generations", generations)
+    mutation = 1.0 / n if mutation is None else validate.rate("mutation", mutation)
+    p_init = validate.rate("p_init", p_init)
+    limit = capacity_limit(capacity)
     rng = np.random.default_rng(seed)
 
     pop = [[rng.random() < p_init for _ in range(n)] for _ in range(k)]
@@ -120,8 +121,8 @@ def compare_speed(values, weights, capacity, population: int, generations: int,
     Returns seconds per run of each (best of ``repeat``), their ratio, and whether
     both returned the same history (they must: same algorithm, same random numbers).
     """
-    from .ga import solve_knapsack
-    from .timing import best_time
+    from ..timing import best_time
+    from .operators import solve_knapsack
 
     kwargs = dict(population=population, generations=generations, seed=seed)
     fast = solve_knapsack(values, weights, capacity, **kwargs)

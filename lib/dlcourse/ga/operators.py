@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core import validate
+
 Crossover = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
 
@@ -34,51 +36,20 @@ def check_problem(values, weights, capacity) -> tuple[np.ndarray, np.ndarray, fl
     Raises ValueError for mismatched lengths, an empty problem, non-finite numbers,
     negative weights or a negative capacity.
     """
-    values = _vector("values", values)
-    weights = _vector("weights", weights)
+    values = validate.vector("values", values)
+    weights = validate.vector("weights", weights)
     if values.shape != weights.shape:
         raise ValueError(f"values and weights must have the same length, got {values.size} "
                          f"values and {weights.size} weights")
     if (weights < 0).any():
         i = int(np.argmax(weights < 0))
         raise ValueError(f"weights must be non-negative, weights[{i}] = {weights[i]}")
-    if isinstance(capacity, bool) or not np.isscalar(capacity) or not np.isreal(capacity):
-        raise TypeError(f"capacity must be a real number, got {capacity!r}")
-    capacity = float(capacity)
-    if not np.isfinite(capacity) or capacity < 0:
-        raise ValueError(f"capacity must be a finite non-negative number, got {capacity}")
+    capacity = validate.finite_number("capacity", capacity, minimum=0)
     return values, weights, capacity
 
 
-def _vector(name: str, x) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a sequence of numbers ({err})") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite numbers")
-    return arr
-
-
-def _check_rate(name: str, rate: float) -> float:
-    if isinstance(rate, bool) or not np.isscalar(rate) or not np.isreal(rate):
-        raise TypeError(f"{name} must be a number in [0, 1], got {rate!r}")
-    if not 0.0 <= float(rate) <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {rate}")
-    return float(rate)
-
-
-def _check_count(name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _check_population(pop) -> np.ndarray:
+def as_population(pop) -> np.ndarray:
+    """``pop`` as a ``(k, n)`` boolean array; ValueError unless it is 2-D and holds only 0/1."""
     pop = np.asarray(pop)
     if pop.ndim != 2:
         raise ValueError(f"a population must be a 2-D (k, n) array, got shape {pop.shape}")
@@ -92,9 +63,9 @@ def _check_population(pop) -> np.ndarray:
 # ----------------------------------------------------------------------------- operators
 def init_population(k: int, n: int, p: float, rng: np.random.Generator) -> np.ndarray:
     """Random ``(k, n)`` boolean population: each gene is 1 with probability ``p``."""
-    k = _check_count("population size k", k)
-    n = _check_count("number of genes n", n)
-    p = _check_rate("initial probability p", p)
+    k = validate.count("population size k", k)
+    n = validate.count("number of genes n", n)
+    p = validate.rate("initial probability p", p)
     return rng.random((k, n)) < p
 
 
@@ -135,7 +106,7 @@ CROSSOVERS: dict[str, Crossover] = {"uniform": _uniform, "one-point": _one_point
 
 
 def _check_parents(a, b) -> tuple[np.ndarray, np.ndarray]:
-    a, b = _check_population(a), _check_population(b)
+    a, b = as_population(a), as_population(b)
     if a.shape != b.shape:
         raise ValueError(f"parents must have the same shape, got {a.shape} and {b.shape}")
     return a, b
@@ -143,7 +114,7 @@ def _check_parents(a, b) -> tuple[np.ndarray, np.ndarray]:
 
 def mutate(pop: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Copy of ``pop`` ``(k, n)`` with each gene flipped independently with probability ``rate``."""
-    return _flip(_check_population(pop), _check_rate("mutation rate", rate), rng)
+    return _flip(as_population(pop), validate.rate("mutation rate", rate), rng)
 
 
 def _flip(pop: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
@@ -152,16 +123,16 @@ def _flip(pop: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
 
 def objective(pop: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Objective ``o·x`` of every row: ``(k,)`` floats."""
-    return _check_population(pop).astype(np.float64) @ values
+    return as_population(pop).astype(np.float64) @ values
 
 
 def feasible(pop: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
     """``(k,)`` booleans: does row x satisfy ``c·x <= b``?"""
-    load = _check_population(pop).astype(np.float64) @ weights
-    return load <= _limit(capacity)
+    load = as_population(pop).astype(np.float64) @ weights
+    return load <= capacity_limit(capacity)
 
 
-def _limit(capacity: float) -> float:
+def capacity_limit(capacity: float) -> float:
     """The capacity plus a relative tolerance of 1e-9 for rounding in ``pop @ weights``."""
     return capacity + 1e-9 * max(1.0, abs(capacity))
 
@@ -211,7 +182,7 @@ def roulette_select(weights: np.ndarray, size: int, rng: np.random.Generator) ->
         raise ValueError(f"weights must be a non-empty (k,) array, got shape {w.shape}")
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("roulette weights must be finite and non-negative")
-    size = _check_count("number of draws", size, minimum=0)
+    size = validate.count("number of draws", size, minimum=0)
     if w.sum() <= 0:
         raise ValueError("roulette weights are all zero: nothing can be selected")
     return _roulette(w, size, rng)
@@ -248,7 +219,7 @@ def replace_infeasible(pop: np.ndarray, is_feasible: np.ndarray, weights: np.nda
     (The original loop code had this test backwards: it bred when too *few* parents
     existed and re-drew when there were enough.)
     """
-    pop = _check_population(pop)
+    pop = as_population(pop)
     bad = ~np.asarray(is_feasible, dtype=bool)
     out = pop.copy()
     n_bad = int(bad.sum())
@@ -294,15 +265,15 @@ def solve_knapsack(values, weights, capacity, population: int = 100, generations
     """
     values, weights, capacity = check_problem(values, weights, capacity)
     n = values.size
-    k = _check_count("population", population)
-    generations = _check_count("generations", generations)
-    mutation = 1.0 / n if mutation is None else _check_rate("mutation", mutation)
-    p_init = _check_rate("p_init", p_init)
+    k = validate.count("population", population)
+    generations = validate.count("generations", generations)
+    mutation = 1.0 / n if mutation is None else validate.rate("mutation", mutation)
+    p_init = validate.rate("p_init", p_init)
     if crossover not in CROSSOVERS:
         raise ValueError(f"crossover must be one of {sorted(CROSSOVERS)}, got {crossover!r}")
     cross = CROSSOVERS[crossover]
     rng = np.random.default_rng(seed)
-    limit = _limit(capacity)
+    limit = capacity_limit(capacity)
 
     pop = init_population(k, n, p_init, rng)
     best_x, best_value, found_at = np.zeros(n, bool), -np.inf, -1

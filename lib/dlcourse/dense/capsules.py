@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 
-def check_shapes(u: np.ndarray, w: np.ndarray) -> None:
+def check_capsule_shapes(u: np.ndarray, w: np.ndarray) -> None:
     """Raise ValueError unless ``u`` is (B, n_in, d_in) and ``w`` is (n_in, n_out, d_out, d_in)."""
     if np.ndim(u) != 3:
         raise ValueError(f"u must be (batch, n_in, d_in), got shape {np.shape(u)}")
@@ -35,7 +35,7 @@ def predict_tiled(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     The 2017-era TensorFlow recipe (``tf.tile`` + ``tf.matmul``): it writes ``B``
     copies of ``W`` and ``n_out`` copies of ``u`` before multiplying.
     """
-    check_shapes(u, w)
+    check_capsule_shapes(u, w)
     b, n_out = len(u), w.shape[1]
     w_tiled = np.tile(w[np.newaxis], (b, 1, 1, 1, 1))                    # (B, i, j, d_out, d_in)
     u_tiled = np.tile(u[:, :, np.newaxis, :, np.newaxis], (1, 1, n_out, 1, 1))  # (B, i, j, d_in, 1)
@@ -44,13 +44,13 @@ def predict_tiled(u: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def predict_broadcast(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Broadcast multiply, then sum over ``d_in``: no tiles, but a full product array."""
-    check_shapes(u, w)
+    check_capsule_shapes(u, w)
     return (w[np.newaxis] * u[:, :, np.newaxis, np.newaxis, :]).sum(axis=-1)
 
 
 def predict_broadcast_matmul(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``np.matmul`` broadcasts the leading axes itself: the tiling without the tiles."""
-    check_shapes(u, w)
+    check_capsule_shapes(u, w)
     return np.matmul(w[np.newaxis], u[:, :, np.newaxis, :, np.newaxis])[..., 0]
 
 
@@ -60,11 +60,11 @@ def predict_einsum(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     ``optimize=True`` lets NumPy plan the contraction as one batched BLAS product
     (without it, einsum runs its own generic loop, about ten times slower here).
     """
-    check_shapes(u, w)
+    check_capsule_shapes(u, w)
     return np.einsum("ijkl,bil->bijk", w, u, optimize=True)
 
 
-METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+CAPSULE_METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "tile + matmul": predict_tiled,
     "broadcast multiply + sum": predict_broadcast,
     "broadcast matmul": predict_broadcast_matmul,
@@ -83,7 +83,7 @@ def random_capsules(batch: int = 50, n_in: int = 1152, d_in: int = 8, n_out: int
 
 def intermediate_nbytes(u: np.ndarray, w: np.ndarray) -> dict[str, int]:
     """Bytes of the largest temporary each method must create (by its formula, not measured)."""
-    check_shapes(u, w)
+    check_capsule_shapes(u, w)
     b, (n_in, n_out, d_out, d_in) = len(u), w.shape
     item = np.result_type(u, w).itemsize
     out = b * n_in * n_out * d_out * item

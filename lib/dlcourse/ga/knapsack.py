@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .ga import check_problem
+from .operators import check_problem
 
 DP_MAX_CELLS = 20_000_000  # n * (capacity + 1) above this -> integer program
 

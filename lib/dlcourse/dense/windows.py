@@ -9,12 +9,11 @@ steps ``i*stride … i*stride + width - 1``; its label is the label of its last 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..core import validate
+
 
 def _check_window(length: int, width: int, stride: int) -> None:
-    if int(width) != width or width < 1:
-        raise ValueError(f"width must be a positive integer, got {width!r}")
-    if int(stride) != stride or stride < 1:
-        raise ValueError(f"stride must be a positive integer, got {stride!r}")
+    width, stride = validate.count("width", width), validate.count("stride", stride)
     if width > length:
         raise ValueError(f"a window of {width} steps does not fit in a series of {length} steps")
 
@@ -79,8 +78,7 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None = No
     """
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    batch_size = validate.count("batch_size", batch_size)
     order = np.arange(len(x)) if seed is None else np.random.default_rng(seed).permutation(len(x))
     for start in range(0, len(x), batch_size):
         rows = order[start:start + batch_size]

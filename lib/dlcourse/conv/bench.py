@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import conv, timing
+from .. import timing
+from ..core import shapes
+from .methods import METHODS, conv2d, conv2d_backward
 
-METHODS = ("naive", "vectorized", "im2col", "tf")
+TIMED_METHODS = (*METHODS, "tf")
 
 
 @dataclass
@@ -42,10 +44,16 @@ class Timing:
 
 
 def tf_padding(padding):
-    """conv's padding ("VALID", "SAME" or an int) in the form tf.nn.conv2d takes."""
+    """conv2d's padding (a name, an int or per-axis amounts) in the form tf.nn.conv2d takes.
+
+    "VALID"/"SAME" stay names; explicit amounts become
+    ``[[0, 0], [top, bottom], [left, right], [0, 0]]`` (NHWC).
+    """
+    padding = shapes.normalize_padding(padding)
     if isinstance(padding, str):
-        return padding.upper()
-    return [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+        return padding
+    (top, bottom), (left, right) = padding
+    return [[0, 0], [top, bottom], [left, right], [0, 0]]
 
 
 def tf_functions(stride, padding, device="/CPU:0"):
@@ -56,17 +64,18 @@ def tf_functions(stride, padding, device="/CPU:0"):
     """
     import tensorflow as tf
 
-    sh, sw = conv._pair(stride, "stride")
+    sh, sw = shapes.pair(stride, "stride")
     strides = [1, sh, sw, 1]
-    if isinstance(padding, str):
-        pad_kw = {"padding": padding.upper()}
+    tf_pad = tf_padding(padding)
+    if isinstance(tf_pad, str):
+        pad_kw = {"padding": tf_pad}
     else:
-        pad_kw = {"padding": "EXPLICIT", "explicit_paddings": [0, 0] + [padding] * 4 + [0, 0]}
+        pad_kw = {"padding": "EXPLICIT", "explicit_paddings": [a for p in tf_pad for a in p]}
 
     @tf.function
     def forward(x, w):
         with tf.device(device):
-            return tf.nn.conv2d(x, w, (sh, sw), tf_padding(padding))
+            return tf.nn.conv2d(x, w, (sh, sw), tf_pad)
 
     @tf.function
     def backward(dout, x, w):
@@ -80,15 +89,15 @@ def tf_functions(stride, padding, device="/CPU:0"):
     return forward, backward
 
 
-def _max_error(got, ref) -> float:
+def relative_max_error(got, ref) -> float:
     """Largest |got - ref| relative to the largest |ref| (of each array of a tuple)."""
     if isinstance(got, tuple):
-        return max(_max_error(g, r) for g, r in zip(got, ref, strict=True))
+        return max(relative_max_error(g, r) for g, r in zip(got, ref, strict=True))
     ref = np.asarray(ref)
     return float(np.max(np.abs(np.asarray(got) - ref)) / max(np.max(np.abs(ref)), 1e-30))
 
 
-def time_conv(x, w, stride=1, padding="VALID", methods=METHODS, directions=("forward",),
+def time_conv(x, w, stride=1, padding="VALID", methods=TIMED_METHODS, directions=("forward",),
               naive_items=None, naive_filters=None, repeat=3, device="/CPU:0"):
     """Time each method on ``conv2d(x, w, stride, padding)`` (and its backward pass).
 
@@ -113,18 +122,18 @@ def time_conv(x, w, stride=1, padding="VALID", methods=METHODS, directions=("for
             xt, wt, doutt = tf.constant(xs), tf.constant(ws), tf.constant(douts)
             if direction == "forward":
                 tf_call = _bind(lambda *a: tf_forward(*a).numpy(), xt, wt)
-                call = _bind(conv.conv2d, xs, ws, stride=stride, padding=padding, method=method)
+                call = _bind(conv2d, xs, ws, stride=stride, padding=padding, method=method)
             else:
                 tf_call = _bind(lambda *a: tuple(t.numpy() for t in tf_backward(*a)),
                                 doutt, xt, wt)
-                call = _bind(conv.conv2d_backward, douts, xs, ws, stride, padding, method=method)
+                call = _bind(conv2d_backward, douts, xs, ws, stride, padding, method=method)
             if method == "tf":
                 call = tf_call
             last = {}
             seconds = timing.best_time(lambda call=call, last=last: last.update(out=call()),
                                        repeat=1 if naive else repeat, warmup=0 if naive else 1,
                                        min_seconds=0 if naive else 0.05)
-            error = 0.0 if method == "tf" else _max_error(last["out"], tf_call())
+            error = 0.0 if method == "tf" else relative_max_error(last["out"], tf_call())
             scale = (n / items) * (n_out / filters)
             results.append(Timing(method, direction, seconds * scale, items, n, error,
                                   filters, n_out))

@@ -1,4 +1,4 @@
-"""Pictures of a kernel window sliding over an image (lesson 01's widget).
+"""Figures of the convolution lesson: a kernel window sliding over an image (lesson 01's widget).
 
 One axis of the picture is one spatial axis of a square NHWC image; padding cells
 are drawn hatched, the window at step ``position`` is outlined, and the output grid
@@ -8,13 +8,13 @@ beside it shows which output "neuron" that window feeds.
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
-from . import conv
+from ..core import shapes
 
 
 def window_geometry(n: int, k: int, stride: int, padding):
     """(pad_before, pad_after, out) for a square n×n input and k×k kernel."""
-    before, after = conv.pad_amounts(n, k, stride, padding)
-    return before, after, conv.output_size(n, k, stride, padding)
+    before, after = shapes.pad_amounts(n, k, stride, padding)
+    return before, after, shapes.output_size(n, k, stride, padding)
 
 
 def draw_sliding_window(n: int = 7, k: int = 3, stride: int = 2, padding="SAME",

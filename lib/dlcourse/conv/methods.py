@@ -9,7 +9,9 @@ NHWC ``(batch, out_h, out_w, out_channels)``. Like ``tf.nn.conv2d`` (and unlike
 
 ``padding`` is ``"VALID"`` (none), ``"SAME"`` (TensorFlow's rule: the output has
 ``ceil(n / s)`` positions and, when the total padding is odd, the extra row/column
-goes at the bottom/right) or a non-negative int (that many zeros on every side).
+goes at the bottom/right), a non-negative int (that many zeros on every side), one
+int per axis ``(p_h, p_w)`` or one ``(before, after)`` pair per axis
+``((top, bottom), (left, right))`` (see :mod:`dlcourse.core.shapes`).
 
 Methods (same result, very different speed):
 
@@ -24,87 +26,19 @@ Methods (same result, very different speed):
 """
 
 import math
-from numbers import Integral
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..core import shapes
+
 METHODS = ("naive", "vectorized", "im2col")
-PADDINGS = ("VALID", "SAME")
-# Target size of one im2col block in bytes. Blocks that fit in the cache avoid
+# Default size of one im2col block in bytes. Blocks that fit in the cache avoid
 # allocating (and page-faulting) one huge matrix per call.
-_BLOCK_BYTES = 8 * 2**20
+BLOCK_BYTES = 8 * 2**20
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    """An int or a pair of ints -> (int, int), each positive."""
-    items = (value, value) if _is_int(value) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    if len(items) != 2 or not all(_is_int(v) for v in items):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(items) < 1:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return int(items[0]), int(items[1])
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def _check_padding(padding):
-    """'VALID' / 'SAME' (any case) -> upper-case name; an int >= 0 -> that int."""
-    if isinstance(padding, str):
-        name = padding.upper()
-        if name not in PADDINGS:
-            raise ValueError(f"unknown padding {padding!r}: use 'VALID', 'SAME' or an int >= 0")
-        return name
-    if _is_int(padding):
-        if padding < 0:
-            raise ValueError(f"padding must be >= 0, got {padding}")
-        return int(padding)
-    raise TypeError(f"padding must be 'VALID', 'SAME' or an int, got {padding!r}")
-
-
-def pad_amounts(n: int, k: int, stride: int, padding) -> tuple[int, int]:
-    """Zeros added (before, after) along one axis of length ``n`` for kernel ``k``.
-
-    "SAME" follows TensorFlow: total = max((ceil(n/s) - 1)*s + k - n, 0), with the
-    odd one out at the end (bottom/right).
-    """
-    padding = _check_padding(padding)
-    if padding == "VALID":
-        return 0, 0
-    if padding == "SAME":
-        out = -(-n // stride)
-        total = max((out - 1) * stride + k - n, 0)
-        return total // 2, total - total // 2
-    return padding, padding
-
-
-def output_size(n: int, k: int, stride: int = 1, padding="VALID") -> int:
-    """Output positions along one axis: floor((n + p_before + p_after - k) / s) + 1.
-
-    n: input length, k: kernel length, stride: step s >= 1, padding: "VALID",
-    "SAME" or an int p (so the formula reads floor((n + 2p - k) / s) + 1).
-    Raises ValueError when the kernel is larger than the padded input.
-    """
-    for value, name in ((n, "input size n"), (k, "kernel size k"), (stride, "stride")):
-        if not _is_int(value):
-            raise TypeError(f"{name} must be an int, got {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be positive, got {value}")
-    before, after = pad_amounts(n, k, stride, padding)
-    padded = n + before + after
-    if k > padded:
-        raise ValueError(f"kernel size {k} is larger than the padded input ({n} + {before} + "
-                         f"{after} = {padded}); use a smaller kernel or more padding")
-    return (padded - k) // stride + 1
 
 
 def _check_rank(x):
@@ -140,15 +74,28 @@ def _check_arrays(x, w, b=None):
     return x, w, b
 
 
-def _geometry(x_shape, w_shape, stride, padding):
-    """Strides, paddings ((top, bottom), (left, right)) and output size for one call."""
-    sh, sw = _pair(stride, "stride")
-    kh, kw = w_shape[:2]
-    padding = _check_padding(padding)
-    oh = output_size(x_shape[1], kh, sh, padding)
-    ow = output_size(x_shape[2], kw, sw, padding)
-    pads = (pad_amounts(x_shape[1], kh, sh, padding), pad_amounts(x_shape[2], kw, sw, padding))
-    return (sh, sw), pads, (oh, ow)
+def geometry(x_shape, w_shape, stride=1, padding="VALID"):
+    """Strides, paddings and output size of one conv2d call.
+
+    x_shape: (N, H, W, C) or anything whose items 1 and 2 are H and W; w_shape:
+    (kh, kw, ...). Returns ``((s_h, s_w), ((top, bottom), (left, right)), (OH, OW))``.
+    Raises ValueError when the kernel does not fit in the padded input.
+    """
+    sh, sw = shapes.pair(stride, "stride")
+    kh, kw = shapes.pair(tuple(w_shape[:2]), "kernel size")
+    padding = shapes.normalize_padding(padding)
+    per_axis = (padding, padding) if isinstance(padding, str) else padding
+    pads, out = [], []
+    for n, k, s, p in zip(x_shape[1:3], (kh, kw), (sh, sw), per_axis, strict=True):
+        before, after = shapes.pad_amounts(n, k, s, p)
+        size = shapes.output_size(n, k, s, (before, after))
+        if size == 0:
+            raise ValueError(f"kernel size {k} is larger than the padded input ({n} + {before} + "
+                             f"{after} = {n + before + after}); use a smaller kernel or more "
+                             f"padding")
+        pads.append((before, after))
+        out.append(size)
+    return (sh, sw), tuple(pads), tuple(out)
 
 
 def _pad(x, pads):
@@ -173,40 +120,40 @@ def im2col(x, kernel_size, stride=1, padding="VALID"):
     """
     x = np.asarray(x)
     _check_rank(x)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    (sh, sw), pads, (oh, ow) = _geometry(x.shape, (kh, kw), stride, padding)
+    kh, kw = shapes.pair(kernel_size, "kernel_size")
+    (sh, sw), pads, (oh, ow) = geometry(x.shape, (kh, kw), stride, padding)
     xp = _pad(x, pads)
     s_n, s_h, s_w, s_c = xp.strides
     return as_strided(xp, shape=(xp.shape[0], oh, ow, kh, kw, xp.shape[3]),
                       strides=(s_n, sh * s_h, sw * s_w, s_h, s_w, s_c), writeable=False)
 
 
-def _blocks(n: int, oh: int, row_bytes: int):
-    """Split (batch, output rows) into blocks of about _BLOCK_BYTES of im2col matrix.
+def _blocks(n: int, oh: int, row_bytes: int, block_bytes: int):
+    """Split (batch, output rows) into blocks of about ``block_bytes`` of im2col matrix.
 
     row_bytes: bytes of one output row (OW windows). Yields (n0, n1, h0, h1); a block
     holds several whole images, or some rows of one image.
     """
     image_bytes = oh * row_bytes
-    if image_bytes <= _BLOCK_BYTES:
-        step = max(1, _BLOCK_BYTES // image_bytes)
+    if image_bytes <= block_bytes:
+        step = max(1, block_bytes // image_bytes)
         for n0 in range(0, n, step):
             yield n0, min(n, n0 + step), 0, oh
     else:
-        step = max(1, _BLOCK_BYTES // row_bytes)
+        step = max(1, block_bytes // row_bytes)
         for n0 in range(n):
             for h0 in range(0, oh, step):
                 yield n0, n0 + 1, h0, min(oh, h0 + step)
 
 
-def _block_views(windows):
+def _block_views(windows, block_bytes: int):
     """For each block: (rows of the flat output, im2col matrix of the block, block bounds).
 
     The matrices share one reusable buffer: each is valid until the next block.
     """
     n, oh, ow, kh, kw, c = windows.shape
     depth = kh * kw * c
-    blocks = list(_blocks(n, oh, ow * depth * windows.itemsize))
+    blocks = list(_blocks(n, oh, ow * depth * windows.itemsize, block_bytes))
     largest = max((n1 - n0) * (h1 - h0) for n0, n1, h0, h1 in blocks) * ow * depth
     buffer = np.empty(largest, dtype=windows.dtype)
     for n0, n1, h0, h1 in blocks:
@@ -233,14 +180,14 @@ def conv2d(x, w, b=None, stride=1, padding="VALID", method="im2col"):
     x, w, b = _check_arrays(x, w, b)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: use one of {METHODS}")
-    strides, pads, (oh, ow) = _geometry(x.shape, w.shape, stride, padding)
-    out = _FORWARD[method](_pad(x, pads), w, strides, (oh, ow))
+    strides, pads, (oh, ow) = geometry(x.shape, w.shape, stride, padding)
+    out = FORWARD[method](_pad(x, pads), w, strides, (oh, ow))
     if b is not None:
         out += b
     return out
 
 
-def _forward_naive(xp, w, strides, out_hw):
+def forward_naive(xp, w, strides, out_hw):
     (sh, sw), (kh, kw) = strides, w.shape[:2]
     out = np.empty((xp.shape[0], *out_hw, w.shape[3]), dtype=xp.dtype)
     for n in range(xp.shape[0]):
@@ -252,7 +199,7 @@ def _forward_naive(xp, w, strides, out_hw):
     return out
 
 
-def _forward_vectorized(xp, w, strides, out_hw):
+def forward_vectorized(xp, w, strides, out_hw):
     (sh, sw), (kh, kw) = strides, w.shape[:2]
     out = np.empty((xp.shape[0], *out_hw, w.shape[3]), dtype=xp.dtype)
     for i in range(out_hw[0]):
@@ -262,18 +209,18 @@ def _forward_vectorized(xp, w, strides, out_hw):
     return out
 
 
-def _forward_im2col(xp, w, strides, out_hw):
+def forward_im2col(xp, w, strides, out_hw):
     windows = im2col(xp, w.shape[:2], strides)
     out = np.empty((xp.shape[0], *out_hw, w.shape[3]), dtype=xp.dtype)
     flat = out.reshape(-1, w.shape[3])
     kernel = w.reshape(-1, w.shape[3])                  # (kh*kw*C_in, C_out)
-    for rows, cols, _ in _block_views(windows):
+    for rows, cols, _ in _block_views(windows, BLOCK_BYTES):
         np.matmul(cols, kernel, out=flat[rows])
     return out
 
 
-_FORWARD = {"naive": _forward_naive, "vectorized": _forward_vectorized,
-            "im2col": _forward_im2col}
+FORWARD = {"naive": forward_naive, "vectorized": forward_vectorized,
+            "im2col": forward_im2col}
 
 
 # --------------------------------------------------------------------------- backward
@@ -294,7 +241,7 @@ def conv2d_backward(dout, x, w, stride=1, padding="VALID", method="im2col"):
     x, w, _ = _check_arrays(x, w)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: use one of {METHODS}")
-    strides, pads, out_hw = _geometry(x.shape, w.shape, stride, padding)
+    strides, pads, out_hw = geometry(x.shape, w.shape, stride, padding)
     dout = np.asarray(dout)
     expected = (x.shape[0], *out_hw, w.shape[3])
     if dout.shape != expected:
@@ -303,13 +250,13 @@ def conv2d_backward(dout, x, w, stride=1, padding="VALID", method="im2col"):
         raise TypeError(f"dout has dtype {dout.dtype}; use float32 or float64")
     dout = dout.astype(x.dtype, copy=False)
     xp = _pad(x, pads)
-    dxp, dw = _BACKWARD[method](dout, xp, w, strides)
+    dxp, dw = BACKWARD[method](dout, xp, w, strides)
     (top, _), (left, _) = pads
     dx = dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
     return np.ascontiguousarray(dx), dw, dout.sum(axis=(0, 1, 2))
 
 
-def _backward_naive(dout, xp, w, strides):
+def backward_naive(dout, xp, w, strides):
     (sh, sw), (kh, kw) = strides, w.shape[:2]
     dxp, dw = np.zeros_like(xp), np.zeros_like(w)
     n_batch, oh, ow, n_out = dout.shape
@@ -324,7 +271,7 @@ def _backward_naive(dout, xp, w, strides):
     return dxp, dw
 
 
-def _backward_vectorized(dout, xp, w, strides):
+def backward_vectorized(dout, xp, w, strides):
     (sh, sw), (kh, kw) = strides, w.shape[:2]
     dxp, dw = np.zeros_like(xp), np.zeros_like(w)
     for i in range(dout.shape[1]):
@@ -336,7 +283,7 @@ def _backward_vectorized(dout, xp, w, strides):
     return dxp, dw
 
 
-def _backward_im2col(dout, xp, w, strides):
+def backward_im2col(dout, xp, w, strides):
     (sh, sw), (kh, kw, c_in, n_out) = strides, w.shape
     windows = im2col(xp, (kh, kw), strides)
     ow = windows.shape[2]
@@ -347,7 +294,7 @@ def _backward_im2col(dout, xp, w, strides):
     # With few channels, NumPy adds faster when d(cols) is laid out channel-first:
     # its inner loop then runs along output columns instead of over 1-3 channels.
     channel_first = c_in < 16
-    for rows, cols, (n0, n1, h0, h1) in _block_views(windows):
+    for rows, cols, (n0, n1, h0, h1) in _block_views(windows, BLOCK_BYTES):
         g = flat[rows]
         dw += cols.T @ g
         # Reuse the block's buffer for d(cols) = g @ kernel^T, then add each kernel
@@ -367,11 +314,11 @@ def _backward_im2col(dout, xp, w, strides):
     return dxp, dw.reshape(w.shape)
 
 
-_BACKWARD = {"naive": _backward_naive, "vectorized": _backward_vectorized,
-             "im2col": _backward_im2col}
+BACKWARD = {"naive": backward_naive, "vectorized": backward_vectorized,
+             "im2col": backward_im2col}
 
 
 def conv2d_flops(x_shape, w_shape, stride=1, padding="VALID") -> int:
     """Floating-point operations of one forward conv2d (2 per multiply-accumulate)."""
-    _, _, (oh, ow) = _geometry(x_shape, w_shape, stride, padding)
+    _, _, (oh, ow) = geometry(x_shape, w_shape, stride, padding)
     return 2 * x_shape[0] * oh * ow * math.prod(w_shape)

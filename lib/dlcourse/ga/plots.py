@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .ga import solve_knapsack
+from .operators import solve_knapsack
 
 
 def show_bits(ax, rows: np.ndarray, title: str, row_labels=None) -> None:

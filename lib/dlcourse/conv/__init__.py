@@ -1,0 +1,38 @@
+"""2-D convolution from scratch (lessons 01 and 02): three methods, backward pass, benchmarks.
+
+- ``methods``: :func:`conv2d`, :func:`conv2d_backward`, :func:`im2col`, the
+  per-method kernels in ``FORWARD`` / ``BACKWARD`` (``forward_naive`` … to print
+  their source), :func:`geometry` and :func:`conv2d_flops`.
+- ``bench``: timing every method against TensorFlow the same way in the lesson
+  and in ``benchmarks/conv.py`` (:func:`time_conv`, :func:`tf_functions`).
+- ``plots``: the lesson's figures (:func:`draw_sliding_window`).
+
+Output sizes and padding come from :mod:`dlcourse.core`.
+"""
+
+from .bench import TIMED_METHODS, Timing, relative_max_error, tf_functions, tf_padding, time_conv
+from .methods import (
+    BACKWARD,
+    BLOCK_BYTES,
+    FORWARD,
+    METHODS,
+    backward_im2col,
+    backward_naive,
+    backward_vectorized,
+    conv2d,
+    conv2d_backward,
+    conv2d_flops,
+    forward_im2col,
+    forward_naive,
+    forward_vectorized,
+    geometry,
+    im2col,
+)
+from .plots import draw_sliding_window, window_geometry
+
+__all__ = [
+    "BACKWARD", "BLOCK_BYTES", "FORWARD", "METHODS", "TIMED_METHODS", "Timing", "backward_im2col",
+    "backward_naive", "backward_vectorized", "conv2d", "conv2d_backward", "conv2d_flops",
+    "draw_sliding_window", "forward_im2col", "forward_naive", "forward_vectorized", "geometry",
+    "im2col", "relative_max_error", "tf_functions", "tf_padding", "time_conv", "window_geometry",
+]

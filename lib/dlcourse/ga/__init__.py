@@ -1,0 +1,41 @@
+"""A genetic algorithm for the 0/1 knapsack (lesson 07), its exact reference and its figures.
+
+- ``operators``: the vectorised GA: population operators (selection, crossover,
+  mutation, repair) and :func:`solve_knapsack`.
+- ``loop``: the same algorithm one gene at a time (the speed baseline).
+- ``knapsack``: exact solvers (dynamic programming, integer programming) and
+  published instances with known optima.
+- ``plots``: the lesson's figures and widget callback.
+"""
+
+from .knapsack import DP_MAX_CELLS, INSTANCES, Instance, exact_knapsack, random_instance
+from .loop import compare_speed, solve_knapsack_loop
+from .operators import (
+    CROSSOVERS,
+    GAResult,
+    as_population,
+    breed,
+    capacity_limit,
+    check_problem,
+    crossover_mask,
+    feasible,
+    init_population,
+    mutate,
+    objective,
+    one_point_crossover,
+    replace_infeasible,
+    roulette_select,
+    selection_weights,
+    solve_knapsack,
+    uniform_crossover,
+)
+from .plots import explore, plot_crossover, plot_history, plot_roulette, show_bits
+
+__all__ = [
+    "CROSSOVERS", "DP_MAX_CELLS", "GAResult", "INSTANCES", "Instance", "as_population", "breed",
+    "capacity_limit", "check_problem", "compare_speed", "crossover_mask", "exact_knapsack",
+    "explore", "feasible", "init_population", "mutate", "objective", "one_point_crossover",
+    "plot_crossover", "plot_history", "plot_roulette", "random_instance", "replace_infeasible",
+    "roulette_select", "selection_weights", "show_bits", "solve_knapsack", "solve_knapsack_loop",
+    "uniform_crossover",
+]

@@ -1,0 +1,127 @@
+"""dlcourse.core: the one output-size formula (against TensorFlow's shapes) and the validators."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from dlcourse import core
+
+
+@pytest.mark.parametrize("n, k, s, padding, expected", [
+    (64, 4, 1, "SAME", 64), (64, 4, 1, "VALID", 61), (31, 3, 2, 1, 16), (5, 5, 1, "VALID", 1),
+    (7, 3, 3, "SAME", 3), (7, 9, 2, "SAME", 4), (10, 3, 2, 0, 4), (1, 3, 1, 1, 1),
+    (10, 3, 1, (1, 2), 11), (4, 5, 1, "VALID", 0), (0, 1, 1, "VALID", 0), (0, 3, 2, "SAME", 0),
+])
+def test_output_size(n, k, s, padding, expected):
+    assert core.output_size(n, k, s, padding) == expected
+
+
+def test_output_size_is_the_floor_formula():
+    """Against the formula written with math.floor on real division, independently."""
+    for n, k, s, before, after in itertools.product(range(0, 9), range(1, 5), range(1, 4),
+                                                     range(3), range(3)):
+        padded = n + before + after
+        expected = max(0, math.floor((padded - k) / s) + 1) if padded >= k else 0
+        assert core.output_size(n, k, s, (before, after)) == expected
+
+
+def test_output_size_matches_tensorflow_shapes():
+    tf = pytest.importorskip("tensorflow")
+    for n, k, s in itertools.product(range(1, 9), range(1, 5), range(1, 4)):
+        x = np.zeros((1, n, 1, 1), np.float32)
+        for padding in ("VALID", "SAME"):
+            if padding == "VALID" and k > n:
+                assert core.output_size(n, k, s, padding) == 0
+                continue
+            got = tf.nn.conv2d(x, np.zeros((k, 1, 1, 1), np.float32), (s, 1), padding).shape[1]
+            assert core.output_size(n, k, s, padding) == got, (n, k, s, padding)
+
+
+def test_same_padding_puts_the_odd_zero_last():
+    assert core.pad_amounts(6, 4, 1, "SAME") == (1, 2)
+    assert core.pad_amounts(7, 2, 2, "SAME") == (0, 1)
+    assert core.pad_amounts(9, 3, 1, (2, 0)) == (2, 0)
+    assert core.pad_amounts(9, 3, 1, "valid") == (0, 0)
+
+
+def test_output_size_accepts_numpy_integers_and_rejects_the_rest():
+    assert core.output_size(np.int64(9), np.int32(3), np.uint8(2), "SAME") == 5
+    with pytest.raises(TypeError):
+        core.output_size(5.0, 3, 1)
+    with pytest.raises(TypeError):
+        core.output_size(True, 3, 1)
+    with pytest.raises(ValueError):
+        core.output_size(-1, 3, 1)
+    with pytest.raises(ValueError):
+        core.output_size(5, 3, 0)
+    with pytest.raises(ValueError):
+        core.output_size(5, 0, 1)
+
+
+@pytest.mark.parametrize("padding, expected", [
+    ("same", "SAME"), ("VALID", "VALID"), (2, ((2, 2), (2, 2))), (np.int64(1), ((1, 1), (1, 1))),
+    ((2, 1), ((2, 2), (1, 1))), (((1, 2), (0, 1)), ((1, 2), (0, 1))),
+    ([[1, 2], [0, 1]], ((1, 2), (0, 1))), ((np.int32(0), 3), ((0, 0), (3, 3))),
+])
+def test_normalize_padding(padding, expected):
+    assert core.normalize_padding(padding) == expected
+
+
+@pytest.mark.parametrize("padding, error", [
+    ("full", ValueError), (-1, ValueError), ((1, -2), ValueError), ((1, 2, 3), ValueError),
+    (1.5, TypeError), (((1, 2), (0, 1.0)), TypeError), (None, TypeError),
+    (((1, 2, 3), 1), TypeError),
+])
+def test_normalize_padding_rejects(padding, error):
+    with pytest.raises(error):
+        core.normalize_padding(padding)
+
+
+def test_pair():
+    assert core.pair(3, "k") == (3, 3)
+    assert core.pair(np.array([2, 5]), "k") == (2, 5)
+    assert core.pair((0, 1), "p", minimum=0) == (0, 1)
+    for bad, error in ((0, ValueError), ((1,), TypeError), ((1, 2.0), TypeError),
+                       ("ab", TypeError), (True, TypeError)):
+        with pytest.raises(error):
+            core.pair(bad, "k")
+
+
+def test_count():
+    assert core.count("n", np.int16(4)) == 4 and type(core.count("n", np.int16(4))) is int
+    assert core.count("n", 0, minimum=0) == 0
+    for bad, error in ((True, TypeError), (2.0, TypeError), ("3", TypeError), (0, ValueError)):
+        with pytest.raises(error):
+            core.count("n", bad)
+
+
+@pytest.mark.parametrize("bad, error", [
+    (float("nan"), ValueError), (float("inf"), ValueError), (-0.1, ValueError), (1.5, ValueError),
+    (True, TypeError), (np.bool_(True), TypeError), (0.5 + 0j, TypeError), ("0.5", TypeError),
+    (None, TypeError), (np.float64("nan"), ValueError),
+])
+def test_rate_rejects(bad, error):
+    with pytest.raises(error):
+        core.rate("p", bad)
+
+
+def test_rate_and_finite_number_accept():
+    assert core.rate("p", np.float32(0.25)) == 0.25
+    assert core.rate("p", 1) == 1.0
+    assert core.finite_number("q", 3, strictly_above=0) == 3.0
+    with pytest.raises(ValueError):
+        core.finite_number("q", 0, strictly_above=0)
+    with pytest.raises(ValueError):
+        core.finite_number("q", -1, minimum=0)
+
+
+def test_vector():
+    np.testing.assert_array_equal(core.vector("v", [1, 2, 3]), [1.0, 2.0, 3.0])
+    assert core.vector("v", [], allow_empty=True).shape == (0,)
+    for bad, error in (([], ValueError), ([[1, 2]], ValueError), ([1, float("nan")], ValueError),
+                       ([1, [2, 3]], TypeError), (["a"], TypeError), ([1j], TypeError),
+                       (None, TypeError)):
+        with pytest.raises(error):
+            core.vector("v", bad)
