@@ -18,3 +18,20 @@ def test_best_time_rejects_no_repeats():
 def test_matmul_flops_and_rate():
     assert timing.matmul_flops(2, 3, 4) == 48
     assert timing.matmul_gflops(64, repeat=1) > 0
+
+
+def test_a_round_stops_when_calls_slow_down_after_the_first():
+    """The first calls take microseconds, later ones 10 ms (a thread pool waiting for a
+    core): the number of calls per round is fixed from the fast ones, yet a round must
+    not run for minutes."""
+    calls = []
+
+    def fast_then_slow():
+        calls.append(1)
+        if len(calls) > 2:
+            time.sleep(0.01)
+
+    start = time.perf_counter()
+    seconds = timing.best_time(fast_then_slow, repeat=2, min_seconds=0.05)
+    assert time.perf_counter() - start < 2 * timing.ROUND_CAP * 0.05 + 1
+    assert 0.009 < seconds < 0.05

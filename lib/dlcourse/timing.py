@@ -11,6 +11,8 @@ import numpy as np
 
 __all__ = ["best_time", "matmul_flops", "matmul_gflops"]
 
+ROUND_CAP = 20  # a timing round ends after at most 20 x min_seconds
+
 
 def best_time(fn: Callable[[], object], repeat: int = 5, min_seconds: float = 0.05,
               warmup: int = 1) -> float:
@@ -18,7 +20,11 @@ def best_time(fn: Callable[[], object], repeat: int = 5, min_seconds: float = 0.
 
     Each round calls ``fn`` enough times to last at least ``min_seconds`` (so
     very fast calls are not lost in timer resolution); ``warmup`` calls first
-    absorb one-off costs (tracing, caches, memory allocation).
+    absorb one-off costs (tracing, caches, memory allocation). A round also ends
+    once it has lasted ``ROUND_CAP`` times ``min_seconds``: on a loaded machine a
+    call that took microseconds at first can take a scheduler tick each time
+    later (thread pools waiting for a core), and a round of tens of thousands of
+    such calls would otherwise run for minutes.
     """
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
@@ -29,11 +35,16 @@ def best_time(fn: Callable[[], object], repeat: int = 5, min_seconds: float = 0.
     single = max(time.perf_counter() - start, 1e-9)
     number = max(1, int(min_seconds / single))
     best = single if number == 1 else float("inf")
+    cap = ROUND_CAP * min_seconds
     for _ in range(repeat):
         start = time.perf_counter()
-        for _ in range(number):
+        calls = 0
+        while calls < number:
             fn()
-        best = min(best, (time.perf_counter() - start) / number)
+            calls += 1
+            if time.perf_counter() - start > cap:
+                break
+        best = min(best, (time.perf_counter() - start) / calls)
     return best
 
 
