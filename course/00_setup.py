@@ -140,31 +140,9 @@ if images_path:
 #
 # $$\text{FLOPs}(m, k, n) = 2\,m\,k\,n .$$
 #
-# Dividing by the measured time gives the achieved rate in FLOP/s.
-#
-# **Exercise.** Complete `product_flops` below.
-
-
-# %%
-def product_flops(m, k, n):
-    """Floating-point operations of an (m×k)·(k×n) matrix product."""
-    # BEGIN SOLUTION
-    # HINT: each of the m*n outputs needs k multiplications and k additions
-    return 2 * m * k * n
-    # END SOLUTION
-
-
-# %%
-checks.check_function(
-    "product_flops",
-    product_flops,
-    [
-        checks.Case((1, 1, 1), 2),
-        checks.Case((2, 3, 4), 48),
-        checks.Case((512, 512, 512), 2 * 512**3),
-    ],
-    hint="each of the m*n outputs needs k multiplications and k additions",
-)
+# Dividing by the measured time gives the achieved rate in FLOP/s; turned around, a rate
+# predicts a time. That is the use of the yardstick: before running something big, know
+# roughly how long it will take.
 
 # %% [markdown]
 # ## 5. Measuring this machine
@@ -229,6 +207,70 @@ if "TensorFlow GPU" in gflops:
     report.record("00_setup", "GPU matmul float32", best_gpu, "GFLOP/s")
 
 # %% [markdown]
+# ### Exercise: predict a time from the rate
+#
+# Complete `predict_seconds(m, k, n, gflops)`: how many seconds an $(m\times k)\cdot(k\times n)$
+# product should take on a machine that sustains `gflops` GFLOP/s. Then we test your
+# prediction against this machine.
+
+
+# %%
+def predict_seconds(m, k, n, gflops):
+    """Seconds an (m×k)·(k×n) product should take at ``gflops`` GFLOP/s."""
+    # BEGIN SOLUTION
+    # HINT: count the FLOPs of the product first (section 4); a rate of g GFLOP/s means g·10⁹ per second
+    return 2 * m * k * n / (gflops * 1e9)
+    # END SOLUTION
+
+
+# %%
+checks.check_function(
+    "predict_seconds",
+    predict_seconds,
+    [
+        checks.Case((1000, 1000, 1000, 2.0), 1.0),
+        checks.Case((2, 3, 4, 48e-9), 1.0),
+        checks.Case((512, 512, 512, 268.435456), 1e-3),
+        checks.Case((100, 10, 1, 1.0), 2e-6),
+    ],
+    hint="FLOPs = 2·m·k·n, and 1 GFLOP/s is 10⁹ FLOP per second",
+)
+
+# %% [markdown]
+# Now the prediction meets the machine. From the best rate measured above we predict a
+# square product of the largest size measured, and a tall, thin one with the same FLOP
+# count (using the package's FLOP count, so an unfinished exercise cannot spoil this part).
+# The two are timed in alternation, so that load on a shared machine hits both alike.
+
+# %%
+n = MATMUL_SIZES[-1]
+shapes = {"square": (n, n, n), "tall and thin": (64 * n, n // 64, n)}
+operands = {label: (rng.standard_normal((m, k), dtype=np.float32),
+                    rng.standard_normal((k, c), dtype=np.float32))
+            for label, (m, k, c) in shapes.items()}
+measured = {label: float("inf") for label in shapes}
+for _ in range(REPEAT):
+    for label, (a, b) in operands.items():
+        seconds = timing.best_time(lambda: a @ b, repeat=1)  # noqa: B023 (called at once)
+        measured[label] = min(measured[label], seconds)
+for label, (m, k, c) in shapes.items():
+    predicted = timing.matmul_flops(m, k, c) / (best_cpu * 1e9)
+    print(f"{label:>13} ({m}×{k})·({k}×{c}): predicted {predicted * 1e3:7.2f} ms, "
+          f"measured {measured[label] * 1e3:7.2f} ms ({measured[label] / predicted:.2f}×)")
+thin_speed = measured["square"] / measured["tall and thin"]
+print(f"with the same FLOPs, the thin product ran at {thin_speed:.0%} of the square one's speed")
+
+# %% [markdown]
+# On a quiet machine the square product lands near its prediction (the rate came from
+# square products); on a busy one both take longer than predicted, which is why the course
+# compares methods measured in the same run. The thin product does the same number of
+# FLOPs, yet typically runs well below the square one's speed (the line above says by how
+# much here): with an inner dimension of only $n/64$, each number loaded from memory is
+# reused a few times only, so memory traffic, not arithmetic, sets the pace. The rate is a
+# yardstick, not a promise; the *shape* of a product matters, which is why lesson 01
+# arranges a convolution as one large, well-shaped product.
+
+# %% [markdown]
 # ### Try it
 # Move the slider to time one product of the chosen size with NumPy.
 
@@ -277,4 +319,6 @@ display(Markdown("\n".join(f"- [{p[:-6].replace('_', ' ')}]({p})" for p in lesso
 # - TensorFlow either sees a GPU (full mode of the training lessons is then fast) or runs on the CPU.
 # - An $m\times k$ by $k\times n$ product costs $2mkn$ FLOPs; this machine's best measured rate
 #   is the yardstick for every speed claim in the course.
-# - Datasets come from `data/manifest.json`, verified by checksum, cached in `data/`.
+# - Knowing the rate, you can predict how long a product of a given size takes; thin shapes
+#   fall short of the prediction because memory traffic, not arithmetic, limits them.
+# - Datasets come from the course's manifest, verified by checksum, cached in `data/`.
