@@ -123,20 +123,27 @@ def loss_and_grads(model: dict, inputs, targets, h0, activation="tanh", combine=
 
 
 class Adam:
-    """Adam (Kingma & Ba): per-parameter steps from running means of g and g²."""
+    """Adam (Kingma & Ba): per-parameter steps from running means of g and g².
+
+    The step size is lr · decay_rate^(t / decay_steps) (smooth exponential decay;
+    decay_rate=1 keeps it constant).
+    """
 
     def __init__(self, lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got {lr}")
+                 eps: float = 1e-8, decay_rate: float = 1.0, decay_steps: int = 1000):
+        if not lr > 0 or not 0 < decay_rate <= 1 or decay_steps < 1:
+            raise ValueError(f"need lr > 0, 0 < decay_rate <= 1, decay_steps >= 1; got "
+                             f"{lr}, {decay_rate}, {decay_steps}")
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.decay_rate, self.decay_steps = decay_rate, decay_steps
         self.m, self.v, self.t = {}, {}, 0
 
     def learning_rate(self) -> float:
-        return self.lr
+        return self.lr * self.decay_rate ** (self.t / self.decay_steps)
 
     def update(self, params: dict, grads: dict) -> None:
         """Update ``params`` in place."""
+        lr = self.learning_rate()
         self.t += 1
         for k, g in grads.items():
             m = self.m.setdefault(k, np.zeros_like(g))
@@ -147,7 +154,7 @@ class Adam:
             v += (1 - self.beta2) * g * g
             m_hat = m / (1 - self.beta1 ** self.t)
             v_hat = v / (1 - self.beta2 ** self.t)
-            params[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            params[k] -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
 class SGD:
@@ -178,12 +185,16 @@ class SGD:
 
 
 def evaluate_bpc(model: dict, encoded, activation="tanh", combine="sum", streams: int = 32,
-                 unroll: int = 100) -> float:
+                 unroll: int = 100, temperature: float = 1.0, reset_state: bool = False) -> float:
     """Held-out bits per character: read ``encoded`` as ``streams`` parallel streams.
 
     The state is carried along each stream (as in training), so the model sees all
     the context it can; every character but the first of each stream is scored once.
+    ``reset_state=True`` starts every window of ``unroll`` characters from h = 0
+    instead; ``temperature`` scores softmax(logits / temperature).
     """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
     encoded = np.asarray(encoded)
     length = (len(encoded) - 1) // streams
     if length < 1:
@@ -197,15 +208,16 @@ def evaluate_bpc(model: dict, encoded, activation="tanh", combine="sum", streams
         inp, tgt = chars[:, s:min(s + unroll, length)], chars[:, s + 1:min(s + unroll, length) + 1]
         hs, _ = numpy_rnn.forward(one_hot(inp, V, model["Wx"].dtype), h, model["Wx"],
                                   model["Wh"], model["b"], activation, combine)
-        total += cross_entropy(output_forward(hs, model["Wy"], model["by"]), tgt)[0] * tgt.size
-        h = hs[:, -1]
+        logits = output_forward(hs, model["Wy"], model["by"]) / temperature
+        total += cross_entropy(logits, tgt)[0] * tgt.size
+        h = np.zeros_like(h) if reset_state else hs[:, -1]
     return nats_to_bits(total / (streams * length))
 
 
 def train(model: dict, cursors, optimizer, *, steps: int | None = None,
           seconds: float | None = None, clip: float | None = 5.0, activation="tanh",
           combine="sum", eval_fn=None, eval_every: int = 100, callback=None,
-          progress: bool = True) -> dict:
+          progress: bool = True, desc: str = "") -> dict:
     """Truncated-BPTT training of ``model`` (in place) on windows from ``cursors``.
 
     Stops after ``steps`` windows or ``seconds`` of wall time, whichever comes first.
@@ -220,7 +232,8 @@ def train(model: dict, cursors, optimizer, *, steps: int | None = None,
     hist = {k: [] for k in ("step", "chars", "train_bpc", "grad_norm", "lr",
                             "eval_step", "eval_bpc", "eval_time")}
     start = time.perf_counter()
-    bar = tqdm(total=steps, disable=not progress, desc=f"numpy RNN ({activation}, {combine})")
+    bar = tqdm(total=steps, disable=not progress,
+               desc=desc or f"NumPy RNN ({activation}, {combine})")
     step = 0
 
     def _evaluate():
