@@ -7,8 +7,13 @@ Public API (notebooks and tests import only these names from ``dlcourse.keypoint
   ``kaggle_incomplete``, ``KEYPOINT_NAMES``, ``KAGGLE_PARTIAL_POINTS``, sizes.
 - losses and measures (``losses``): ``masked_mse``, ``soft_argmax``, ``softmax_grid``,
   ``rmse_pixels``, ``per_keypoint_rmse``, ``interocular_error``.
+- ``models``: the Keras models ``plain_encoder``, ``sumnet``, ``recombinator`` and their parts
+  (``soft_argmax_head``, ``upsample_repeat``, ``receptive_fields``, ``coordinate_grid``).
+- ``train``, ``predict_pixels``, ``Run``: training on equal terms, predictions in pixels.
+- ``plots``: the lesson's figures.
 """
 
+from . import models, plots
 from .faces import (
     KAGGLE_COMPLETE,
     KAGGLE_PARTIAL_POINTS,
@@ -29,6 +34,7 @@ from .losses import (
     soft_argmax,
     softmax_grid,
 )
+from .training import Run, predict_pixels, train
 
 __all__ = [
     "KAGGLE_COMPLETE",
@@ -36,15 +42,20 @@ __all__ = [
     "KAGGLE_TOTAL",
     "KEYPOINT_NAMES",
     "SIZE",
+    "Run",
     "interocular_error",
     "kaggle_incomplete",
     "load_facial_keypoints",
     "make_faces",
     "masked_mse",
+    "models",
     "per_keypoint_rmse",
+    "plots",
+    "predict_pixels",
     "rmse_pixels",
     "scale_targets",
     "soft_argmax",
     "softmax_grid",
+    "train",
     "unscale_targets",
 ]

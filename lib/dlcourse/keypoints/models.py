@@ -1,0 +1,165 @@
+"""The three keypoint models of lesson 08, built from standard Keras layers.
+
+Every model maps images ``(n, 96, 96, 1)`` to scaled keypoints ``(n, 30)`` in
+[-1, 1] (interleaved x, y of 15 points), so all train with the same loss.
+
+- :func:`plain_encoder`: conv + 2×2 max-pool stages 96 → 48 → 24 → 12, then a dense
+  head with a tanh output (the original code's design).
+- :func:`sumnet`: the same encoder; each scale makes its own 15 heat maps, which are
+  upsampled to 96×96 and *summed* (the baseline of Honari et al. 2016).
+- :func:`recombinator`: the same encoder; the decoder upsamples the coarse maps and
+  *concatenates* them with the encoder maps of the same resolution before more
+  convolutions, so fine features are formed with coarse context; 15 heat maps at
+  96×96 are read out with a soft-argmax.
+
+The soft-argmax is written with counted layers: Reshape, Permute, Softmax over the
+9,216 positions, then a frozen Dense(2) whose kernel holds the (x, y) of every pixel
+(the expected position is a dot product with the coordinate grid).
+"""
+
+import numpy as np
+
+from .faces import KEYPOINT_NAMES, SIZE
+
+__all__ = ["WIDTHS", "coordinate_grid", "plain_encoder", "receptive_fields", "recombinator",
+           "soft_argmax_head", "sumnet", "upsample_repeat"]
+
+N_POINTS = len(KEYPOINT_NAMES)
+WIDTHS = (8, 16, 32, 48)  # channels at 96, 48, 24 and 12 pixels
+SCALES = (96, 48, 24, 12)
+BN_MOMENTUM = 0.9  # short runs: the moving statistics must settle within a few hundred steps
+USE_BN = True
+
+
+def _check_widths(widths) -> tuple[int, ...]:
+    if len(widths) != 4 or not all(isinstance(w, int) and w > 0 for w in widths):
+        raise ValueError(f"widths must be 4 positive ints (channels at 96, 48, 24, 12), "
+                         f"got {widths!r}")
+    return tuple(widths)
+
+
+def _conv(x, filters, name, kernel=3, activation="relu"):
+    """Conv2D (SAME); with ReLU it is Conv2D -> BatchNormalization -> ReLU."""
+    from keras import layers
+
+    if activation is None or not USE_BN:
+        return layers.Conv2D(filters, kernel, padding="same", activation=activation, name=name)(x)
+    if activation is None:
+        return layers.Conv2D(filters, kernel, padding="same", name=name)(x)
+    x = layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def encoder(x, widths=WIDTHS):
+    """The shared encoder: returns the feature maps at 96, 48, 24 and 12 pixels (NHWC)."""
+    from keras import layers
+
+    feats = []
+    for i, (size, w) in enumerate(zip(SCALES, _check_widths(widths), strict=True)):
+        if i:
+            x = layers.MaxPooling2D(2, name=f"pool{size}")(x)
+        x = _conv(x, w, f"enc{size}")
+        if size == SCALES[-1]:
+            x = _conv(x, w, f"enc{size}b")  # more context at the coarsest scale
+        feats.append(x)
+    return feats
+
+
+def coordinate_grid(size: int = SIZE) -> np.ndarray:
+    """``(size², 2)`` float32: the scaled (x, y) of every pixel in row-major order.
+
+    Row ``r·size + c`` holds ((c − size/2)/(size/2), (r − size/2)/(size/2)), the
+    same scaling as :func:`dlcourse.keypoints.scale_targets`.
+    """
+    half = size / 2
+    r, c = np.divmod(np.arange(size * size), size)
+    return np.stack([(c - half) / half, (r - half) / half], axis=1).astype(np.float32)
+
+
+def soft_argmax_head(heat, name="soft_argmax"):
+    """Heat maps ``(n, s, s, k)`` -> scaled coordinates ``(n, 2k)``, interleaved x, y."""
+    from keras import layers
+
+    s, k = heat.shape[1], heat.shape[3]
+    x = layers.Reshape((s * s, k), name="flatten_positions")(heat)
+    x = layers.Permute((2, 1), name="points_first")(x)  # (k, s²)
+    x = layers.Softmax(axis=-1, name="softmax_positions")(x)
+    dense = layers.Dense(2, use_bias=False, trainable=False, name=name)
+    x = dense(x)  # (k, 2): the expected (x, y) of each point
+    dense.set_weights([coordinate_grid(s)])
+    return layers.Reshape((2 * k,), name="keypoints")(x)
+
+
+def upsample_repeat(x, factor: int = 2):
+    """Nearest-neighbour upsampling by hand: repeat rows and columns ``factor`` times.
+
+    x: ``(n, h, w, c)`` NumPy array -> ``(n, h·factor, w·factor, c)``.
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"expected an NHWC batch (n, h, w, c), got shape {x.shape}")
+    return np.repeat(np.repeat(x, factor, axis=1), factor, axis=2)
+
+
+def plain_encoder(widths=WIDTHS, hidden: int = 128, name="plain_encoder"):
+    """(a) Encoder + Dense(hidden, relu) + Dense(30, tanh)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((SIZE, SIZE, 1), name="image")
+    x = layers.Flatten(name="flatten")(encoder(inputs, widths)[-1])
+    x = layers.Dense(hidden, activation="relu", name="hidden")(x)
+    out = layers.Dense(2 * N_POINTS, activation="tanh", name="keypoints")(x)
+    return keras.Model(inputs, out, name=name)
+
+
+def sumnet(widths=WIDTHS, name="sumnet"):
+    """(b) Each scale: conv -> 15 maps, upsampled to 96×96 and summed; then soft-argmax."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((SIZE, SIZE, 1), name="image")
+    maps = []
+    for size, feat, w in zip(SCALES, encoder(inputs, widths), widths, strict=True):
+        x = _conv(feat, w, f"branch{size}")
+        x = _conv(x, N_POINTS, f"heat{size}", kernel=1, activation=None)
+        if size < SIZE:
+            x = layers.UpSampling2D(SIZE // size, name=f"up{size}")(x)
+        maps.append(x)
+    heat = layers.Add(name="sum")(maps)
+    return keras.Model(inputs, soft_argmax_head(heat), name=name)
+
+
+def recombinator(widths=WIDTHS, name="rcn"):
+    """(c) Upsample the coarse maps, concatenate with the encoder maps, convolve; soft-argmax."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((SIZE, SIZE, 1), name="image")
+    feats = encoder(inputs, widths)
+    x = feats[-1]
+    for size, feat, w in zip(SCALES[-2::-1], feats[-2::-1], widths[-2::-1], strict=True):
+        x = layers.UpSampling2D(2, name=f"up{size}")(x)
+        x = layers.Concatenate(name=f"concat{size}")([feat, x])
+        x = _conv(x, w, f"dec{size}")
+    heat = _conv(x, N_POINTS, "heat", kernel=1, activation=None)
+    return keras.Model(inputs, soft_argmax_head(heat), name=name)
+
+
+def receptive_fields(kernel: int = 3) -> dict[int, int]:
+    """Receptive field (pixels of the input) of one unit of the encoder at each scale.
+
+    Walk the encoder's layers with the usual recursion: a k×k conv adds (k−1)·jump,
+    a 2×2 pool adds jump and doubles the jump (the distance in input pixels between
+    neighbouring units).
+    """
+    rf, jump, out = 1, 1, {}
+    for i, size in enumerate(SCALES):
+        if i:
+            rf, jump = rf + jump, jump * 2
+        rf += (kernel - 1) * jump
+        if size == SCALES[-1]:
+            rf += (kernel - 1) * jump
+        out[size] = rf
+    return out

@@ -1,0 +1,78 @@
+"""Training the keypoint models on equal terms, and measuring them in pixels.
+
+Every model is compiled with :func:`dlcourse.keypoints.masked_mse` on scaled targets
+``(n, 30)``, Adam with a cosine-decayed learning rate over a fixed number of
+gradient steps, and evaluated on held-out faces after every epoch.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .faces import unscale_targets
+from .losses import masked_mse, rmse_pixels
+
+__all__ = ["Run", "predict_pixels", "train"]
+
+
+@dataclass
+class Run:
+    """One training run: the model, its validation RMSE (pixels) after each epoch, seconds."""
+
+    model: object
+    val_rmse: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+
+
+def predict_pixels(model, images, batch_size: int = 128) -> np.ndarray:
+    """``(n, 30)`` predicted keypoints in pixels for images ``(n, 96, 96, 1)``."""
+    return unscale_targets(model.predict(images, batch_size=batch_size, verbose=0))
+
+
+def train(model, images, targets, val_images, val_keypoints, *, steps: int, batch_size: int = 32,
+          lr: float = 3e-3, evals: int = 8, seed: int = 0, progress: bool = True) -> Run:
+    """Train ``model`` for ``steps`` gradient steps; evaluate ``evals`` times along the way.
+
+    images ``(n, 96, 96, 1)``; targets ``(n, 30)`` SCALED to [-1, 1] (NaN = missing);
+    val_keypoints ``(m, 30)`` in PIXELS. The learning rate follows a cosine from ``lr``
+    to ``lr/50``. Each evaluation covers ``steps/evals`` steps (one "epoch" of the
+    learning curve, whatever the size of the training set).
+    """
+    import keras
+    from tqdm.auto import tqdm
+
+    images, targets = np.asarray(images, np.float32), np.asarray(targets, np.float32)
+    if images.shape[0] != targets.shape[0] or images.shape[0] == 0:
+        raise ValueError(f"{images.shape[0]} images but {targets.shape[0]} target rows")
+    if not np.nanmax(np.abs(targets)) <= 1.5:
+        raise ValueError("targets must be scaled to [-1, 1] (use scale_targets), "
+                         f"got values up to {np.nanmax(np.abs(targets)):.3g}")
+    if steps < evals or evals < 1:
+        raise ValueError(f"need steps >= evals >= 1, got steps={steps}, evals={evals}")
+    keras.utils.set_random_seed(seed)
+    schedule = keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.02)
+    model.compile(keras.optimizers.Adam(schedule), loss=masked_mse)
+    rng = np.random.default_rng(seed)
+    run, per_eval = Run(model), math.ceil(steps / evals)
+    bar = tqdm(total=steps, desc=model.name, disable=not progress, leave=False)
+    start, done = time.perf_counter(), 0
+    while done < steps:
+        chunk = min(per_eval, steps - done)
+        order = np.concatenate([rng.permutation(len(images))
+                                for _ in range(math.ceil(chunk * batch_size / len(images)))])
+        idx = order[:chunk * batch_size]
+        hist = model.fit(images[idx], targets[idx], batch_size=batch_size, epochs=1,
+                         shuffle=False, verbose=0)
+        done += chunk
+        bar.update(chunk)
+        run.train_loss.append(float(hist.history["loss"][-1]))
+        run.seconds = time.perf_counter() - start  # evaluation time is not training time
+        run.val_rmse.append(rmse_pixels(predict_pixels(model, val_images), val_keypoints))
+        start = time.perf_counter() - run.seconds
+    bar.close()
+    run.steps = done
+    return run

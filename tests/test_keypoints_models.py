@@ -1,0 +1,82 @@
+"""dlcourse.keypoints models and training: shapes, the soft-argmax head, counts, a short fit."""
+
+import numpy as np
+import pytest
+
+from dlcourse import opcount
+from dlcourse.keypoints import (
+    SIZE,
+    make_faces,
+    models,
+    predict_pixels,
+    scale_targets,
+    soft_argmax,
+    train,
+    unscale_targets,
+)
+
+
+@pytest.mark.parametrize("build", [models.plain_encoder, models.sumnet, models.recombinator])
+def test_models_map_images_to_30_scaled_numbers_and_are_fully_counted(build):
+    model = build()
+    x = np.random.default_rng(0).random((2, SIZE, SIZE, 1), dtype=np.float32)
+    y = model.predict(x, verbose=0)
+    assert y.shape == (2, 30)
+    assert np.abs(y).max() <= 1.0 + 1e-6
+    count = opcount.count(model)
+    assert not count.not_counted
+    assert count.params == model.count_params()
+    assert count.macs > 0
+
+
+def test_soft_argmax_head_matches_numpy():
+    import keras
+
+    rng = np.random.default_rng(1)
+    inp = keras.Input((SIZE, SIZE, 2))
+    head = keras.Model(inp, models.soft_argmax_head(inp))
+    maps = rng.normal(0, 2, (3, SIZE, SIZE, 2)).astype(np.float32)
+    got = unscale_targets(head.predict(maps, verbose=0)).reshape(3, 2, 2)
+    want = soft_argmax(np.moveaxis(maps, -1, 1))
+    np.testing.assert_allclose(got, want, atol=2e-3)
+    assert not head.trainable_weights  # the coordinate grid is frozen
+
+
+def test_coordinate_grid_is_the_scaled_pixel_position():
+    grid = models.coordinate_grid(96)
+    assert grid.shape == (96 * 96, 2)
+    np.testing.assert_allclose(grid[5 * 96 + 7], scale_targets(np.array([7.0, 5.0])))
+
+
+def test_upsample_repeat_equals_keras_and_numpy_kron():
+    import keras
+
+    x = np.arange(2 * 3 * 4 * 2, dtype=np.float32).reshape(2, 3, 4, 2)
+    got = models.upsample_repeat(x, 2)
+    np.testing.assert_array_equal(got, keras.layers.UpSampling2D(2)(x).numpy())
+    np.testing.assert_array_equal(got[1, :, :, 1], np.kron(x[1, :, :, 1], np.ones((2, 2))))
+    with pytest.raises(ValueError, match="NHWC"):
+        models.upsample_repeat(x[0], 2)
+
+
+def test_receptive_fields_by_hand():
+    # 96: one 3x3 conv -> 3; pool (+1, jump 2) and conv (+4) -> 8; pool (+2, jump 4) and
+    # conv (+8) -> 18; pool (+4, jump 8) and two convs (+16 each) -> 54
+    assert models.receptive_fields() == {96: 3, 48: 8, 24: 18, 12: 54}
+
+
+def test_bad_widths():
+    with pytest.raises(ValueError, match="widths"):
+        models.recombinator(widths=(8, 16))
+
+
+@pytest.mark.slow
+def test_training_lowers_the_error_and_rejects_pixel_targets():
+    x, k = make_faces(64, seed=9)
+    base = models.recombinator()
+    before = float(np.sqrt(np.mean((predict_pixels(base, x) - k) ** 2)))
+    run = train(base, x, scale_targets(k), x, k, steps=30, batch_size=16, evals=2, progress=False)
+    assert len(run.val_rmse) == 2 and run.steps == 30 and run.seconds > 0
+    assert run.val_rmse[-1] < 0.8 * before
+    with pytest.raises(ValueError, match="scaled"):
+        train(models.plain_encoder(), x, k, x, k, steps=2, evals=1, progress=False)
