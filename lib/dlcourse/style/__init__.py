@@ -13,7 +13,8 @@ Public API (notebooks and tests import only these names):
 - optimisation: :func:`transfer` (Adam or L-BFGS), :func:`make_objective`;
 - images: :func:`content_image`, :func:`style_image`, :func:`load_image`,
   :func:`resize`, :func:`center_square`, :func:`to_uint8`, :func:`show_images`,
-  ``CONTENT_PHOTOS``, ``PAINTINGS``.
+  ``CONTENT_PHOTOS``, ``PAINTINGS``;
+- the lesson's widget: :func:`explore`, :func:`png_bytes`; :func:`loss_ratio`.
 """
 
 from .images import (
@@ -50,12 +51,13 @@ from .vgg import (
     weights_fingerprint,
     weights_path,
 )
+from .widgets import explore, loss_ratio, png_bytes
 
 __all__ = [
     "CONTENT_LAYERS", "CONTENT_PHOTOS", "MEAN_BGR", "NETS", "PAINTINGS", "STYLE_LAYERS",
     "FeatureExtractor", "center_square", "content_image", "content_loss", "deprocess",
-    "feature_extractor", "gram_matrix", "keras_name", "layer_names", "layer_style_loss",
-    "load_image", "make_objective", "paper_name", "preprocess", "resize", "show_images",
-    "style_image", "style_loss", "to_uint8", "total_variation_loss", "transfer",
-    "weights_fingerprint", "weights_path",
+    "explore", "feature_extractor", "gram_matrix", "keras_name", "layer_names",
+    "layer_style_loss", "load_image", "loss_ratio", "make_objective", "paper_name",
+    "png_bytes", "preprocess", "resize", "show_images", "style_image", "style_loss",
+    "to_uint8", "total_variation_loss", "transfer", "weights_fingerprint", "weights_path",
 ]

@@ -24,6 +24,8 @@ from . import images, losses, vgg
 
 OPTIMIZERS = ("adam", "lbfgs")
 INITS = ("noise", "content")
+# init="noise": Gaussian white noise (independent per pixel and channel) around mid-grey.
+NOISE_MEAN, NOISE_STD = 127.5, 40.0
 
 
 class _BudgetSpent(Exception):
@@ -67,7 +69,8 @@ def _initial_image(init, content, shape, seed) -> np.ndarray:
     if isinstance(init, str):
         if init == "noise":
             rng = np.random.default_rng(seed)
-            return rng.uniform(0, 255, (*shape, 3)).astype(np.float32)
+            noise = NOISE_MEAN + NOISE_STD * rng.standard_normal((*shape, 3))
+            return np.clip(noise, 0, 255).astype(np.float32)
         if init == "content":
             if content is None:
                 raise ValueError("init='content' needs a content image")
@@ -142,7 +145,8 @@ def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float 
     L-BFGS-B with bounds 0-255, on the flattened image with TensorFlow gradients;
     stopped after exactly ``steps`` evaluations). size: content centre-cropped and
     resized to ``size × size``, style resized to shorter side ``size`` (None: as given).
-    init: ``"noise"`` (uniform 0-255, ``seed``), ``"content"`` or an image.
+    init: ``"noise"`` (white Gaussian noise, mean 127.5, standard deviation 40, clipped
+    to 0-255, from ``seed``), ``"content"`` or an image.
     callback(evaluation, image uint8, losses dict) every ``callback_every`` evaluations.
 
     history: numpy arrays ``total``, ``content``, ``style``, ``tv`` (weighted, one

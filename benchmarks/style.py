@@ -1,0 +1,89 @@
+"""Style transfer speed and optimisers: seconds per Adam step by image size and network,
+and Adam vs L-BFGS loss after the same number of gradient evaluations.
+
+    python benchmarks/style.py                    # 128/256/512 px, VGG16 (+ VGG19 if at hand)
+    python benchmarks/style.py --sizes 128 256    # fewer sizes
+    python benchmarks/style.py --json             # ... and one JSON object on the last line
+
+One step is one forward and backward pass through the network up to conv5_1 (the
+paper's layers: style conv1_1 ... conv5_1, content conv4_2). Seconds per step are
+the median over ``--steps`` steps after a first one that includes tracing. VGG19 is
+measured only when its weights are cached or mirrored (``--download`` allows fetching
+them). Everything is measured in one run, so machine load affects every row alike;
+ratios are the numbers to compare across machines.
+"""
+
+import argparse
+import json
+
+import numpy as np
+
+from dlcourse import data, hardware, style
+
+
+def seconds_per_step(net: str, size: int, steps: int) -> float:
+    content = style.content_image("astronaut", size)
+    painting = style.style_image("great_wave", size)
+    _, hist = style.transfer(content, painting, steps + 1, size=size, net=net, progress=False)
+    return float(np.median(np.diff(hist["seconds"])))
+
+
+def race(size: int, budget: int) -> dict:
+    """Best total loss after ``budget`` gradient evaluations, Adam (lr 5 and 10) vs L-BFGS."""
+    content = style.content_image("astronaut", size)
+    painting = style.style_image("great_wave", size)
+    out = {}
+    for label, optimizer, lr in [("adam_lr5", "adam", 5.0), ("adam_lr10", "adam", 10.0),
+                                 ("lbfgs", "lbfgs", 1.0)]:
+        _, hist = style.transfer(content, painting, budget, optimizer=optimizer, size=size,
+                                 learning_rate=lr, seed=1, progress=False)
+        out[label] = float(hist["best"][-1])
+    out["lbfgs_over_best_adam"] = out["lbfgs"] / min(out["adam_lr5"], out["adam_lr10"])
+    return out
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per size")
+    parser.add_argument("--budget", type=int, default=50, help="evaluations per optimiser")
+    parser.add_argument("--race-size", type=int, default=128)
+    parser.add_argument("--download", action="store_true", help="download VGG19 if missing")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary last")
+    args = parser.parse_args(argv)
+
+    nets = ["vgg16"]
+    try:
+        style.weights_path("vgg19", download=args.download)
+        nets.append("vgg19")
+    except data.MissingDataError as err:
+        print(f"VGG19 not measured: {err}")
+
+    timings = {net: {} for net in nets}
+    for net in nets:
+        for size in args.sizes:
+            timings[net][size] = seconds_per_step(net, size, args.steps)
+            ratio = timings[net][size] / timings[net][args.sizes[0]]
+            print(f"{net} {size:4d} px: {timings[net][size]:7.3f} s per Adam step "
+                  f"({ratio:5.1f}x the {args.sizes[0]} px step)", flush=True)
+    if "vgg19" in timings:
+        for size in args.sizes:
+            ratio = timings["vgg19"][size] / timings["vgg16"][size]
+            print(f"{size:4d} px: VGG19 / VGG16 = {ratio:.2f}")
+
+    result = race(args.race_size, args.budget)
+    print(f"after {args.budget} gradient evaluations at {args.race_size} px: "
+          f"Adam lr 5 {result['adam_lr5']:.4g}, Adam lr 10 {result['adam_lr10']:.4g}, "
+          f"L-BFGS {result['lbfgs']:.4g}; L-BFGS / best Adam = "
+          f"{result['lbfgs_over_best_adam']:.2f}")
+    summary = {"benchmark": "style", "hardware": hardware.summary(),
+               "seconds_per_step": {net: {str(k): v for k, v in t.items()}
+                                    for net, t in timings.items()},
+               "race": {"size": args.race_size, "evaluations": args.budget, **result}}
+    if args.json:
+        print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The lesson's widget: choose α/β, the painting and the number of steps, watch the image form."""
+
+import io
+
+import ipywidgets as widgets
+import numpy as np
+from PIL import Image
+
+from . import images
+from .transfer import transfer
+
+
+def png_bytes(image) -> bytes:
+    """PNG encoding of an RGB image ``(H, W, 3)`` 0-255 (for an ``ipywidgets.Image``)."""
+    buffer = io.BytesIO()
+    Image.fromarray(images.to_uint8(image)).save(buffer, format="png")
+    return buffer.getvalue()
+
+
+def explore(content, paintings: dict, size: int, max_steps: int, **transfer_kwargs):
+    """``(widget, run)``: controls plus a live image; ``run(...)`` is what the button calls.
+
+    content: RGB photo ``(H, W, 3)``; paintings: {name: RGB painting}; size: pixels of
+    the generated square image; max_steps: the slider's upper end. Nothing runs
+    until the button is pressed (or ``run`` is called); the image is redrawn about
+    ten times per run through ``transfer``'s callback.
+    """
+    if not paintings:
+        raise ValueError("give at least one painting")
+    picture = widgets.Image(format="png", width=max(256, 2 * size))
+    status = widgets.HTML("press <b>run</b> to start")
+
+    def show(n, image, parts):
+        picture.value = png_bytes(image)
+        status.value = (f"gradient evaluation {n}: total {parts['total']:.3g} = "
+                        f"α·content {parts['content']:.3g} + β·style {parts['style']:.3g}")
+
+    def run(log10_ratio: float = -3.0, painting: str = next(iter(paintings)),
+            steps: int = max_steps, init: str = "noise"):
+        ratio = 10.0**log10_ratio
+        image, hist = transfer(content, paintings[painting], int(steps), alpha=ratio, beta=1.0,
+                               size=size, init=init, callback=show,
+                               callback_every=max(1, int(steps) // 10), **transfer_kwargs)
+        picture.value = png_bytes(image)
+        status.value = (f"done: α/β = {ratio:.0e}, {painting}, {int(steps)} steps from {init}; "
+                        f"loss {hist['total'][0]:.3g} → {hist['total'][-1]:.3g} "
+                        f"({hist['description']})")
+        return image, hist
+
+    controls = widgets.interactive(
+        run, {"manual": True, "manual_name": "run"},
+        log10_ratio=widgets.FloatSlider(value=-3.0, min=-6.0, max=1.0, step=0.5,
+                                        description="log₁₀ α/β"),
+        painting=widgets.Dropdown(options=list(paintings), description="painting"),
+        steps=widgets.IntSlider(value=max_steps, min=10, max=max_steps, step=10,
+                                description="steps"),
+        init=widgets.Dropdown(options=["noise", "content"], description="start from"),
+    )
+    return widgets.VBox([controls, picture, status]), run
+
+
+def loss_ratio(history: dict) -> float:
+    """First total loss divided by the best one reached (how far the loss fell)."""
+    total = np.asarray(history["total"])
+    return float(total[0] / np.min(total))
