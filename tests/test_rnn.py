@@ -292,3 +292,22 @@ def test_training_lowers_held_out_loss():
                     progress=False)
     after = rnn.evaluate_bpc(model, enc[-300:], streams=4, unroll=20)
     assert after < before - 1.0 and after < rnn.unigram_bpc(enc[:-300], enc[-300:], len(alpha))
+
+
+def test_load_text8_reads_the_zip_and_splits(tmp_path, monkeypatch):
+    import zipfile
+
+    from dlcourse import data
+    path = tmp_path / "text8.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("text8", " anarchism originated as a term")
+    monkeypatch.setattr(data, "fetch_one", lambda dataset, file, download=True: path)
+    assert rnn.load_text8(split=False) == " anarchism originated as a term"
+    train, valid, test = rnn.load_text8()
+    assert train == " anarchism originated as a term" and valid == test == ""
+
+
+def test_load_text8_missing_raises_missing_data_error(data_cache):
+    from dlcourse import data
+    with pytest.raises(data.MissingDataError, match="text8"):
+        rnn.load_text8(download=False)

@@ -11,7 +11,6 @@ in bits per character it is that divided by ln 2. A model that knows nothing
 """
 
 import time
-from collections import Counter
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -323,18 +322,19 @@ def ngram_bpc(train_encoded, test_encoded, vocab: int, order: int = 2,
     if order == 1:
         return unigram_bpc(train_encoded, test_encoded, vocab, alpha)
     tr, te = np.asarray(train_encoded), np.asarray(test_encoded)
+    if vocab ** order > 50_000_000:
+        raise ValueError(f"{vocab}^{order} count cells are too many; lower the order")
 
-    def contexts(x):
+    def codes(x):  # the n-gram starting at each position, as one integer in base `vocab`
         code = np.zeros(len(x) - order + 1, dtype=np.int64)
-        for j in range(order - 1):
+        for j in range(order):
             code = code * vocab + x[j:len(x) - order + 1 + j]
-        return code, x[order - 1:]
+        return code
 
-    ctx, nxt = contexts(tr)
-    pair = Counter(zip(ctx.tolist(), nxt.tolist(), strict=True))
-    ctx_total = Counter(ctx.tolist())
-    tctx, tnxt = contexts(te)
-    num = np.array([pair.get(k, 0) for k in zip(tctx.tolist(), tnxt.tolist(), strict=True)])
-    den = np.array([ctx_total.get(k, 0) for k in tctx.tolist()])
+    counts = np.bincount(codes(tr), minlength=vocab ** order).reshape(-1, vocab)
+    context_totals = counts.sum(axis=1)
+    test_codes = codes(te)
+    num = counts.reshape(-1)[test_codes]
+    den = context_totals[test_codes // vocab]
     p = (num + alpha) / (den + alpha * vocab)
     return float(-np.log2(p).mean())
