@@ -204,7 +204,7 @@ assert rec_error["conv1_2"] < rec_error["conv5_2"]
 # %%
 def my_gram_matrix(F):
     # BEGIN SOLUTION
-    # HINT: flatten to a (positions, channels) matrix with reshape(-1, channels); then G = Fᵀ F
+    # HINT: reshape to a (positions, channels) matrix; one matrix product pairs every two channels
     flat = np.reshape(F, (-1, np.shape(F)[-1]))
     return flat.T @ flat
     # END SOLUTION
