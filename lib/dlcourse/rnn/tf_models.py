@@ -15,12 +15,12 @@ Every model maps ``(inputs (B, T) int32, state)`` to ``(logits (B, T, V), state)
 (the state crosses windows, its gradient does not) and clips by global norm.
 """
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
+
+from .train import training_loop
 
 LN2 = float(np.log(2.0))
 
@@ -188,42 +188,17 @@ def train(model, cursors, optimizer, *, steps: int | None = None, seconds: float
     like :func:`dlcourse.rnn.train.train` (step, chars, train_bpc, grad_norm,
     eval_step, eval_bpc, eval_time, seconds).
     """
-    if steps is None and seconds is None:
-        raise ValueError("give steps, seconds or both")
     step_fn = make_train_step(model, optimizer, clip)
-    state = model.initial_state(cursors.batch_size)
-    hist = {k: [] for k in ("step", "chars", "train_bpc", "grad_norm",
-                            "eval_step", "eval_bpc", "eval_time")}
-    bar = tqdm(total=steps, disable=not progress, desc=desc or type(model).__name__)
-    start = time.perf_counter()
-    step = 0
+    state = {"s": model.initial_state(cursors.batch_size)}
 
-    def _evaluate():
-        if eval_fn is not None:
-            hist["eval_step"].append(step)
-            hist["eval_bpc"].append(eval_fn(model))
-            hist["eval_time"].append(time.perf_counter() - start)
-        if callback is not None:
-            callback(step, model)
+    def one_step(inputs, targets):
+        loss, norm, state["s"] = step_fn(inputs.astype(np.int32), targets.astype(np.int32),
+                                         state["s"])
+        return float(loss), float(norm), None
 
-    while (steps is None or step < steps) and (
-            seconds is None or time.perf_counter() - start < seconds):
-        if step % eval_every == 0:
-            _evaluate()
-        inputs, targets = cursors.next()
-        loss, norm, state = step_fn(inputs.astype(np.int32), targets.astype(np.int32), state)
-        step += 1
-        hist["step"].append(step)
-        hist["chars"].append(step * cursors.chars_per_window)
-        hist["train_bpc"].append(float(loss) / LN2)
-        hist["grad_norm"].append(float(norm))
-        bar.update(1)
-        if step % 20 == 0:
-            bar.set_postfix(bpc=f"{np.mean(hist['train_bpc'][-20:]):.3f}")
-    bar.close()
-    _evaluate()
-    hist["seconds"] = time.perf_counter() - start
-    return hist
+    return training_loop(model, cursors, one_step, steps=steps, seconds=seconds,
+                         eval_fn=eval_fn, eval_every=eval_every, callback=callback,
+                         progress=progress, desc=desc or type(model).__name__)
 
 
 def sample(model, start, length: int, temperature: float = 1.0, rng=None) -> np.ndarray:

@@ -224,15 +224,44 @@ def train(model: dict, cursors, optimizer, *, steps: int | None = None,
     end; callback(step, model) too (e.g. to store samples). Returns a history dict
     of lists: step, chars, train_bpc, grad_norm, lr, and eval_step/eval_bpc/eval_time.
     """
+    H = model["Wh"].shape[0]
+    state = {"h": np.zeros((cursors.batch_size, H), dtype=model["Wx"].dtype)}
+
+    def one_step(inputs, targets):
+        loss, grads, state["h"] = loss_and_grads(model, inputs, targets, state["h"],
+                                                 activation, combine)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"the loss became {loss}: lower the learning rate or "
+                                     "clip the gradients")
+        if clip is not None:
+            grads, norm = clip_by_global_norm(grads, clip)
+        else:
+            norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+        lr = optimizer.learning_rate()
+        optimizer.update(model, grads)
+        return loss, norm, lr
+
+    return training_loop(model, cursors, one_step, steps=steps, seconds=seconds,
+                         eval_fn=eval_fn, eval_every=eval_every, callback=callback,
+                         progress=progress, desc=desc or f"NumPy RNN ({activation}, {combine})")
+
+
+def training_loop(model, cursors, one_step, *, steps: int | None, seconds: float | None,
+                  eval_fn=None, eval_every: int = 100, callback=None, progress: bool = True,
+                  desc: str = "") -> dict:
+    """The loop shared by the NumPy and TensorFlow trainers.
+
+    one_step(inputs, targets) -> (loss_nats, grad_norm, learning_rate or None) trains on
+    one window from ``cursors``. Stops after ``steps`` windows or ``seconds``, whichever
+    comes first; calls eval_fn(model) and callback(step, model) every ``eval_every``
+    steps and at the end. Returns the history dict described in :func:`train`.
+    """
     if steps is None and seconds is None:
         raise ValueError("give steps, seconds or both")
-    H = model["Wh"].shape[0]
-    h = np.zeros((cursors.batch_size, H), dtype=model["Wx"].dtype)
     hist = {k: [] for k in ("step", "chars", "train_bpc", "grad_norm", "lr",
                             "eval_step", "eval_bpc", "eval_time")}
     start = time.perf_counter()
-    bar = tqdm(total=steps, disable=not progress,
-               desc=desc or f"NumPy RNN ({activation}, {combine})")
+    bar = tqdm(total=steps, disable=not progress, desc=desc)
     step = 0
 
     def _evaluate():
@@ -248,21 +277,13 @@ def train(model: dict, cursors, optimizer, *, steps: int | None = None,
         if step % eval_every == 0:
             _evaluate()
         inputs, targets = cursors.next()
-        loss, grads, h = loss_and_grads(model, inputs, targets, h, activation, combine)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss} at step {step}: lower the "
-                                     "learning rate or clip the gradients")
-        if clip is not None:
-            grads, norm = clip_by_global_norm(grads, clip)
-        else:
-            norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
-        hist["lr"].append(optimizer.learning_rate())
-        optimizer.update(model, grads)
+        loss, norm, lr = one_step(inputs, targets)
         step += 1
         hist["step"].append(step)
         hist["chars"].append(step * cursors.chars_per_window)
         hist["train_bpc"].append(nats_to_bits(loss))
         hist["grad_norm"].append(norm)
+        hist["lr"].append(lr)
         bar.update(1)
         if step % 20 == 0:
             bar.set_postfix(bpc=f"{np.mean(hist['train_bpc'][-20:]):.3f}")
