@@ -357,7 +357,7 @@ rng = np.random.default_rng(3)
 cases = [
     checks.Case((img, k, s), im2col_by_loops(img, k, s))
     for img, k, s in [
-        (image, 3, 1),
+        (np.arange(20.0).reshape(4, 5), 3, 1),
         (rng.standard_normal((7, 9)), 3, 2),
         (rng.standard_normal((8, 8)), 2, 3),
         (rng.standard_normal((5, 6)), 5, 1),

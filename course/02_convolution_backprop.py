@@ -209,6 +209,10 @@ for case in cases:
 # A loop over the $k^2$ kernel offsets $(a, c)$ is enough: for one offset, the inputs that
 # met $w_{ac}$ are the slice `x[:, a:a+OH, c:c+OW, :]`, one per output position. Use
 # `np.einsum` or `@` for the sums over batch, positions and channels.
+#
+# The check below compares your function with the package's `conv2d_backward` (which matched
+# TensorFlow above) on a few shapes, from one pixel of one channel up to a batch with
+# several channels.
 
 
 # %%
@@ -227,12 +231,6 @@ def conv_backward_simple(dout, x, w):
     db = dout.sum(axis=(0, 1, 2))
     return dx, dw, db
     # END SOLUTION
-
-
-# %% [markdown]
-# The check compares your function with the package's `conv2d_backward` (which matched
-# TensorFlow above) on a few shapes, from one pixel of one channel up to a batch with
-# several channels.
 
 
 # %%

@@ -122,6 +122,11 @@ def test_selection_weights():
     sharp = ga.selection_weights(obj, ok, pressure=2.0)
     assert sharp[2] == 0 and 0 < sharp[0] < sharp[1] < sharp[3]
     assert sharp[3] / sharp[0] > plain[3] / plain[0], "windowing must sharpen selection"
+    # by hand: lo 10, hi 50, eps (50 - 10) / 4 rows = 10, weight ((o - lo + eps) / 50) ** 2
+    np.testing.assert_allclose(sharp, [0.04, 0.36, 0.0, 1.0])
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="pressure"):
+            ga.selection_weights(obj, ok, pressure=bad)
     np.testing.assert_array_equal(ga.selection_weights(obj, np.zeros(4, bool)), 0)
     equal = ga.selection_weights(np.full(3, 7.0), np.ones(3, bool))
     assert np.ptp(equal) == 0 and equal[0] > 0
@@ -199,7 +204,9 @@ def test_solver_result_is_consistent():
         assert res.history[key].shape == (120,)
     best = res.history["best"][~np.isnan(res.history["best"])]
     assert (np.diff(best) >= 0).all() and best[-1] == res.value
-    assert ((res.history["feasible"] >= 0) & (res.history["feasible"] <= 1)).all()
+    # the row kept in the elite slot is the best one: its value is first reached at found_at
+    assert res.history["best"][res.found_at] == res.value
+    assert res.found_at == 0 or res.history["best"][res.found_at - 1] < res.value
 
 
 def test_solver_is_deterministic_for_a_seed():
@@ -211,10 +218,16 @@ def test_solver_is_deterministic_for_a_seed():
     assert not np.array_equal(runs[0].history["mean"], runs[2].history["mean"])
 
 
-@pytest.mark.parametrize("pressure", [None, 1.0, 2.0])
-def test_loop_version_gives_the_same_run(pressure):
-    values, weights, capacity = INSTANCES["P07"].arrays()
-    kw = dict(population=30, generations=40, seed=11, pressure=pressure)
+@pytest.mark.parametrize("pressure, repair, instance", [
+    (None, True, "P07"), (1.0, True, "P07"), (2.0, True, "P07"), (2.0, False, "P08"),
+    (2.0, True, "tight"), (2.0, False, "tight")])
+def test_loop_version_gives_the_same_run(pressure, repair, instance):
+    if instance == "tight":     # also runs the re-draw branch (too few feasible parents)
+        values, weights, capacity = tight_instance(3)
+        values, weights = values[:12], weights[:12]
+    else:
+        values, weights, capacity = INSTANCES[instance].arrays()
+    kw = dict(population=30, generations=40, seed=11, pressure=pressure, repair=repair)
     fast = ga.solve_knapsack(values, weights, capacity, **kw)
     slow = solve_knapsack_loop(values, weights, capacity, **kw)
     assert fast.value == slow.value and (fast.x == slow.x).all()
@@ -226,9 +239,75 @@ def test_target_stops_early_and_infeasible_everything():
     inst = INSTANCES["P02"]
     res = ga.solve_knapsack(*inst.arrays(), seed=0, target=inst.optimum)
     assert res.value == inst.optimum and res.history["best"].size == res.found_at + 1
+    assert res.stopped == "target"
     # no item fits: the answer is the empty selection, whatever the population met
     res = ga.solve_knapsack([5, 6], [9, 9], 1, population=4, generations=5, seed=0, p_init=1.0)
     assert res.value == 0.0 and not res.x.any()
+
+
+def test_patience_stops_on_stagnation():
+    inst = INSTANCES["P07"]
+    res = ga.solve_knapsack(*inst.arrays(), seed=2, generations=3000, patience=50)
+    assert res.stopped == "stagnation"
+    assert res.history["best"].size == res.found_at + 50 + 1
+    assert res.history["best"][-1] == res.value
+
+
+def tight_instance(seed=0):
+    """100 items of weight 500 and capacity 1000: a random row (about 50 items) never fits."""
+    values = np.random.default_rng(seed).integers(1, 1000, size=100)
+    return values, np.full(100, 500), 1000
+
+
+def test_tight_capacity_finds_the_optimum():
+    values, weights, capacity = tight_instance()
+    optimum = np.sort(values)[-2:].sum()                       # any two items fit, no three do
+    assert exact_knapsack(values, weights, capacity)[1] == optimum
+    res = ga.solve_knapsack(values, weights, capacity, generations=400, seed=0)
+    assert res.found_at >= 0 and weights @ res.x <= capacity
+    assert res.value >= 0.95 * optimum, (res.value, optimum)
+
+
+def test_no_feasible_row_warns():
+    values, weights, capacity = tight_instance()
+    with pytest.warns(RuntimeWarning, match="no feasible"):
+        res = ga.solve_knapsack(values, weights, capacity, generations=20, seed=0, repair=False)
+    assert res.value == 0.0 and res.found_at == -1 and not res.x.any()
+    with pytest.warns(RuntimeWarning, match="no feasible"):
+        solve_knapsack_loop(values, weights, capacity, population=10, generations=3, seed=0,
+                            repair=False)
+
+
+def test_repair_drops_items_until_each_row_fits():
+    weights = np.array([5.0, 4.0, 3.0, 2.0, 9.0])
+    pop = ga.init_population(3000, 5, 0.7, rng(4))
+    fixed = ga.repair(pop, weights, 9, rng(5))
+    load_before, load_after = pop @ weights, fixed @ weights
+    assert (load_after <= 9).all()
+    np.testing.assert_array_equal(fixed[load_before <= 9], pop[load_before <= 9])
+    assert not (fixed & ~pop).any(), "repair only removes items"
+    # no overweight row is emptied further than needed: after dropping, the first item of
+    # the random order that was dropped did not fit, so each repaired row is non-empty
+    # unless its lightest taken item alone is over the capacity
+    repaired = load_before > 9
+    assert fixed[repaired].any(axis=1).all()
+
+
+def test_repair_order_is_uniformly_random():
+    """Two items of weight 1, capacity 1: each survives in half the rows."""
+    pop = np.ones((20_000, 2), dtype=bool)
+    fixed = ga.repair(pop, [1.0, 1.0], 1, rng(6))
+    assert (fixed.sum(axis=1) == 1).all()
+    assert_binomial(fixed[:, 0].sum(), 20_000, 0.5)
+
+
+def test_zero_items():
+    res = ga.solve_knapsack([], [], 10)
+    assert res.value == 0.0 and res.x.shape == (0,)
+    assert solve_knapsack_loop([], [], 10).value == 0.0
+    x, value = exact_knapsack([], [], 5)
+    assert value == 0.0 and x.shape == (0,)
+    assert exact_knapsack([], [], 5, method="milp")[1] == 0.0
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(INSTANCES) if n != "P08"])
@@ -261,6 +340,17 @@ def test_solver_finds_p08_optimum_in_90_percent_of_seeds():
     (dict(values=[1, np.nan, 3]), ValueError, "finite"),
     (dict(values=["a", "b", "c"]), TypeError, "numbers"),
     (dict(population=2.5), TypeError, "integer"),
+    (dict(pressure=float("nan")), ValueError, "pressure"),
+    (dict(pressure=float("inf")), ValueError, "pressure"),
+    (dict(pressure=0), ValueError, "pressure"),
+    (dict(mutation=float("nan")), ValueError, "mutation"),
+    (dict(p_init=float("inf")), ValueError, "p_init"),
+    (dict(p_init=True), TypeError, "p_init"),
+    (dict(mutation=0.1 + 0j), TypeError, "mutation"),
+    (dict(target=float("nan")), ValueError, "target"),
+    (dict(patience=0), ValueError, "patience"),
+    (dict(capacity=float("nan")), ValueError, "capacity"),
+    (dict(values=[1, 2, [3, 4]]), TypeError, "numbers"),
 ])
 def test_solver_rejects_bad_input(kwargs, error, match):
     args = dict(values=[1, 2, 3], weights=[1, 2, 3], capacity=3, generations=2)

@@ -51,6 +51,19 @@ def test_conv_macs_bad_input(kwargs, error):
         opcount.conv_macs(**args)
 
 
+def test_conv_macs_accepts_numpy_integers_and_explicit_padding():
+    import numpy as np
+
+    h, c = np.int64(28), np.int32(192)
+    assert opcount.conv_macs(h, h, c, np.int64(32), np.int16(5)) == 120_422_400
+    assert opcount.conv_macs(h, h, c, 32, (np.int64(5), 5), stride=np.array([1, 1])) == 120_422_400
+    assert opcount.conv_params(np.int64(192), np.uint8(32), np.int64(5)) == 25 * 192 * 32 + 32
+    # explicit padding: ((1, 2), (0, 1)) on 10×10 with a 3×3 kernel → 11 × 9 positions
+    assert opcount.conv_macs(10, 10, 2, 4, 3, padding=((1, 2), (0, 1))) == 11 * 9 * 9 * 2 * 4
+    assert opcount.conv_macs(10, 10, 2, 4, 3, padding=(2, 1)) == 12 * 10 * 9 * 2 * 4
+    assert opcount.conv_output_size(np.int64(224), np.int64(7), np.int64(2)) == 112
+
+
 def test_conv_params():
     assert opcount.conv_params(192, 32, 5) == 25 * 192 * 32 + 32
     assert opcount.conv_params(192, 32, 5, bias=False) == 25 * 192 * 32

@@ -15,9 +15,20 @@ def test_best_time_rejects_no_repeats():
         timing.best_time(lambda: None, repeat=0)
 
 
-def test_matmul_flops_and_rate():
+def test_matmul_flops_and_rate(monkeypatch):
     assert timing.matmul_flops(2, 3, 4) == 48
-    assert timing.matmul_gflops(64, repeat=1) > 0
+    # the rate is the FLOP count over the measured time: fix the time, check the division
+    monkeypatch.setattr(timing, "best_time", lambda fn, repeat: (fn(), 0.25)[1])
+    assert timing.matmul_gflops(64, repeat=1) == pytest.approx(2 * 64**3 / 0.25 / 1e9)
+
+
+def test_best_time_calls_enough_times_to_fill_min_seconds():
+    calls = []
+    seconds = timing.best_time(lambda: (calls.append(1), time.sleep(0.002)), repeat=2,
+                               min_seconds=0.02, warmup=1)
+    # 1 warm-up + 1 probe + 2 rounds of int(0.02 / probe) calls: 10 each, fewer when slow
+    assert 1 + 1 + 2 * 1 <= len(calls) <= 1 + 1 + 2 * 10
+    assert 0.0019 < seconds < 0.02
 
 
 def test_a_round_stops_when_calls_slow_down_after_the_first():

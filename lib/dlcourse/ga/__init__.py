@@ -11,6 +11,7 @@
 from .knapsack import DP_MAX_CELLS, INSTANCES, Instance, exact_knapsack, random_instance
 from .loop import compare_speed, solve_knapsack_loop
 from .operators import (
+    CROSSOVER_KERNELS,
     CROSSOVERS,
     GAResult,
     as_population,
@@ -23,6 +24,7 @@ from .operators import (
     mutate,
     objective,
     one_point_crossover,
+    repair,
     replace_infeasible,
     roulette_select,
     selection_weights,
@@ -32,10 +34,10 @@ from .operators import (
 from .plots import explore, plot_crossover, plot_history, plot_roulette, show_bits
 
 __all__ = [
-    "CROSSOVERS", "DP_MAX_CELLS", "GAResult", "INSTANCES", "Instance", "as_population", "breed",
-    "capacity_limit", "check_problem", "compare_speed", "crossover_mask", "exact_knapsack",
-    "explore", "feasible", "init_population", "mutate", "objective", "one_point_crossover",
-    "plot_crossover", "plot_history", "plot_roulette", "random_instance", "replace_infeasible",
-    "roulette_select", "selection_weights", "show_bits", "solve_knapsack", "solve_knapsack_loop",
-    "uniform_crossover",
+    "CROSSOVERS", "CROSSOVER_KERNELS", "DP_MAX_CELLS", "GAResult", "INSTANCES", "Instance",
+    "as_population", "breed", "capacity_limit", "check_problem", "compare_speed",
+    "crossover_mask", "exact_knapsack", "explore", "feasible", "init_population", "mutate",
+    "objective", "one_point_crossover", "plot_crossover", "plot_history", "plot_roulette",
+    "random_instance", "repair", "replace_infeasible", "roulette_select", "selection_weights",
+    "show_bits", "solve_knapsack", "solve_knapsack_loop", "uniform_crossover",
 ]

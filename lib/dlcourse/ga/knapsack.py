@@ -29,6 +29,10 @@ def exact_knapsack(values, weights, capacity, method: str = "auto") -> tuple[np.
     weights are integers and n·(capacity+1) <= DP_MAX_CELLS, else MILP).
     """
     values, weights, capacity = check_problem(values, weights, capacity)
+    if method not in ("auto", "dp", "milp"):
+        raise ValueError(f"method must be 'auto', 'dp' or 'milp', got {method!r}")
+    if values.size == 0:
+        return np.zeros(0, dtype=bool), 0.0
     integral = bool(np.all(weights == np.round(weights)))
     if method == "auto":
         small = values.size * (np.floor(capacity) + 1) <= DP_MAX_CELLS

@@ -23,29 +23,34 @@ The original loop code had two logic errors, fixed here:
 
 import numpy as np
 
-from ..core import validate
-from .operators import GAResult, capacity_limit, check_problem
+from .operators import GAResult, check_settings, finish, trivial_result
 
 
 def solve_knapsack_loop(values, weights, capacity, population: int = 100,
                         generations: int = 3000, mutation: float | None = None,
                         seed: int | None = 0, p_init: float = 0.5,
-                        pressure: float | None = 2.0) -> GAResult:
-    """Per-element loop version of ``dlcourse.ga.solve_knapsack`` (same arguments, same result)."""
-    v_arr, w_arr, capacity = check_problem(values, weights, capacity)
-    values, weights = v_arr.tolist(), w_arr.tolist()
-    n = len(values)
-    k = validate.count("population", population)
-    generations = validate.count("generations", generations)
-    mutation = 1.0 / n if mutation is None else validate.rate("mutation", mutation)
-    p_init = validate.rate("p_init", p_init)
-    limit = capacity_limit(capacity)
+                        pressure: float | None = 2.0, target: float | None = None,
+                        patience: int | None = None, repair: bool = True) -> GAResult:
+    """Per-element loop version of ``dlcourse.ga.solve_knapsack`` (same arguments, same result).
+
+    Uniform crossover only. Sums run in item order, so with integer values and
+    weights (exact in float64) every history entry equals the vectorised one.
+    """
+    cfg = check_settings(values, weights, capacity, population, generations, mutation, p_init,
+                         "uniform", pressure, target, patience, repair)
+    if (trivial := trivial_result(cfg)) is not None:
+        return trivial
+    values, weights = cfg.values.tolist(), cfg.weights.tolist()
+    n, k, limit = len(values), cfg.population, cfg.limit
     rng = np.random.default_rng(seed)
 
-    pop = [[rng.random() < p_init for _ in range(n)] for _ in range(k)]
+    pop = [[rng.random() < cfg.p_init for _ in range(n)] for _ in range(k)]
+    if cfg.repair:
+        _repair_loop(pop, weights, limit, rng)
     best_x, best_value, found_at = [False] * n, -np.inf, -1
     hist = {"best": [], "mean": [], "feasible": []}
-    for g in range(generations):
+    stopped = "budget"
+    for g in range(cfg.generations):
         obj, ok = [], []
         for i in range(k):
             total, load = 0.0, 0.0
@@ -63,34 +68,62 @@ def solve_knapsack_loop(values, weights, capacity, population: int = 100,
         hist["mean"].append(sum(o for o, f in zip(obj, ok, strict=True) if f) / n_ok
                             if n_ok else np.nan)
         hist["feasible"].append(n_ok / k)
+        if cfg.target is not None and best_value >= cfg.target:
+            stopped = "target"
+            break
+        if cfg.patience is not None and found_at >= 0 and g - found_at >= cfg.patience:
+            stopped = "stagnation"
+            break
 
-        weights_sel = _selection_weights_loop(obj, ok, pressure)
+        weights_sel = _selection_weights_loop(obj, ok, cfg.pressure)
         total_w = 0.0
         cdf = []
         for wgt in weights_sel:
             total_w += wgt
             cdf.append(total_w)
         if n_ok >= 2 and total_w > 0:      # fixed: breed when there are ENOUGH parents
-            first = [_spin(cdf, rng.random() * total_w) for _ in range(k)]
-            second = [_spin(cdf, rng.random() * total_w) for _ in range(k)]
+            draws = iter(rng.random(2 * k + 2 * k * n).tolist())   # this generation's numbers
+            first = [_spin(cdf, next(draws) * total_w) for _ in range(k)]
+            second = [_spin(cdf, next(draws) * total_w) for _ in range(k)]
             children = []
             for i in range(k):
                 mum, dad = pop[first[i]], pop[second[i]]
                 # fixed: gene j from mum where the mask says so, else from dad
-                children.append([mum[j] if rng.random() < 0.5 else dad[j] for j in range(n)])
+                children.append([mum[j] if next(draws) < 0.5 else dad[j] for j in range(n)])
+            for child in children:
+                for j in range(n):
+                    if next(draws) < cfg.mutation:
+                        child[j] = not child[j]
             pop = children
         else:                               # too few feasible parents: re-draw the infeasible
             for i in range(k):
                 if not ok[i]:
-                    pop[i] = [rng.random() < p_init for _ in range(n)]
-        for i in range(k):
-            for j in range(n):
-                if rng.random() < mutation:
-                    pop[i][j] = not pop[i][j]
+                    pop[i] = [rng.random() < cfg.p_init for _ in range(n)]
+            if cfg.repair:
+                _repair_loop(pop, weights, limit, rng)
+            for i in range(k):
+                for j in range(n):
+                    if rng.random() < cfg.mutation:
+                        pop[i][j] = not pop[i][j]
         if found_at >= 0:
             pop[0] = list(best_x)
-    history = {key: np.asarray(val, dtype=np.float64) for key, val in hist.items()}
-    return GAResult(np.array(best_x, dtype=bool), float(max(best_value, 0.0)), found_at, history)
+    return finish(best_x, best_value, found_at, hist, stopped)
+
+
+def _repair_loop(pop: list[list[bool]], weights: list[float], limit: float, rng) -> None:
+    """``dlcourse.ga.repair`` one row at a time, in place, with the same random numbers."""
+    overweight = [i for i, row in enumerate(pop)
+                  if sum(w for w, taken in zip(weights, row, strict=True) if taken) > limit]
+    for i in overweight:
+        keys = [rng.random() for _ in weights]
+        order = sorted((j for j, taken in enumerate(pop[i]) if taken), key=lambda j: keys[j])
+        running, kept = 0.0, [False] * len(weights)
+        for j in order:
+            running += weights[j]
+            if running > limit:
+                break
+            kept[j] = True
+        pop[i] = kept
 
 
 def _selection_weights_loop(obj: list[float], ok: list[bool], pressure: float | None):

@@ -33,11 +33,12 @@ Crossover = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 def check_problem(values, weights, capacity) -> tuple[np.ndarray, np.ndarray, float]:
     """Validated ``(values (n,), weights (n,), capacity)`` as float64 arrays and a float.
 
-    Raises ValueError for mismatched lengths, an empty problem, non-finite numbers,
-    negative weights or a negative capacity.
+    Zero items are allowed (the only selection is the empty one). Raises ValueError
+    for mismatched lengths, non-finite numbers, negative weights or a negative
+    capacity, TypeError for values that are not real numbers.
     """
-    values = validate.vector("values", values)
-    weights = validate.vector("weights", weights)
+    values = validate.vector("values", values, allow_empty=True)
+    weights = validate.vector("weights", weights, allow_empty=True)
     if values.shape != weights.shape:
         raise ValueError(f"values and weights must have the same length, got {values.size} "
                          f"values and {weights.size} weights")
@@ -80,29 +81,37 @@ def uniform_crossover(parent_a: np.ndarray, parent_b: np.ndarray,
 
     Row i of the result is the child of row i of each parent array.
     """
-    return _uniform(*_check_parents(parent_a, parent_b), rng)
+    a, b = _check_parents(parent_a, parent_b)
+    return _uniform(a, b, rng.random(a.shape))
 
 
-def _uniform(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return np.where(crossover_mask(a.shape, rng), a, b)
+def _uniform(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Uniform crossover given ``u``, uniform numbers of the parents' shape (the mask is u < ½)."""
+    return np.where(u < 0.5, a, b)
 
 
 def one_point_crossover(parent_a: np.ndarray, parent_b: np.ndarray,
                         rng: np.random.Generator) -> np.ndarray:
     """Children ``(k, n)``: genes before a random cut (1..n-1) from A, the rest from B."""
-    return _one_point(*_check_parents(parent_a, parent_b), rng)
+    a, b = _check_parents(parent_a, parent_b)
+    return _one_point(a, b, rng.random(a.shape))
 
 
-def _one_point(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _one_point(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """One-point crossover given uniform numbers ``u`` (k, n): row i cuts at 1 + ⌊u[i, 0]·(n-1)⌋."""
     k, n = a.shape
     if n < 2:
         return a.copy()
-    cut = rng.integers(1, n, size=k)
+    cut = 1 + (u[:, 0] * (n - 1)).astype(np.int64)
     return np.where(np.arange(n)[None, :] < cut[:, None], a, b)
 
 
-# Unchecked kernels, used inside the solver's loop (its inputs are already validated).
-CROSSOVERS: dict[str, Crossover] = {"uniform": _uniform, "one-point": _one_point}
+# The crossovers by name, as kernels ``(parents_a, parents_b, uniforms) -> children`` that
+# take their random numbers pre-drawn (the solver draws a whole generation's at once).
+CROSSOVER_KERNELS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
+    "uniform": _uniform, "one-point": _one_point}
+CROSSOVERS: dict[str, Crossover] = {"uniform": uniform_crossover,
+                                    "one-point": one_point_crossover}
 
 
 def _check_parents(a, b) -> tuple[np.ndarray, np.ndarray]:
@@ -153,20 +162,22 @@ def selection_weights(objective_values: np.ndarray, is_feasible: np.ndarray,
     if obj.shape != ok.shape or obj.ndim != 1:
         raise ValueError(f"objective and feasibility must be (k,) arrays of one length, got "
                          f"{obj.shape} and {ok.shape}")
-    weights = np.zeros_like(obj)
+    if pressure is not None:
+        pressure = validate.finite_number("pressure", pressure, strictly_above=0)
+    elif (obj[ok] < 0).any():
+        raise ValueError("plain fitness-proportional selection needs non-negative objectives")
+    return _selection_weights(obj, ok, pressure)
+
+
+def _selection_weights(obj: np.ndarray, ok: np.ndarray, pressure: float | None) -> np.ndarray:
+    """:func:`selection_weights` on checked arrays (the solver's inner loop)."""
     if not ok.any():
-        return weights
+        return np.zeros_like(obj)
     if pressure is None:
-        if (obj[ok] < 0).any():
-            raise ValueError("plain fitness-proportional selection needs non-negative objectives")
-        weights[ok] = obj[ok]
-        return weights
-    if pressure <= 0:
-        raise ValueError(f"pressure must be positive (or None), got {pressure}")
-    lo, hi = obj[ok].min(), obj[ok].max()
+        return np.where(ok, obj, 0.0)
+    lo, hi = np.where(ok, obj, np.inf).min(), np.where(ok, obj, -np.inf).max()
     eps = (hi - lo) / ok.size if hi > lo else 1.0  # the worst feasible row keeps a small chance
-    weights[ok] = ((obj[ok] - lo + eps) / (hi - lo + eps)) ** pressure
-    return weights
+    return np.where(ok, ((obj - lo + eps) / (hi - lo + eps)) ** pressure, 0.0)
 
 
 def roulette_select(weights: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -202,12 +213,6 @@ def breed(pop: np.ndarray, weights: np.ndarray, size: int, rng: np.random.Genera
     return crossover(pop[a], pop[b], rng)
 
 
-def _breed(pop, weights, size, rng, crossover) -> np.ndarray:
-    a = _roulette(weights, size, rng)
-    b = _roulette(weights, size, rng)
-    return crossover(pop[a], pop[b], rng)
-
-
 def replace_infeasible(pop: np.ndarray, is_feasible: np.ndarray, weights: np.ndarray,
                        rng: np.random.Generator, p_init: float = 0.5, min_parents: int = 2,
                        crossover: Crossover = uniform_crossover) -> np.ndarray:
@@ -232,6 +237,41 @@ def replace_infeasible(pop: np.ndarray, is_feasible: np.ndarray, weights: np.nda
     return out
 
 
+def repair(pop: np.ndarray, weights: np.ndarray, capacity: float,
+           rng: np.random.Generator) -> np.ndarray:
+    """Copy of ``pop`` ``(k, n)`` in which every overweight row drops items until it fits.
+
+    Each overweight row keeps its items in a random order while their running
+    weight stays within ``capacity`` and drops the rest from the first item that
+    does not fit; feasible rows are untouched. The empty selection always fits, so
+    the result is all feasible (for ``weights >= 0``, ``capacity >= 0``).
+    """
+    pop = as_population(pop)
+    weights = validate.vector("weights", weights, allow_empty=True)
+    if pop.shape[1] != weights.size:
+        raise ValueError(f"a population of {pop.shape[1]} genes needs {pop.shape[1]} weights, "
+                         f"got {weights.size}")
+    capacity = validate.finite_number("capacity", capacity, minimum=0)
+    return _repair(pop.copy(), weights, capacity_limit(capacity), rng)
+
+
+def _repair(pop: np.ndarray, weights: np.ndarray, limit: float,
+            rng: np.random.Generator) -> np.ndarray:
+    """:func:`repair` in place on checked input (``limit`` from :func:`capacity_limit`)."""
+    bad = pop @ weights > limit
+    if not bad.any():
+        return pop
+    rows = pop[bad]
+    keys = rng.random(rows.shape)                       # a random order of the items...
+    order = np.argsort(np.where(rows, keys, 2.0), axis=1, kind="stable")  # ...taken ones first
+    taken = np.take_along_axis(rows, order, axis=1)
+    running = np.cumsum(np.where(taken, weights[order], 0.0), axis=1)
+    kept = np.zeros_like(rows)
+    np.put_along_axis(kept, order, taken & (running <= limit), axis=1)
+    pop[bad] = kept
+    return pop
+
+
 # ----------------------------------------------------------------------------- the solver
 @dataclass
 class GAResult:
@@ -239,9 +279,11 @@ class GAResult:
 
     x: (n,) bool, the best feasible solution seen (all False, the empty selection,
     if no row was ever feasible). value: its objective. found_at: the generation
-    where it was first found (-1 if never). history: per generation, arrays of
-    shape (generations,): "best" (best feasible objective seen so far, NaN before
-    the first feasible row), "mean" (mean objective of the feasible rows, NaN when
+    where it was first found (-1 if never). stopped: why the run ended, "budget"
+    (all generations ran), "target" or "stagnation" (no better solution for
+    ``patience`` generations). history: per generation, arrays of shape
+    (generations run,): "best" (best feasible objective seen so far, NaN before the
+    first feasible row), "mean" (mean objective of the feasible rows, NaN when
     none) and "feasible" (fraction of feasible rows).
     """
 
@@ -249,56 +291,145 @@ class GAResult:
     value: float
     found_at: int
     history: dict[str, np.ndarray] = field(repr=False)
+    stopped: str = "budget"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Checked arguments of one GA run (shared by the vectorised and the loop solver)."""
+
+    values: np.ndarray
+    weights: np.ndarray
+    capacity: float
+    population: int
+    generations: int
+    mutation: float
+    p_init: float
+    crossover: str
+    pressure: float | None
+    target: float | None
+    patience: int | None
+    repair: bool
+
+    @property
+    def limit(self) -> float:
+        return capacity_limit(self.capacity)
+
+
+def check_settings(values, weights, capacity, population=100, generations=3000, mutation=None,
+                   p_init=0.5, crossover="uniform", pressure=2.0, target=None, patience=None,
+                   repair=True) -> Settings:
+    """Validate every argument of :func:`solve_knapsack`; return them as :class:`Settings`."""
+    values, weights, capacity = check_problem(values, weights, capacity)
+    if crossover not in CROSSOVER_KERNELS:
+        raise ValueError(f"crossover must be one of {sorted(CROSSOVER_KERNELS)}, "
+                         f"got {crossover!r}")
+    if not isinstance(repair, bool | np.bool_):
+        raise TypeError(f"repair must be True or False, got {repair!r}")
+    n = values.size
+    return Settings(
+        values, weights, capacity,
+        population=validate.count("population", population),
+        generations=validate.count("generations", generations),
+        mutation=(1.0 / max(n, 1) if mutation is None else validate.rate("mutation", mutation)),
+        p_init=validate.rate("p_init", p_init),
+        crossover=crossover,
+        pressure=(None if pressure is None
+                  else validate.finite_number("pressure", pressure, strictly_above=0)),
+        target=None if target is None else validate.finite_number("target", target),
+        patience=None if patience is None else validate.count("patience", patience),
+        repair=bool(repair))
+
+
+def trivial_result(settings: Settings) -> GAResult | None:
+    """The answer without a search when there are no items (the empty selection), else None."""
+    if settings.values.size:
+        return None
+    one = np.ones(1)
+    return GAResult(np.zeros(0, dtype=bool), 0.0, 0,
+                    {"best": 0 * one, "mean": 0 * one, "feasible": one}, "budget")
+
+
+def finish(best_x, best_value: float, found_at: int, history: dict, stopped: str) -> GAResult:
+    """The :class:`GAResult`; warns when no feasible row was ever met (then value 0, x empty)."""
+    if found_at < 0:
+        import warnings
+
+        warnings.warn("the GA met no feasible solution: returning the empty selection "
+                      "(value 0); use repair=True, or a lower p_init", RuntimeWarning,
+                      stacklevel=3)
+        best_value = 0.0
+    history = {key: np.asarray(v, dtype=np.float64) for key, v in history.items()}
+    return GAResult(np.asarray(best_x, dtype=bool), float(best_value), found_at, history, stopped)
 
 
 def solve_knapsack(values, weights, capacity, population: int = 100, generations: int = 3000,
                    mutation: float | None = None, seed: int | None = 0, p_init: float = 0.5,
                    crossover: str = "uniform", pressure: float | None = 2.0,
-                   target: float | None = None) -> GAResult:
+                   target: float | None = None, patience: int | None = None,
+                   repair: bool = True) -> GAResult:
     """Maximise ``values·x`` subject to ``weights·x <= capacity`` over x in {0, 1}^n.
 
-    population: rows k; generations: number of generations; mutation: flip
+    population: rows k; generations: the most generations to run; mutation: flip
     probability per gene (default 1/n); crossover: "uniform" or "one-point";
-    pressure: see :func:`selection_weights`; target: stop early once a feasible
-    solution reaches this value (the history is then shorter). Deterministic for
-    a given ``seed``.
-    """
-    values, weights, capacity = check_problem(values, weights, capacity)
-    n = values.size
-    k = validate.count("population", population)
-    generations = validate.count("generations", generations)
-    mutation = 1.0 / n if mutation is None else validate.rate("mutation", mutation)
-    p_init = validate.rate("p_init", p_init)
-    if crossover not in CROSSOVERS:
-        raise ValueError(f"crossover must be one of {sorted(CROSSOVERS)}, got {crossover!r}")
-    cross = CROSSOVERS[crossover]
-    rng = np.random.default_rng(seed)
-    limit = capacity_limit(capacity)
+    pressure: see :func:`selection_weights`; target: stop once a feasible solution
+    reaches this value; patience: stop when the best has not improved for this many
+    generations (None: never); repair: make the initial population (and any
+    re-drawn rows) feasible with :func:`repair`, so a tight capacity still leaves
+    parents to breed from. With n = 0 items the answer is the empty selection.
+    Warns (RuntimeWarning) when no feasible row was ever met. Deterministic for a
+    given ``seed``.
 
-    pop = init_population(k, n, p_init, rng)
+    Each generation draws all its random numbers in one call: 2k roulette draws,
+    then k·n crossover numbers, then k·n mutation numbers.
+    """
+    cfg = check_settings(values, weights, capacity, population, generations, mutation, p_init,
+                         crossover, pressure, target, patience, repair)
+    if (trivial := trivial_result(cfg)) is not None:
+        return trivial
+    k, n, limit = cfg.population, cfg.values.size, cfg.limit
+    cross = CROSSOVER_KERNELS[cfg.crossover]
+    value_weight = np.stack([cfg.values, cfg.weights], axis=1)          # (n, 2)
+    rng = np.random.default_rng(seed)
+
+    pop = init_population(k, n, cfg.p_init, rng)
+    if cfg.repair:
+        pop = _repair(pop, cfg.weights, limit, rng)
     best_x, best_value, found_at = np.zeros(n, bool), -np.inf, -1
-    hist = {"best": [], "mean": [], "feasible": []}
-    for g in range(generations):
-        as_float = pop.astype(np.float64)
-        obj, ok = as_float @ values, as_float @ weights <= limit
-        if ok.any():
-            i = int(np.argmax(np.where(ok, obj, -np.inf)))
-            if obj[i] > best_value:
-                best_x, best_value, found_at = pop[i].copy(), float(obj[i]), g
-        hist["best"].append(best_value if found_at >= 0 else np.nan)
-        hist["mean"].append(obj[ok].mean() if ok.any() else np.nan)
-        hist["feasible"].append(ok.mean())
-        if target is not None and best_value >= target:
+    hist = {key: np.full(cfg.generations, np.nan) for key in ("best", "mean", "feasible")}
+    stopped, g = "budget", 0
+    for g in range(cfg.generations):
+        totals = pop @ value_weight                                     # (k, 2)
+        obj, ok = totals[:, 0], totals[:, 1] <= limit
+        n_ok = int(np.count_nonzero(ok))
+        if n_ok:
+            masked = np.where(ok, obj, -np.inf)
+            i = int(masked.argmax())
+            if masked[i] > best_value:
+                best_x, best_value, found_at = pop[i].copy(), float(masked[i]), g
+            hist["mean"][g] = obj @ ok / n_ok
+        hist["best"][g] = best_value if found_at >= 0 else np.nan
+        hist["feasible"][g] = n_ok / k
+        if cfg.target is not None and best_value >= cfg.target:
+            stopped = "target"
             break
-        w = selection_weights(obj, ok, pressure)
-        if ok.sum() >= 2 and w.sum() > 0:
-            pop = _breed(pop, w, k, rng, cross)          # everyone is replaced by offspring
-        else:
-            pop = replace_infeasible(pop, ok, w, rng, p_init, crossover=cross)
-        pop = _flip(pop, mutation, rng)
+        if cfg.patience is not None and found_at >= 0 and g - found_at >= cfg.patience:
+            stopped = "stagnation"
+            break
+        w = _selection_weights(obj, ok, cfg.pressure)
+        cdf = np.cumsum(w)
+        if n_ok >= 2 and cdf[-1] > 0:                   # everyone is replaced by offspring
+            u = rng.random(2 * k + 2 * k * n)
+            parents = pop[np.minimum(np.searchsorted(cdf, u[:2 * k] * cdf[-1], side="right"),
+                                     k - 1)]
+            pop = cross(parents[:k], parents[k:], u[2 * k:2 * k + k * n].reshape(k, n))
+            pop ^= u[2 * k + k * n:].reshape(k, n) < cfg.mutation
+        else:                                           # too few parents: re-draw the infeasible
+            pop = replace_infeasible(pop, ok, w, rng, cfg.p_init)
+            if cfg.repair:
+                pop = _repair(pop, cfg.weights, limit, rng)
+            pop = _flip(pop, cfg.mutation, rng)
         if found_at >= 0:
-            pop[0] = best_x                              # elitism
-    history = {key: np.asarray(v, dtype=np.float64) for key, v in hist.items()}
-    if found_at < 0:  # nothing feasible was met: the empty selection always is
-        best_value = 0.0
-    return GAResult(best_x, best_value, found_at, history)
+            pop[0] = best_x                             # elitism
+    history = {key: v[:g + 1] for key, v in hist.items()}
+    return finish(best_x, best_value, found_at, history, stopped)
