@@ -288,3 +288,27 @@ def test_transfer_lowers_the_loss_on_an_exact_budget(optimizer):
     np.testing.assert_allclose(hist["total"], hist["content"] + hist["style"] + hist["tv"],
                                rtol=1e-5)
     assert hist["best"][-1] < hist["total"][0] / 3
+
+
+def test_fit_shorter_side_and_png():
+    wide = rng(2).uniform(0, 255, (10, 30, 3))
+    assert style.fit_shorter_side(wide, 5).shape == (5, 15, 3)
+    assert style.fit_shorter_side(wide.transpose(1, 0, 2), 20).shape == (60, 20, 3)
+    from io import BytesIO
+
+    from PIL import Image
+
+    img = style.to_uint8(wide)
+    np.testing.assert_array_equal(np.asarray(Image.open(BytesIO(style.png_bytes(img)))), img)
+
+
+@pytest.mark.slow
+def test_widget_runs_and_redraws():
+    photo = rng(3).uniform(0, 255, (32, 32, 3))
+    box, run = style.explore(photo, {"noise": photo[::-1]}, 32, max_steps=10, weights="random",
+                             progress=False)
+    picture, status = box.children[1], box.children[2]
+    assert bytes(picture.value) == b"" and "press" in status.value  # nothing runs until asked
+    run(log10_ratio=-2.0, steps=10)
+    assert bytes(picture.value).startswith(b"\x89PNG") and "done" in status.value
+    assert "random filters" in status.value  # the network is named with the result

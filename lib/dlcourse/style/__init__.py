@@ -12,7 +12,8 @@ Public API (notebooks and tests import only these names):
   ``STYLE_LAYERS``, ``CONTENT_LAYERS``, ``NETS``, ``MEAN_BGR``;
 - optimisation: :func:`transfer` (Adam or L-BFGS), :func:`make_objective`;
 - images: :func:`content_image`, :func:`style_image`, :func:`load_image`,
-  :func:`resize`, :func:`center_square`, :func:`to_uint8`, :func:`show_images`,
+  :func:`as_rgb`, :func:`fit_shorter_side`, :func:`resize`, :func:`center_square`,
+  :func:`to_uint8`, :func:`show_images`,
   ``CONTENT_PHOTOS``, ``PAINTINGS``;
 - the lesson's widget: :func:`explore`, :func:`png_bytes`; :func:`loss_ratio`.
 """
@@ -20,8 +21,10 @@ Public API (notebooks and tests import only these names):
 from .images import (
     CONTENT_PHOTOS,
     PAINTINGS,
+    as_rgb,
     center_square,
     content_image,
+    fit_shorter_side,
     load_image,
     resize,
     show_images,
@@ -55,8 +58,8 @@ from .widgets import explore, loss_ratio, png_bytes
 
 __all__ = [
     "CONTENT_LAYERS", "CONTENT_PHOTOS", "MEAN_BGR", "NETS", "PAINTINGS", "STYLE_LAYERS",
-    "FeatureExtractor", "center_square", "content_image", "content_loss", "deprocess",
-    "explore", "feature_extractor", "gram_matrix", "keras_name", "layer_names",
+    "FeatureExtractor", "as_rgb", "center_square", "content_image", "content_loss", "deprocess",
+    "explore", "feature_extractor", "fit_shorter_side", "gram_matrix", "keras_name", "layer_names",
     "layer_style_loss", "load_image", "loss_ratio", "make_objective", "paper_name",
     "png_bytes", "preprocess", "resize", "show_images", "style_image", "style_loss",
     "to_uint8", "total_variation_loss", "transfer", "weights_fingerprint", "weights_path",

@@ -17,7 +17,8 @@ PAINTINGS = {"great_wave": "Hokusai, The Great Wave off Kanagawa (c. 1831)",
              "starry_night": "Van Gogh, The Starry Night (1889)"}
 
 
-def _as_rgb(image, name: str = "image") -> np.ndarray:
+def as_rgb(image, name: str = "image") -> np.ndarray:
+    """``image`` as float32 ``(H, W, 3)``: grey repeated, alpha dropped, batch of 1 unwrapped."""
     arr = np.asarray(image)
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
@@ -32,7 +33,7 @@ def _as_rgb(image, name: str = "image") -> np.ndarray:
 
 def center_square(image) -> np.ndarray:
     """The largest centred square of ``image`` ``(H, W, 3)``."""
-    arr = _as_rgb(image)
+    arr = as_rgb(image)
     h, w = arr.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
@@ -43,7 +44,7 @@ def resize(image, shape: tuple[int, int]) -> np.ndarray:
     """``image`` ``(H, W, 3)`` 0-255 resized to ``shape = (h, w)`` with anti-aliasing."""
     from skimage.transform import resize as sk_resize
 
-    arr = _as_rgb(image)
+    arr = as_rgb(image)
     h, w = (int(v) for v in shape)
     if h < 1 or w < 1:
         raise ValueError(f"the new shape must be positive, got {shape}")
@@ -78,9 +79,13 @@ def load_image(path, size: int | None = None) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no image file at {path}")
-    arr = _as_rgb(imread(path), str(path))
-    if size is None:
-        return arr
+    arr = as_rgb(imread(path), str(path))
+    return arr if size is None else fit_shorter_side(arr, size)
+
+
+def fit_shorter_side(image, size: int) -> np.ndarray:
+    """``image`` ``(H, W, 3)`` resized so its shorter side is ``size``, proportions kept."""
+    arr = as_rgb(image)
     h, w = arr.shape[:2]
     scale = size / min(h, w)
     return resize(arr, (max(1, round(h * scale)), max(1, round(w * scale))))
@@ -88,7 +93,7 @@ def load_image(path, size: int | None = None) -> np.ndarray:
 
 def to_uint8(image) -> np.ndarray:
     """``(H, W, 3)`` or ``(1, H, W, 3)`` 0-255 floats -> displayable uint8 (rounded, clipped)."""
-    return np.clip(np.rint(_as_rgb(image)), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(as_rgb(image)), 0, 255).astype(np.uint8)
 
 
 def show_images(images, titles=None, *, suptitle: str = "", size: float = 2.6, axes=None):

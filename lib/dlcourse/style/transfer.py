@@ -48,7 +48,7 @@ def _prepare_images(content, style, size):
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 16):
         raise ValueError(f"size must be an integer >= 16 (pixels), got {size!r}")
     if content is not None:
-        content = images.center_square(content) if size else images._as_rgb(content, "content")
+        content = images.center_square(content) if size else images.as_rgb(content, "content")
         if size:
             content = images.resize(content, (size, size))
         shape = content.shape[:2]
@@ -57,11 +57,9 @@ def _prepare_images(content, style, size):
     else:
         shape = (size, size)
     if style is not None:
-        style = images._as_rgb(style, "style")
+        style = images.as_rgb(style, "style")
         if size:
-            h, w = style.shape[:2]
-            scale = size / min(h, w)
-            style = images.resize(style, (max(1, round(h * scale)), max(1, round(w * scale))))
+            style = images.fit_shorter_side(style, size)
     return content, style, shape
 
 
@@ -76,7 +74,7 @@ def _initial_image(init, content, shape, seed) -> np.ndarray:
                 raise ValueError("init='content' needs a content image")
             return content.copy()
         raise ValueError(f"init must be one of {INITS} or an image array, got {init!r}")
-    start = images._as_rgb(init, "init")
+    start = images.as_rgb(init, "init")
     if start.shape[:2] != tuple(shape):
         raise ValueError(f"init has shape {start.shape}, the image to generate is {(*shape, 3)}")
     return start

@@ -36,7 +36,7 @@ def explore(content, paintings: dict, size: int, max_steps: int, **transfer_kwar
                         f"α·content {parts['content']:.3g} + β·style {parts['style']:.3g}")
 
     def run(log10_ratio: float = -3.0, painting: str = next(iter(paintings)),
-            steps: int = max_steps, init: str = "noise"):
+            steps: int = max_steps, init: str = "noise") -> None:
         ratio = 10.0**log10_ratio
         image, hist = transfer(content, paintings[painting], int(steps), alpha=ratio, beta=1.0,
                                size=size, init=init, callback=show,
@@ -45,7 +45,6 @@ def explore(content, paintings: dict, size: int, max_steps: int, **transfer_kwar
         status.value = (f"done: α/β = {ratio:.0e}, {painting}, {int(steps)} steps from {init}; "
                         f"loss {hist['total'][0]:.3g} → {hist['total'][-1]:.3g} "
                         f"({hist['description']})")
-        return image, hist
 
     controls = widgets.interactive(
         run, {"manual": True, "manual_name": "run"},
