@@ -44,7 +44,7 @@ import scipy.signal
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from tqdm.auto import tqdm
 
-from dlcourse import checks, conv, core, report, timing
+from dlcourse import checks, conv, core, report
 
 NOTEBOOK = "01_convolution_arithmetic"
 
@@ -61,6 +61,7 @@ NAIVE_ITEMS = 2 if QUICK else 10  # images the naive loops run on (time scaled t
 SWEEP_SIZES = [8, 16, 32, 48] if QUICK else [8, 16, 32, 64, 96, 128]
 SWEEP_NAIVE_MAX = 16 if QUICK else 64  # largest image the naive loops are timed on
 REPEAT = 2 if QUICK else 5
+ROUNDS = 3 if QUICK else 7  # interleaved rounds of the im2col / TF / matmul comparison
 
 # %% [markdown]
 # ## 1. Cross-correlation and convolution
@@ -483,8 +484,8 @@ assert np.abs(conv.conv2d(x32, w32) - exact).max() / np.abs(exact).max() < 1e-5
 # and then *waits* for every thread. When other programs hold the cores, those waits stretch to
 # whole scheduler time slices and a 0.2 ms product can take 10 ms; TensorFlow's thread pool
 # copes better. If the load printed below exceeds the core count, distrust the NumPy numbers
-# and rerun later, or run `benchmarks/conv.py --blas-threads 1`, which gives both libraries one
-# thread each.
+# and rerun later, or run `benchmarks/conv.py`, which gives both libraries one thread each and
+# measures CPU time, so that other programs on the machine barely move its ratios.
 
 # %%
 load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -534,56 +535,54 @@ for name, (t, flops) in results.items():
 t_a, t_b = results["a"][0], results["b"][0]
 naive_over_im2col = t_a["naive", "forward"].seconds / t_a["im2col", "forward"].seconds
 naive_over_im2col_bwd = t_a["naive", "backward"].seconds / t_a["im2col", "backward"].seconds
-im2col_over_tf = t_b["im2col", "forward"].seconds / t_b["tf", "forward"].seconds
 print(
     f"\n(a) naive / im2col: forward {naive_over_im2col:.0f}x, backward {naive_over_im2col_bwd:.0f}x"
 )
-print(f"(b) im2col / tf.nn.conv2d forward: {im2col_over_tf:.2f}")
 
 # %% [markdown]
-# ### FLOP/s against the machine's matrix product
+# ### im2col against TensorFlow and against the machine's matrix product
+# One timing per method is at the mercy of whatever else the machine does at that moment. For
+# the headline ratios on layer (b), `conv.compare_with_tf` (shared with `benchmarks/conv.py`)
+# times im2col, `tf.nn.conv2d` and `np.matmul` in **interleaved rounds**: every round runs each
+# contender once, in a rotating order, and each ratio is taken within a round; we report the
+# median and the range over the rounds.
+#
 # A convolution does $2\,k_h k_w C\,O$ floating-point operations per output position (a multiply
 # and an add per weight). Divide by the time and compare with `np.matmul` on the very shapes
-# im2col multiplies, and on a square 1024 product (`dlcourse.timing`). The gap between im2col
-# and the plain product is the price of building the im2col matrix. (im2col can even beat the
-# same-shape product: it multiplies block by block, so each block stays in the cache, while the
-# single big product streams a matrix of over 100 MB from memory. We compare with the faster of
-# the two products.)
+# im2col multiplies, $(N\,OH\,OW) \times (k_h k_w C)$ by $(k_h k_w C) \times O$, and on a square
+# product; the gap to the faster of the two is the price of building the im2col matrix. (im2col
+# can even beat the same-shape product: it multiplies block by block, each block small enough to
+# stay in the core's cache, while the single big product streams its matrix from memory.)
 
 # %%
 spec = CASE_B
-n, h, w_, c = spec["x"]
-oh = core.output_size(h, 3, spec["stride"], spec["padding"])
-a_mat = np.random.default_rng(1).standard_normal((n * oh * oh, 9 * c)).astype(np.float32)
-b_mat = np.random.default_rng(2).standard_normal((9 * c, spec["w"][3])).astype(np.float32)
-mm_same = (
-    timing.matmul_flops(*a_mat.shape, b_mat.shape[1])
-    / timing.best_time(lambda: a_mat @ b_mat, repeat=REPEAT)
-    / 1e9
+rng = np.random.default_rng(0)
+x_b = rng.standard_normal(spec["x"]).astype(np.float32)
+w_b = (rng.standard_normal(spec["w"]) / np.sqrt(np.prod(spec["w"][:3]))).astype(np.float32)
+compared = conv.compare_with_tf(
+    x_b, w_b, spec["stride"], spec["padding"], rounds=ROUNDS, square=512 if QUICK else 1024
 )
-mm_square = timing.matmul_gflops(512 if QUICK else 1024, repeat=REPEAT)
-flops_b = results["b"][1]
-im2col_gflops = flops_b / t_b["im2col", "forward"].seconds / 1e9
-tf_gflops = flops_b / t_b["tf", "forward"].seconds / 1e9
-im2col_over_matmul = im2col_gflops / max(mm_same, mm_square)
-print(
-    f"np.matmul {a_mat.shape} @ {b_mat.shape}: {mm_same:.1f} GFLOP/s; square: {mm_square:.1f} GFLOP/s"
-)
-print(
-    f"im2col conv (b): {im2col_gflops:.1f} GFLOP/s = {im2col_over_matmul:.0%} of the faster matmul"
-)
-print(f"tf.nn.conv2d (b): {tf_gflops:.1f} GFLOP/s")
+assert compared["max_error"] < 1e-4
+a_shape, b_shape = compared["matmul_shapes"]
+print(f"im2col's product: {a_shape} @ {b_shape}")
+for name, rate in compared["gflops"].items():
+    print(f"  {name:<22}{rate:8.1f} GFLOP/s (median)")
+for name, r in compared["ratios"].items():
+    print(f"  {name:<22}{r}")
+im2col_over_tf = compared["ratios"]["im2col/tf forward"].median
+im2col_over_tf_bwd = compared["ratios"]["im2col/tf backward"].median
+im2col_over_matmul = compared["ratios"]["im2col/matmul GFLOP/s"].median
+im2col_gflops = compared["gflops"]["im2col forward"]
 
+flops_b = results["b"][1]
 fig, ax = plt.subplots(figsize=(7, 3.5))
-labels = ["naive", "vectorized", "im2col", "tf.nn.conv2d", "matmul (same shape)", "matmul (square)"]
-values = [flops_b / t_b[m, "forward"].seconds / 1e9 for m in conv.TIMED_METHODS] + [
-    mm_same,
-    mm_square,
-]
-ax.barh(labels, values, color=["0.6", "0.6", "tab:red", "tab:blue", "tab:green", "tab:green"])
+labels = ["naive", "vectorized", *compared["gflops"]]
+values = [flops_b / t_b[m, "forward"].seconds / 1e9 for m in ("naive", "vectorized")]
+values += list(compared["gflops"].values())
+ax.barh(labels, values, color=["0.6", "0.6"] + ["tab:red", "tab:blue"] * 2 + ["tab:green"] * 2)
 ax.set_xscale("log")
-ax.set_xlabel("GFLOP/s (log scale)")
-ax.set_title(f"Forward FLOP rate on layer (b) {spec['x']} * {spec['w']}")
+ax.set_xlabel("GFLOP/s (log scale; backward counts 2× the forward FLOPs)")
+ax.set_title(f"FLOP rate on layer (b) {spec['x']} * {spec['w']}")
 fig.tight_layout()
 plt.show()
 
@@ -632,6 +631,7 @@ plt.show()
 report.record(NOTEBOOK, "naive_over_im2col_forward (a)", naive_over_im2col, "x")
 report.record(NOTEBOOK, "naive_over_im2col_backward (a)", naive_over_im2col_bwd, "x")
 report.record(NOTEBOOK, "im2col_over_tf_forward (b)", im2col_over_tf, "x")
+report.record(NOTEBOOK, "im2col_over_tf_backward (b)", im2col_over_tf_bwd, "x")
 report.record(NOTEBOOK, "im2col_gflops_over_matmul_gflops (b)", im2col_over_matmul, "fraction")
 report.record(NOTEBOOK, "im2col_gflops (b)", im2col_gflops, "GFLOP/s")
 

@@ -205,3 +205,32 @@ def test_time_conv_checks_every_method_and_scales_the_naive_one():
         assert r.max_error < 1e-5 and r.seconds > 0
         assert r.scaled == (r.method == "naive")
     assert "1 of 3 images and 2 of 4 filters" in rows[0].describe_scaling()
+
+
+def test_ratio_is_taken_per_round():
+    r = conv.ratio([2.0, 4.0, 9.0], [1.0, 1.0, 3.0])        # per round: 2, 4, 3
+    assert (r.median, r.low, r.high, r.rounds) == (3.0, 2.0, 4.0, 3)
+
+
+def test_interleaved_rounds_rotate_the_order():
+    log = []
+    contenders = {name: (lambda name=name: log.append(name)) for name in "abc"}
+    times = conv.interleaved_times(contenders, rounds=3, min_seconds=0)
+    assert {k: v.shape for k, v in times.items()} == {k: (3,) for k in "abc"}
+    # one warm-up call each, then per round each contender twice (a probe and one timed call)
+    rounds = "".join(log[3:])
+    assert log[:3] == list("abc")
+    assert rounds == "aabbcc" + "bbccaa" + "ccaabb"
+
+
+def test_compare_with_tf_reports_consistent_ratios():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 9, 9, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    result = conv.compare_with_tf(x, w, 1, "SAME", rounds=3, min_seconds=0.001, square=16)
+    assert result["max_error"] < 1e-5
+    assert result["matmul_shapes"] == ((2 * 9 * 9, 27), (27, 4))
+    s = result["seconds"]
+    forward = result["ratios"]["im2col/tf forward"]
+    assert forward.median == pytest.approx(np.median(s["im2col forward"] / s["tf forward"]))
+    assert forward.low <= forward.median <= forward.high

@@ -4,13 +4,26 @@
   per-method kernels in ``FORWARD`` / ``BACKWARD`` (``forward_naive`` … to print
   their source), :func:`geometry` and :func:`conv2d_flops`.
 - ``bench``: timing every method against TensorFlow the same way in the lesson
-  and in ``benchmarks/conv.py`` (:func:`time_conv`, :func:`tf_functions`).
+  and in ``benchmarks/conv.py`` (:func:`time_conv`; :func:`compare_with_tf`, which
+  interleaves im2col, TensorFlow and ``np.matmul`` and reports median ratios).
 - ``plots``: the lesson's figures (:func:`draw_sliding_window`).
 
 Output sizes and padding come from :mod:`dlcourse.core`.
 """
 
-from .bench import TIMED_METHODS, Timing, relative_max_error, tf_functions, tf_padding, time_conv
+from .bench import (
+    TIMED_METHODS,
+    Ratio,
+    Timing,
+    compare_with_tf,
+    im2col_matmul_shapes,
+    interleaved_times,
+    ratio,
+    relative_max_error,
+    tf_functions,
+    tf_padding,
+    time_conv,
+)
 from .methods import (
     BACKWARD,
     BLOCK_BYTES,
@@ -31,7 +44,8 @@ from .methods import (
 from .plots import draw_sliding_window, window_geometry
 
 __all__ = [
-    "BACKWARD", "BLOCK_BYTES", "FORWARD", "METHODS", "TIMED_METHODS", "Timing", "backward_im2col",
+    "BACKWARD", "BLOCK_BYTES", "FORWARD", "METHODS", "Ratio", "TIMED_METHODS", "Timing",
+    "backward_im2col", "compare_with_tf", "im2col_matmul_shapes", "interleaved_times", "ratio",
     "backward_naive", "backward_vectorized", "conv2d", "conv2d_backward", "conv2d_flops",
     "draw_sliding_window", "forward_im2col", "forward_naive", "forward_vectorized", "geometry",
     "im2col", "relative_max_error", "tf_functions", "tf_padding", "time_conv", "window_geometry",

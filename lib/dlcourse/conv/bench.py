@@ -1,19 +1,28 @@
 """Timing the conv2d implementations against TensorFlow, the same way everywhere.
 
 Shared by ``benchmarks/conv.py`` and lesson 01. Every timed call is also checked
-against TensorFlow, so a fast wrong answer cannot win. The naive method can be
-timed on the first few images and filters only; its time grows linearly with
-both (its two outer loops), so the full time is the measured one times
-(N / images) · (O / filters), and the result says it was scaled.
+against TensorFlow, so a fast wrong answer cannot win.
+
+- :func:`time_conv`: one timing per method and direction (the naive method can be
+  timed on the first few images and filters only; its time grows linearly with
+  both, its two outer loops, so the full time is the measured one times
+  (N / images) · (O / filters), and the result says it was scaled).
+- :func:`compare_with_tf`: im2col against ``tf.nn.conv2d`` and against ``np.matmul``
+  on the very matrix shapes im2col multiplies, *interleaved*: every round times each
+  contender once, in a rotating order, so a slow spell of a shared machine hits all
+  of them instead of whichever ran then; ratios are taken per round and reported as
+  the median and the range (:class:`Ratio`).
 """
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import timing
-from ..core import shapes
-from .methods import METHODS, conv2d, conv2d_backward
+from ..core import shapes, validate
+from .methods import METHODS, conv2d, conv2d_backward, conv2d_flops, geometry
 
 TIMED_METHODS = (*METHODS, "tf")
 
@@ -98,12 +107,14 @@ def relative_max_error(got, ref) -> float:
 
 
 def time_conv(x, w, stride=1, padding="VALID", methods=TIMED_METHODS, directions=("forward",),
-              naive_items=None, naive_filters=None, repeat=3, device="/CPU:0"):
+              naive_items=None, naive_filters=None, repeat=3, device="/CPU:0",
+              clock: Callable[[], float] = time.perf_counter):
     """Time each method on ``conv2d(x, w, stride, padding)`` (and its backward pass).
 
     x: (N, H, W, C) NHWC, w: (kh, kw, C, O) HWIO. naive_items / naive_filters: run
     "naive" on only the first images / filters and scale its time by N / items and
     O / filters (its two outer loops; None: all of them).
+    clock: as in :func:`dlcourse.timing.best_time`.
     Returns a list of :class:`Timing`, each checked against TensorFlow on the same subset.
     """
     import tensorflow as tf
@@ -132,7 +143,7 @@ def time_conv(x, w, stride=1, padding="VALID", methods=TIMED_METHODS, directions
             last = {}
             seconds = timing.best_time(lambda call=call, last=last: last.update(out=call()),
                                        repeat=1 if naive else repeat, warmup=0 if naive else 1,
-                                       min_seconds=0 if naive else 0.05)
+                                       min_seconds=0 if naive else 0.05, clock=clock)
             error = 0.0 if method == "tf" else relative_max_error(last["out"], tf_call())
             scale = (n / items) * (n_out / filters)
             results.append(Timing(method, direction, seconds * scale, items, n, error,
@@ -142,3 +153,115 @@ def time_conv(x, w, stride=1, padding="VALID", methods=TIMED_METHODS, directions
 
 def _bind(fn, *args, **kwargs):
     return lambda: fn(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- interleaved
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio measured once per round: its median and its range over the rounds."""
+
+    median: float
+    low: float
+    high: float
+    rounds: int
+
+    def __str__(self) -> str:
+        return f"{self.median:.3g} (range {self.low:.3g}–{self.high:.3g}, {self.rounds} rounds)"
+
+
+def ratio(numerator, denominator) -> Ratio:
+    """Per-round ``numerator / denominator`` (arrays of one length) as a :class:`Ratio`."""
+    per_round = np.asarray(numerator, dtype=float) / np.asarray(denominator, dtype=float)
+    return Ratio(float(np.median(per_round)), float(per_round.min()), float(per_round.max()),
+                 per_round.size)
+
+
+def interleaved_times(contenders: dict[str, Callable[[], object]], rounds: int = 7,
+                      min_seconds: float = 0.02,
+                      clock: Callable[[], float] = time.perf_counter) -> dict[str, np.ndarray]:
+    """Seconds per call of every contender in every round: name -> array of shape (rounds,).
+
+    Each contender is called once first (tracing, caches). Then each round times
+    every contender once (calls repeated to last ``min_seconds``), round r starting
+    with contender r (mod the count), so no contender always runs first or last.
+    clock: see :func:`dlcourse.timing.best_time` (``time.process_time`` suits
+    single-threaded contenders on a shared machine).
+    """
+    rounds = validate.count("rounds", rounds)
+    names = list(contenders)
+    for fn in contenders.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        start = r % len(names)
+        for name in names[start:] + names[:start]:
+            times[name].append(timing.best_time(contenders[name], repeat=1,
+                                                min_seconds=min_seconds, warmup=0, clock=clock))
+    return {name: np.array(t) for name, t in times.items()}
+
+
+def im2col_matmul_shapes(x_shape, w_shape, stride=1, padding="VALID"):
+    """Shapes of the one product im2col computes: ``((N·OH·OW, kh·kw·C), (kh·kw·C, O))``."""
+    _, _, (oh, ow) = geometry(x_shape, w_shape, stride, padding)
+    kh, kw, c, o = w_shape
+    return (x_shape[0] * oh * ow, kh * kw * c), (kh * kw * c, o)
+
+
+def compare_with_tf(x, w, stride=1, padding="VALID", rounds: int = 7, min_seconds: float = 0.02,
+                    square: int = 1024, device="/CPU:0",
+                    clock: Callable[[], float] = time.perf_counter) -> dict:
+    """im2col vs ``tf.nn.conv2d`` (forward and backward) vs ``np.matmul``, interleaved.
+
+    x: (N, H, W, C), w: (kh, kw, C, O). The matmul contenders are im2col's own product
+    (:func:`im2col_matmul_shapes`) and a ``square`` × ``square`` one. Returns a dict:
+    "seconds" (name -> per-round seconds), "gflops" (name -> median GFLOP/s),
+    "ratios" with :class:`Ratio` values "im2col/tf forward", "im2col/tf backward" and
+    "im2col/matmul GFLOP/s" (im2col's forward rate over the faster product's rate of
+    the same round), and "max_error" (im2col against TensorFlow, relative).
+    clock: as in :func:`interleaved_times`.
+    """
+    import tensorflow as tf
+
+    x, w = np.asarray(x), np.asarray(w)
+    tf_forward, tf_backward = tf_functions(stride, padding, device)
+    xt, wt = tf.constant(x), tf.constant(w)
+    reference = tf_forward(xt, wt).numpy()
+    dout = np.random.default_rng(0).standard_normal(reference.shape).astype(x.dtype)
+    doutt = tf.constant(dout)
+    a_shape, b_shape = im2col_matmul_shapes(x.shape, w.shape, stride, padding)
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(a_shape).astype(x.dtype)
+    b = rng.standard_normal(b_shape).astype(x.dtype)
+    product = np.empty((a_shape[0], b_shape[1]), x.dtype)
+    sq = rng.standard_normal((square, square)).astype(x.dtype)
+    error = max(relative_max_error(conv2d(x, w, stride=stride, padding=padding), reference),
+                relative_max_error(conv2d_backward(dout, x, w, stride, padding),
+                                   tuple(t.numpy() for t in tf_backward(doutt, xt, wt))))
+    contenders = {
+        "im2col forward": lambda: conv2d(x, w, stride=stride, padding=padding),
+        "tf forward": lambda: tf_forward(xt, wt).numpy(),
+        "im2col backward": lambda: conv2d_backward(dout, x, w, stride, padding),
+        "tf backward": lambda: [t.numpy() for t in tf_backward(doutt, xt, wt)],
+        "matmul (same shape)": lambda: np.matmul(a, b, out=product),
+        "matmul (square)": lambda: sq @ sq,
+    }
+    seconds = interleaved_times(contenders, rounds, min_seconds, clock)
+    flops = conv2d_flops(x.shape, w.shape, stride, padding)
+    flop_counts = {"im2col forward": flops, "tf forward": flops, "im2col backward": 2 * flops,
+                   "tf backward": 2 * flops, "matmul (same shape)": flops,
+                   "matmul (square)": timing.matmul_flops(square, square, square)}
+    rates = {name: flop_counts[name] / t / 1e9 for name, t in seconds.items()}
+    fastest_product = np.maximum(rates["matmul (same shape)"], rates["matmul (square)"])
+    return {
+        "seconds": seconds,
+        "gflops": {name: float(np.median(r)) for name, r in rates.items()},
+        "ratios": {
+            "im2col/tf forward": ratio(seconds["im2col forward"], seconds["tf forward"]),
+            "im2col/tf backward": ratio(seconds["im2col backward"], seconds["tf backward"]),
+            "im2col/matmul GFLOP/s": ratio(rates["im2col forward"], fastest_product),
+        },
+        "max_error": error,
+        "matmul_shapes": (a_shape, b_shape),
+    }
