@@ -3,17 +3,18 @@
 Prints seconds per call (best of --repeat), the speed-up of each method over
 tile + matmul measured in this one run, and the peak memory NumPy allocated
 (tracemalloc). With --tf, the same comparison in TensorFlow (on its GPU when
-one is visible). --json prints one JSON object on the last line.
+one is visible). --json prints one JSON object on the last line (the shared
+benchmark schema of ``dlcourse.report``).
 
     python benchmarks/capsules.py [--batch 50] [--repeat 3] [--tf] [--json]
 """
 
 import argparse
-import json
+import sys
 
 import numpy as np
 
-from dlcourse import dense, hardware, timing
+from dlcourse import dense, report, timing
 
 
 def numpy_results(u, w, repeat):
@@ -61,7 +62,7 @@ def speedups(seconds):
     return {name: base / s for name, s in seconds.items()}
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
@@ -71,24 +72,28 @@ def main(argv=None):
 
     u, w = dense.random_capsules(batch=args.batch)
     seconds, peaks = numpy_results(u, w, args.repeat)
-    result = {"batch": args.batch, "shapes": {"u": list(u.shape), "W": list(w.shape)},
-              "numpy_seconds": seconds, "numpy_speedup_vs_tile": speedups(seconds),
-              "numpy_peak_bytes": peaks, **hardware.summary()}
+    numpy_speedup = speedups(seconds)
     print(f"u {u.shape}, W {w.shape} -> u_hat {(args.batch, *w.shape[:3])}")
     print(f"{'NumPy method':26s} {'ms/call':>9s} {'speed-up':>9s} {'peak MB':>9s}")
     for name in seconds:
-        speedup = result["numpy_speedup_vs_tile"][name]
-        print(f"{name:26s} {seconds[name] * 1e3:9.1f} {speedup:8.1f}x {peaks[name] / 1e6:9.1f}")
+        print(f"{name:26s} {seconds[name] * 1e3:9.1f} {numpy_speedup[name]:8.1f}x "
+              f"{peaks[name] / 1e6:9.1f}")
+    entries = [report.benchmark_entry("capsules", f"NumPy {name}: speed-up over tile + matmul",
+                                      numpy_speedup[name], "x") for name in seconds]
+    entries += [report.benchmark_entry("capsules", f"NumPy {name}: peak memory",
+                                       peaks[name] / 1e6, "MB") for name in seconds]
     if args.tf:
         tf_seconds, device = tensorflow_results(u, w, args.repeat)
-        result.update(tf_device=device, tf_seconds=tf_seconds,
-                      tf_speedup_vs_tile=speedups(tf_seconds))
+        tf_speedup = speedups(tf_seconds)
         print(f"{'TensorFlow (' + device + ')':26s} {'ms/call':>9s} {'speed-up':>9s}")
         for name, s in tf_seconds.items():
-            print(f"{name:26s} {s * 1e3:9.1f} {result['tf_speedup_vs_tile'][name]:8.1f}x")
-    if args.json:
-        print(json.dumps(result))
+            print(f"{name:26s} {s * 1e3:9.1f} {tf_speedup[name]:8.1f}x")
+        entries += [report.benchmark_entry(
+            "capsules", f"TensorFlow ({device}) {name}: speed-up over tile + matmul",
+            tf_speedup[name], "x") for name in tf_seconds]
+    print()
+    return report.print_benchmarks(entries, as_json=args.json)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

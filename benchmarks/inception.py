@@ -5,16 +5,16 @@ hw×hw×C input twice, with and without the 1×1 reductions in front of its 3×3
 5×5 convolutions. Prints per-example MACs (from dlcourse.opcount),
 the best time of a compiled forward pass, the achieved GFLOP/s, and the naive/reduced
 ratios of MACs and of time, all measured in this one run. --json prints one JSON
-object on the last line.
+object on the last line (the shared benchmark schema of ``dlcourse.report``).
 
     python benchmarks/inception.py [--channels 64 192 480] [--hw 28] [--batch 8]
                                    [--repeat 3] [--json]
 """
 
 import argparse
-import json
+import sys
 
-from dlcourse import hardware, inception
+from dlcourse import inception, report
 
 
 def ratios(rows: list[dict]) -> list[dict]:
@@ -28,7 +28,7 @@ def ratios(rows: list[dict]) -> list[dict]:
     return out
 
 
-def main(argv=None) -> dict:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, nargs="+", default=[64, 192, 480],
                         help="input depths C")
@@ -49,12 +49,19 @@ def main(argv=None) -> dict:
     for s in summary:
         print(f"C_in {s['c_in']}: naive/reduced MACs {s['mac_ratio']:.2f}×, "
               f"time {s['time_ratio']:.2f}×")
-    result = {"hardware": hardware.summary(), "hw": args.hw, "batch": args.batch,
-              "rows": rows, "ratios": summary}
-    if args.json:
-        print(json.dumps(result))
-    return result
+    entries = []
+    for s in summary:
+        entries += [
+            report.benchmark_entry("inception", f"naive/reduced MACs, C_in={s['c_in']}",
+                                   s["mac_ratio"], "x"),
+            report.benchmark_entry("inception", f"naive/reduced time, C_in={s['c_in']}, "
+                                   f"{args.hw}x{args.hw}, batch {args.batch}",
+                                   s["time_ratio"], "x")]
+    entries += [report.benchmark_entry("inception", f"{r['variant']} C_in={r['c_in']}: rate",
+                                       r["gflops"], "GFLOP/s") for r in rows]
+    print()
+    return report.print_benchmarks(entries, as_json=args.json)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
