@@ -68,11 +68,8 @@ def solve_knapsack_loop(values, weights, capacity, population: int = 100,
         hist["mean"].append(sum(o for o, f in zip(obj, ok, strict=True) if f) / n_ok
                             if n_ok else np.nan)
         hist["feasible"].append(n_ok / k)
-        if cfg.target is not None and best_value >= cfg.target:
-            stopped = "target"
-            break
-        if cfg.patience is not None and found_at >= 0 and g - found_at >= cfg.patience:
-            stopped = "stagnation"
+        if (reason := cfg.stop_reason(best_value, found_at, g)) is not None:
+            stopped = reason
             break
 
         weights_sel = _selection_weights_loop(obj, ok, cfg.pressure)

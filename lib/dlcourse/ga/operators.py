@@ -315,6 +315,15 @@ class Settings:
     def limit(self) -> float:
         return capacity_limit(self.capacity)
 
+    def stop_reason(self, best_value: float, found_at: int, generation: int) -> str | None:
+        """"target" or "stagnation" when a run should stop after ``generation``, else None."""
+        if self.target is not None and best_value >= self.target:
+            return "target"
+        if (self.patience is not None and found_at >= 0
+                and generation - found_at >= self.patience):
+            return "stagnation"
+        return None
+
 
 def check_settings(values, weights, capacity, population=100, generations=3000, mutation=None,
                    p_init=0.5, crossover="uniform", pressure=2.0, target=None, patience=None,
@@ -410,11 +419,8 @@ def solve_knapsack(values, weights, capacity, population: int = 100, generations
             hist["mean"][g] = obj @ ok / n_ok
         hist["best"][g] = best_value if found_at >= 0 else np.nan
         hist["feasible"][g] = n_ok / k
-        if cfg.target is not None and best_value >= cfg.target:
-            stopped = "target"
-            break
-        if cfg.patience is not None and found_at >= 0 and g - found_at >= cfg.patience:
-            stopped = "stagnation"
+        if (reason := cfg.stop_reason(best_value, found_at, g)) is not None:
+            stopped = reason
             break
         w = _selection_weights(obj, ok, cfg.pressure)
         cdf = np.cumsum(w)
