@@ -10,7 +10,7 @@ PORT ?= 8888
 # Containers and cloud images often run as root, which Jupyter refuses unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install env-check lab test course student sync data bench clean
+.PHONY: help install env-check lab test course site test-latest student sync data bench clean
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -42,15 +42,27 @@ env-check:
 		rm -f $(STAMP); \
 	fi
 
+# The course's Jupyter settings (jupyter/README.md): its kernel, which keeps library noise
+# out of the outputs, and JupyterLab defaults (no news pop-up, the kernel starts unasked).
+LAB_ENV := JUPYTER_PATH=$(CURDIR)/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
+LAB_SETTINGS := --LabApp.app_settings_dir=$(CURDIR)/jupyter/lab/settings
+
 lab: env-check $(STAMP) ## Open the course in JupyterLab (PORT=8888; prints the URL with its token)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-		--ServerApp.port_retries=0 --ServerApp.root_dir=course $(ALLOW_ROOT) $(LAB_ARGS)
+	$(LAB_ENV) $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+		--ServerApp.port_retries=0 --ServerApp.root_dir=course $(LAB_SETTINGS) $(ALLOW_ROOT) \
+		$(LAB_ARGS)
 
 test: env-check $(STAMP) ## Lint, check notebooks, unit tests, every notebook in quick mode
 	$(BIN)/python tools/run_tests.py
 
 course: $(STAMP) ## Run every notebook with papermill (full mode; QUICK=1, NOTEBOOK=05) into build/
 	QUICK=$(QUICK) NOTEBOOK=$(NOTEBOOK) $(BIN)/python tools/run_course.py
+
+site: $(STAMP) ## Render build/site/ (index, results, lessons) from the last make course
+	$(BIN)/python tools/site.py
+
+test-latest: ## Upgrade guard: the suite with the newest TF, Keras, Lab... in .venv-latest
+	$(PYTHON) tools/test_latest.py
 
 student: $(STAMP) ## Write build/student/: the notebooks with exercise solutions removed
 	$(BIN)/python tools/make_student.py

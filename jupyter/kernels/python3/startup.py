@@ -1,0 +1,20 @@
+"""Run by the course kernel before the first cell (kernel.json: IPKernelApp.exec_files).
+
+Keeps library noise out of the learner's outputs, in the kernel rather than in every
+notebook. TensorFlow's C++ start-up lines (absl, oneDNN, "cuInit failed") are written
+straight to file descriptor 2; kernel.json turns off ipykernel's capture of that
+descriptor, so they go to the terminal that runs JupyterLab instead of the notebook.
+Here: the same level for TensorFlow's own logging (in case the kernel was started
+without kernel.json's environment), and Python warnings that dependencies raise about
+their own internals (a learner cannot act on them). Warnings caused by the learner's
+code still show.
+"""
+
+import os as _os
+import warnings as _warnings
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_LIBRARIES = r"(tensorflow|keras|tf_keras|absl|google|h5py|ml_dtypes|jupyter_client|ipykernel)"
+for _category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+    _warnings.filterwarnings("ignore", category=_category, module=_LIBRARIES + r"(\.|$)")
+del _os, _warnings, _LIBRARIES, _category
