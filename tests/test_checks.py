@@ -133,6 +133,22 @@ def test_a_function_that_never_returns_times_out(monkeypatch, capsys):
     time.sleep(0.5)                                  # no stray alarm fires after the check
 
 
+def test_an_outer_alarm_survives_a_check():
+    """A test runner's own SIGALRM timeout is put back (with the time left) after a check."""
+    import signal
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 5.0)
+        assert checks.check_function("one", lambda: 1, [Case((), 1)], timeout=2)
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 4.0 < left <= 5.0 and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_check_claim(monkeypatch, capsys):
     monkeypatch.setenv("DLCOURSE_STRICT", "0")
     assert checks.check_claim("fair coin", lambda: None)
