@@ -58,13 +58,13 @@ T_START = time.perf_counter()
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 SIZE = 128 if QUICK else 256  # pixels of the main transfer
-STEPS = 50 if QUICK else 400  # Adam steps of the main transfer
-SMALL = 64 if QUICK else 160  # pixels of reconstructions, comparisons and the grid
-REC_STEPS = 20 if QUICK else 150  # L-BFGS evaluations per reconstruction
-BUDGET = 20 if QUICK else 200  # gradient evaluations in the Adam vs L-BFGS race
-GRID_RATIOS = [1e-4, 1e-2, 1.0] if QUICK else [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
-GRID_STEPS = 15 if QUICK else 150  # L-BFGS evaluations per grid image
-INIT_STEPS = 15 if QUICK else 150  # Adam steps from noise and from the photo
+STEPS = 50 if QUICK else 300  # Adam steps of the main transfer
+SMALL = 64 if QUICK else 128  # pixels of reconstructions, comparisons and the grid
+REC_STEPS = 20 if QUICK else 100  # L-BFGS evaluations per reconstruction
+BUDGET = 20 if QUICK else 150  # gradient evaluations in the Adam vs L-BFGS race
+GRID_RATIOS = [1e-4, 1e-2, 1.0] if QUICK else [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+GRID_STEPS = 15 if QUICK else 100  # L-BFGS evaluations per grid image
+INIT_STEPS = 15 if QUICK else 100  # Adam steps from noise and from the photo
 WIDGET_STEPS = 10 if QUICK else 100  # steps of the widget's demonstration run
 WIDGET_MAX = 10 if QUICK else 300  # the widget's largest number of steps
 CONTENT_PHOTO = "astronaut"
@@ -395,7 +395,8 @@ for init in ("noise", "content"):
     print(f"from {init}: final α·content {small_runs[init][1]['content'][-1]:.3g}, "
           f"β·style {small_runs[init][1]['style'][-1]:.3g}")
 style.show_images([r[0] for r in small_runs.values()],
-                  [f"from {k}, {INIT_STEPS} Adam steps" for k in small_runs])
+                  [f"from {k}, {INIT_STEPS} Adam steps" for k in small_runs],
+                  suptitle="VGG16 ImageNet, α/β = 1e-3")
 plt.show()
 
 # %% [markdown]
@@ -417,7 +418,7 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 for label, h in race.items():
     ax.semilogy(np.arange(1, BUDGET + 1), h["best"], label=label)
 ax.set(xlabel="gradient evaluations", ylabel="best total loss so far",
-       title=f"Adam vs L-BFGS at {SMALL} px, same start, α/β = 1e-3")
+       title=f"Adam vs L-BFGS, VGG16 ImageNet, {SMALL} px, α/β = 1e-3")
 ax.legend()
 plt.show()
 best_adam = min(h["best"][-1] for k, h in race.items() if k.startswith("Adam"))
@@ -472,7 +473,7 @@ small_paintings = {name: style.style_image(name, SMALL) for name in style.PAINTI
 box, run_widget = style.explore(small_photo, small_paintings, SMALL,
                                 max_steps=WIDGET_MAX, progress=False)
 display(box)
-_ = run_widget(log10_ratio=-3.0, steps=WIDGET_STEPS)
+run_widget(log10_ratio=-3.0, steps=WIDGET_STEPS)
 
 # %% [markdown]
 # ## 10. On a GPU
