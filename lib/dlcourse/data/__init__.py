@@ -13,7 +13,6 @@ Public API:
 Command line: ``python -m dlcourse.data status | fetch [NAME…] | verify [--repair]``.
 """
 
-from .cli import main, print_status
 from .cache import (
     CacheNotWritableError,
     ChecksumError,
@@ -33,6 +32,7 @@ from .cache import (
     verify,
     verify_cache,
 )
+from .cli import main, print_status
 from .mnist import load_mnist, mnist_arrays, read_idx
 
 __all__ = [

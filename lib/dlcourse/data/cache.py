@@ -136,14 +136,19 @@ def manifest(path: Path | None = None) -> dict[str, list[Entry]]:
             for name, ds in raw["datasets"].items()}
 
 
-def _files(path: Path, name: str, dataset) -> list:
-    where = f"the data manifest {path}: dataset {name!r}"
-    if not isinstance(dataset, dict):
+def _check_object(where: str, value, allowed: set[str]) -> None:
+    """ManifestError unless ``value`` is a JSON object whose fields are all ``allowed``."""
+    if not isinstance(value, dict):
         raise ManifestError(f"{where} must be an object")
-    unknown = set(dataset) - DATASET_FIELDS
+    unknown = set(value) - allowed
     if unknown:
         raise ManifestError(f"{where} has unknown field(s) {sorted(unknown)}; "
-                            f"allowed: {sorted(DATASET_FIELDS)}")
+                            f"allowed: {sorted(allowed)}")
+
+
+def _files(path: Path, name: str, dataset) -> list:
+    where = f"the data manifest {path}: dataset {name!r}"
+    _check_object(where, dataset, DATASET_FIELDS)
     files = dataset.get("files")
     if not isinstance(files, list) or not files:
         raise ManifestError(f"{where} needs a non-empty \"files\" list")
@@ -153,12 +158,7 @@ def _files(path: Path, name: str, dataset) -> list:
 def _entry(path: Path, dataset: str, index: int, spec) -> Entry:
     label = spec.get("file", f"#{index}") if isinstance(spec, dict) else f"#{index}"
     where = f"the data manifest {path}: {dataset}/{label}"
-    if not isinstance(spec, dict):
-        raise ManifestError(f"{where} must be an object")
-    unknown = set(spec) - FILE_FIELDS
-    if unknown:
-        raise ManifestError(f"{where} has unknown field(s) {sorted(unknown)}; "
-                            f"allowed: {sorted(FILE_FIELDS)}")
+    _check_object(where, spec, FILE_FIELDS)
     for field in ("file", "url", "mirror"):
         if not isinstance(spec.get(field), str) or not spec[field]:
             raise ManifestError(f"{where} needs a non-empty string {field!r}")
