@@ -36,9 +36,9 @@
 # course data layer; the cell that loads them prints which file it used. The paper used VGG19;
 # pass `net="vgg19"` to any function here to use it (its weights are downloaded on first use).
 #
-# **Time**: quick mode (`DLCOURSE_QUICK=1`) about a minute on two CPU cores, at 64 and 128
-# pixels; full mode roughly half an hour on a CPU (256 pixels, a few hundred steps), a few
-# minutes on a GPU.
+# **Time**: quick mode (`DLCOURSE_QUICK=1`, 64 and 128 pixels) is sized for about a minute on
+# two idle CPU cores; full mode (256 pixels, a few hundred steps) takes about half an hour or
+# more on a CPU and is meant for a GPU. The last cells print the time this run took.
 
 # %%
 import os
