@@ -229,7 +229,7 @@ def _draw_face(canvas: _Canvas, pts: np.ndarray, prm: dict, rng: np.random.Gener
 
 def _occlude(canvas: _Canvas, pts: np.ndarray, rng: np.random.Generator) -> None:
     target = pts[rng.integers(len(pts))]
-    w, h = rng.uniform(8, 24, 2)
+    w, h = rng.uniform(6, 18, 2)
     cx, cy = target + rng.normal(0, 4, 2)
     mask = ((np.abs(canvas.x - cx) < w / 2) & (np.abs(canvas.y - cy) < h / 2)).astype(float)
     texture = rng.uniform(0, 1) + rng.normal(0, 0.08, canvas.img.shape)
@@ -246,7 +246,7 @@ def _render_one(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
     _clutter(canvas, rng, int(rng.integers(4, 12)))
     _draw_face(canvas, pts, prm, rng)
     _clutter(canvas, rng, int(rng.integers(0, 3)))  # a few parts in front of the face edge
-    for _ in range(rng.binomial(2, 0.35)):
+    if rng.random() < 0.4:  # an occluder over (or near) one of the points
         _occlude(canvas, pts, rng)
     ang = rng.uniform(0, 2 * np.pi)
     gradient = (np.cos(ang) * (canvas.x - size / 2) + np.sin(ang) * (canvas.y - size / 2)) / size

@@ -21,11 +21,12 @@ import numpy as np
 
 from .faces import KEYPOINT_NAMES, SIZE
 
-__all__ = ["WIDTHS", "coordinate_grid", "plain_encoder", "receptive_fields", "recombinator",
-           "soft_argmax_head", "sumnet", "upsample_repeat"]
+__all__ = ["DECODER_WIDTHS", "WIDTHS", "coordinate_grid", "encoder", "plain_encoder",
+           "receptive_fields", "recombinator", "soft_argmax_head", "sumnet", "upsample_repeat"]
 
 N_POINTS = len(KEYPOINT_NAMES)
-WIDTHS = (8, 16, 32, 48)  # channels at 96, 48, 24 and 12 pixels
+WIDTHS = (8, 16, 32, 48)  # encoder channels at 96, 48, 24 and 12 pixels
+DECODER_WIDTHS = (32, 24, 16)  # recombinator decoder channels at 24, 48 and 96 pixels
 SCALES = (96, 48, 24, 12)
 BN_MOMENTUM = 0.9  # short runs: the moving statistics must settle within a few hundred steps
 USE_BN = True
@@ -131,15 +132,23 @@ def sumnet(widths=WIDTHS, name="sumnet"):
     return keras.Model(inputs, soft_argmax_head(heat), name=name)
 
 
-def recombinator(widths=WIDTHS, name="rcn"):
-    """(c) Upsample the coarse maps, concatenate with the encoder maps, convolve; soft-argmax."""
+def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, name="rcn"):
+    """(c) Upsample the coarse maps, concatenate with the encoder maps, convolve; soft-argmax.
+
+    decoder_widths: channels of the decoder convolutions at 24, 48 and 96 pixels. They must
+    carry the coarse "where roughly is each of the 15 points" up to full resolution, so they
+    are kept at 15 or more.
+    """
     import keras
     from keras import layers
 
+    if len(decoder_widths) != 3 or not all(isinstance(w, int) and w > 0 for w in decoder_widths):
+        raise ValueError(f"decoder_widths must be 3 positive ints (channels at 24, 48, 96), "
+                         f"got {decoder_widths!r}")
     inputs = keras.Input((SIZE, SIZE, 1), name="image")
     feats = encoder(inputs, widths)
     x = feats[-1]
-    for size, feat, w in zip(SCALES[-2::-1], feats[-2::-1], widths[-2::-1], strict=True):
+    for size, feat, w in zip(SCALES[-2::-1], feats[-2::-1], decoder_widths, strict=True):
         x = layers.UpSampling2D(2, name=f"up{size}")(x)
         x = layers.Concatenate(name=f"concat{size}")([feat, x])
         x = _conv(x, w, f"dec{size}")
