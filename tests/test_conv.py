@@ -234,3 +234,17 @@ def test_compare_with_tf_reports_consistent_ratios():
     forward = result["ratios"]["im2col/tf forward"]
     assert forward.median == pytest.approx(np.median(s["im2col forward"] / s["tf forward"]))
     assert forward.low <= forward.median <= forward.high
+
+
+@pytest.mark.parametrize("kernel, padding", [((2, 3), ((1, 2), (0, 1))), ((3, 1), "SAME"),
+                                             ((1, 1), "VALID")])
+def test_stride_one_backward_with_many_channels_matches_tensorflow(kernel, padding):
+    """With stride 1 and 16+ input channels, dx comes from a second im2col product."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 7, 6, 16))
+    w = rng.standard_normal((*kernel, 16, 5))
+    dout = rng.standard_normal(conv.conv2d(x, w, padding=padding).shape)
+    _, dx_ref, dw_ref = _tf_forward_and_grads(x, w, dout, 1, padding)
+    dx, dw, _ = conv.conv2d_backward(dout, x, w, 1, padding)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, dw_ref, rtol=1e-10, atol=1e-10)
