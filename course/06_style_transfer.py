@@ -361,11 +361,11 @@ report.record(NB, f"loss fall after {STEPS} Adam steps at {SIZE} px", fall, "x")
 report.record(NB, f"seconds per Adam step at {SIZE} px", per_step, "s")
 
 # %% [markdown]
-# Where is the astronaut? The content loss is a sum over the $M_l$ positions of conv4_2, so it
-# grows with the image's area, while each style term is divided by $M_l^2$ after summing
-# $M_l^2$-sized Gram entries and does not. At 128 pixels conv4_2 has $16\times16$ positions
-# against $64\times64$ at 512 pixels: the same $\alpha/\beta$ weighs content 16 times less
-# than on a 512-pixel image. Check the scaling on the photo itself (noise as the generated image):
+# Is the astronaut hard to see? The content loss is a sum over the $M_l$ positions of conv4_2,
+# so it grows with the image's area; each style term divides squared Gram differences (which
+# grow like $M_l^2$) by $M_l^2$, so it does not. A 128-pixel image has $16\times16$ positions at
+# conv4_2, a 512-pixel one $64\times64$: at the same $\alpha/\beta$, small images weigh the
+# content much less than large ones. Measured with noise as the generated image:
 
 # %%
 def content_and_style_at(size):
@@ -384,8 +384,9 @@ print(f"doubling the side ({SMALL} -> {2 * SMALL} px): content loss x{c_big / c_
 assert c_big / c_small > 2 * (s_big / s_small)
 
 # %% [markdown]
-# Section 8 varies $\alpha/\beta$ to bring the photo back. Starting from the photo instead of noise (`init="content"`) keeps its layout from the first
-# step, so the same budget goes into the texture. A smaller run:
+# Section 8 varies $\alpha/\beta$ to bring the photo back. Starting from the photo instead of
+# noise (`init="content"`) keeps its layout from the first step, so the same budget goes into
+# the texture. A smaller run:
 
 # %%
 small_runs = {}
