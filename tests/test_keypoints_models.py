@@ -73,10 +73,10 @@ def test_bad_widths():
 @pytest.mark.slow
 def test_training_lowers_the_error_and_rejects_pixel_targets():
     x, k = make_faces(64, seed=9)
-    base = models.recombinator()
+    base = models.sumnet()
     before = float(np.sqrt(np.mean((predict_pixels(base, x) - k) ** 2)))
-    run = train(base, x, scale_targets(k), x, k, steps=30, batch_size=16, evals=2, progress=False)
-    assert len(run.val_rmse) == 2 and run.steps == 30 and run.seconds > 0
-    assert run.val_rmse[-1] < 0.8 * before
+    run = train(base, x, scale_targets(k), x, k, steps=60, batch_size=16, evals=3, progress=False)
+    assert len(run.val_rmse) == 3 and run.steps == 60 and run.seconds > 0
+    assert run.val_rmse[-1] < 0.5 * before  # measured: about 20 px -> 6 px on these faces
     with pytest.raises(ValueError, match="scaled"):
         train(models.plain_encoder(), x, k, x, k, steps=2, evals=1, progress=False)
