@@ -42,6 +42,9 @@ def main() -> int:
     notebook_limit = float(os.environ.get("NOTEBOOK_TIMEOUT") or (600 if quick else 7200))
     os.environ.update(DLCOURSE_QUICK="1" if quick else "0", DLCOURSE_STRICT="1",
                       DLCOURSE_RESULTS=str(BUILD / "results.json"), TF_CPP_MIN_LOG_LEVEL="2")
+    # The course's kernel (jupyter/kernels/python3), as in make lab: no library noise in outputs.
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(ROOT / "jupyter"),
+                                                               os.environ.get("JUPYTER_PATH")]))
     (BUILD / "executed").mkdir(parents=True, exist_ok=True)
     failures = []
     for nb in lesson_notebooks(selected):
@@ -60,7 +63,8 @@ def main() -> int:
     print("\n" + (report.table(results) if results else "no results recorded"))
     if failures:
         print(f"\nfailed: {', '.join(failures)} (see {BUILD}/executed/ and {BUILD}/html/)")
-    return 1 if failures else 0
+    site = run_with_deadline([sys.executable, str(ROOT / "tools" / "site.py")], 600)  # build/site/
+    return 1 if failures or site != 0 else 0
 
 
 if __name__ == "__main__":

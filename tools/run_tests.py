@@ -6,7 +6,8 @@ ran over), every notebook and the unit-test run have an overall limit, and each
 unit test has pytest-timeout's limit (pyproject.toml).
 Environment: NOTEBOOK_TIMEOUT (seconds per notebook, default 300), CELL_TIMEOUT
 (seconds per cell, default 180), UNIT_TIMEOUT (seconds for all unit tests, default
-1200); NOTEBOOK=01,03 runs only those notebooks; PYTEST_ARGS adds arguments to the
+1200), BROWSER_TIMEOUT (seconds for the browser tests, default 2400); NOTEBOOK=01,03
+runs only those notebooks; PYTEST_ARGS adds arguments to the
 unit-test run.
 """
 
@@ -49,8 +50,11 @@ def main() -> int:
     parts = [
         ("ruff", [str(BIN / "ruff"), "check", "."], 120),
         ("notebook sync", [sys.executable, "tools/notebooks.py"], 120),
-        ("unit tests", [str(BIN / "pytest"), "-q", "tests",
+        ("unit tests", [str(BIN / "pytest"), "-q", "tests", "-m", "not browser",
                         *shlex.split(os.environ.get("PYTEST_ARGS", ""))], unit_limit),
+        # Every lesson in JupyterLab in a headless Chromium (tests/test_browser.py, test_site.py).
+        ("browser tests", [str(BIN / "pytest"), "-q", "tests", "-m", "browser"],
+         float(os.environ.get("BROWSER_TIMEOUT", "2400"))),
     ]
     parts += [(f"notebook {nb.stem}", [*pytest_nb, str(nb.relative_to(ROOT))], per_notebook)
               for nb in lesson_notebooks(selected)]

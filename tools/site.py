@@ -31,6 +31,7 @@ table { border-collapse: collapse; margin: 1rem 0 2rem; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.35rem 0.7rem; text-align: left;
          vertical-align: top; }
 td.value { text-align: right; font-variant-numeric: tabular-nums; }
+td.when { white-space: nowrap; }
 .muted { color: #777; }
 p.summary { margin: 0; }
 """
@@ -39,7 +40,7 @@ NAV_STYLE = ("position: sticky; top: 0; z-index: 10; background: #f5f5f5; paddin
 
 
 def title_and_summary(notebook) -> tuple[str, str]:
-    """The lesson's title (its first ``# `` heading) and the first paragraph after it."""
+    """The lesson's title (its first ``# `` heading) and the first sentence after it."""
     cells = [c for c in notebook.cells if c.cell_type == "markdown"]
     lines = cells[0].source.splitlines() if cells else []
     title = next((ln[2:].strip() for ln in lines if ln.startswith("# ")), "")
@@ -54,7 +55,8 @@ def title_and_summary(notebook) -> tuple[str, str]:
             paragraph.append(line.strip())
         elif paragraph:
             break
-    return title, " ".join(paragraph)
+    first_sentence = re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(paragraph), maxsplit=1)[0]
+    return title, first_sentence
 
 
 def inline_markdown(text: str) -> str:
@@ -77,10 +79,17 @@ def nav_bar(lessons: list[dict], index: int) -> str:
     return f'<nav style="{NAV_STYLE}">' + " · ".join(links) + "</nav>"
 
 
-def render_lesson(executed: Path, exporter: HTMLExporter) -> str:
-    """The executed notebook as one HTML page (figures embedded as data URIs)."""
+def lesson_link(match: re.Match, rendered: set[str]) -> str:
+    """A link to a lesson's notebook, pointed at its page (or its row of the index)."""
+    stem, anchor = match[1], match[2] or ""
+    return f'href="{stem}.html{anchor}"' if stem in rendered else f'href="index.html#{stem}"'
+
+
+def render_lesson(executed: Path, exporter: HTMLExporter, rendered: set[str]) -> str:
+    """The executed notebook as one HTML page (figures embedded as data URIs); links to
+    lessons in ``rendered`` go to their pages, links to others to their row of the index."""
     body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    return LESSON_LINK.sub(lambda m: f'href="{m[1]}.html{m[2] or ""}"', body)
+    return LESSON_LINK.sub(lambda m: lesson_link(m, rendered), body)
 
 
 def run_info(notebook) -> str:
@@ -122,8 +131,9 @@ def index_page(lessons: list[dict], results: list[dict]) -> str:
         name = html.escape(lesson["title"] or lesson["stem"])
         link = f'<a href="{lesson["page"]}">{name}</a>' if lesson["page"] else name
         info = lesson["info"] or '<span class="muted">not run yet</span>'
-        rows.append(f'<tr><td>{html.escape(lesson["stem"][:2])}</td><td>{link}'
-                    f'<p class="summary">{lesson["summary"]}</p></td><td>{info}</td></tr>')
+        rows.append(f'<tr id="{lesson["stem"]}"><td>{lesson["stem"][:2]}</td><td>{link}'
+                    f'<p class="summary">{lesson["summary"]}</p></td>'
+                    f'<td class="when">{info}</td></tr>')
     pages = {lesson["stem"]: lesson["page"] for lesson in lessons if lesson["page"]}
     built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
@@ -156,9 +166,10 @@ def build(build_dir: Path) -> Path:
                         "page": f"{source.stem}.html" if executed.exists() else None,
                         "info": run_info(notebook) if executed.exists() else ""})
     exporter = HTMLExporter(template_name="lab")
+    rendered = {lesson["stem"] for lesson in lessons if lesson["page"]}
     for i, lesson in enumerate(lessons):
         if lesson["executed"]:
-            page = render_lesson(lesson["executed"], exporter)
+            page = render_lesson(lesson["executed"], exporter, rendered)
             page = re.sub(r"(<body[^>]*>)", r"\g<1>" + nav_bar(lessons, i), page, count=1)
             (site / lesson["page"]).write_text(page, encoding="utf-8")
     results = report.load(build_dir / "results.json")
