@@ -74,7 +74,9 @@ data: $(STAMP) ## Download every dataset for offline use (DATASETS="mnist text8"
 	$(BIN)/python -m dlcourse.data fetch $(or $(DATASETS),all)
 
 bench: $(STAMP) ## Run every speed benchmark in benchmarks/ (ratios measured in one run)
-	@for script in benchmarks/*.py; do echo "=== $$script"; $(BIN)/python $$script || exit 1; done
+	@missed=""; for script in benchmarks/*.py; do echo "=== $$script"; \
+		$(BIN)/python $$script || missed="$$missed $$script"; done; \
+		if [ -n "$$missed" ]; then echo "goals missed or errors in:$$missed"; exit 1; fi
 
 clean: ## Remove build outputs (keeps .venv and the data cache)
 	rm -rf build
