@@ -103,8 +103,8 @@ def moved_pins(python: Path, pinned: dict[str, str]) -> list[str]:
         new = installed[name]
         if name in UPGRADED:
             newest = newest_release(python, name)
-            held = f" (newest is {newest}; the other pins hold it back)" if (
-                newest not in ("?", new)) else ""
+            held = ("" if newest == new else " (the index did not say which is newest)"
+                    if newest == "?" else f" (newest is {newest}; the other pins hold it back)")
             lines.append(f"  {name:12} {old} -> {new}{' (unchanged)' if new == old else ''}"
                          f"{held}")
         elif new != old:
