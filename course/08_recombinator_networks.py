@@ -33,9 +33,10 @@
 # - a fair comparison: a plain encoder with a dense head, a summing decoder (SumNet) and the
 #   recombinator, trained on the same data with the same budget, measured in pixels.
 #
-# **Time**: quick mode (`DLCOURSE_QUICK=1`) about a minute and a half on 2 CPU cores (tiny
-# training runs: the curves only start to separate); full mode about 20 minutes on 2 CPU cores
-# (faster on a GPU).
+# **Time**: quick mode (`DLCOURSE_QUICK=1`) about a minute on 2 CPU cores (tiny training runs:
+# the curves only start to separate); full mode is sized for about 20 minutes on 2 idle CPU
+# cores (the recombinator is the slowest model: see `benchmarks/keypoints.py`), much less on a
+# GPU.
 
 # %%
 import os
@@ -75,10 +76,10 @@ NB = "08_recombinator_networks"
 
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
-N_TRAIN = 400 if QUICK else 5000  # synthetic training faces
-N_TEST = 100 if QUICK else 500  # held-out faces
-STEPS = 40 if QUICK else 2000  # gradient steps per model (batch 32), the same for every model
-MISSING_STEPS = 16 if QUICK else 1000  # steps per run of the missing-label experiment
+N_TRAIN = 400 if QUICK else 4000  # synthetic training faces
+N_TEST = 100 if QUICK else 400  # held-out faces
+STEPS = 40 if QUICK else 1200  # gradient steps per model (batch 32), the same for every model
+MISSING_STEPS = 16 if QUICK else 600  # steps per run of the missing-label experiment
 BATCH = 32
 LR = 3e-3
 EVALS = 2 if QUICK else 10  # points on each learning curve
