@@ -164,8 +164,9 @@ def move_one_widget(page) -> str:
         now = float(handle.get_attribute("aria-valuenow"))
         top = float(handle.get_attribute("aria-valuemax"))
         handle.focus()
+        readout = interact.locator(".widget-readout").first
+        moved = f"slider {readout.inner_text()} -> "
         page.keyboard.press("ArrowRight" if now < top else "ArrowLeft")
-        moved = f"slider {now:g} -> {handle.get_attribute('aria-valuenow')}"
     else:
         select = interact.locator("select").first
         options = select.locator("option").all_inner_texts()
@@ -179,6 +180,8 @@ def move_one_widget(page) -> str:
     page.wait_for_function(f"([c, b]) => ({DRAWN_JS})(c) !== b", arg=[cell.element_handle(),
                            before], timeout=RUN_LIMIT_MS, polling=250)
     page.wait_for_function(RUN_DONE_JS, timeout=RUN_LIMIT_MS, polling=250)
+    if handle.count():
+        moved += readout.inner_text()
     return moved
 
 
