@@ -63,7 +63,7 @@ from tqdm.auto import tqdm
 from dlcourse import checks, data, gradcheck, report, rnn
 from dlcourse.rnn import plots, tf_models
 
-NB = "04_rnn_unrolling"
+NOTEBOOK = "04_rnn_unrolling"
 keras.utils.set_random_seed(0)
 
 # %% tags=["parameters"]
@@ -121,7 +121,7 @@ try:
     for order, name in ((1, "unigram"), (2, "bigram"), (3, "trigram")):
         bpc = rnn.ngram_bpc(t8_train, t8_valid, 27, order)
         print(f"text8 {name} (counts from the first 20M characters): {bpc:.3f} bpc on valid")
-        report.record(NB, f"text8 {name} valid bpc", bpc, "bits/char")
+        report.record(NOTEBOOK, f"text8 {name} valid bpc", bpc, "bits/char")
     del text8_train, text8_test, t8_train
 except data.MissingDataError as err:
     print("text8 is missing, so this lesson uses Tiny Shakespeare only.\n", err)
@@ -170,7 +170,7 @@ print(f"cross-entropy of all-zero logits: {uniform_ce:.6f} vs log2(V) = {math.lo
 assert abs(uniform_ce - math.log2(V)) < 1e-9
 assert baselines["trigram"] < baselines["bigram"] < baselines["unigram"] < baselines["uniform"]
 for name, bpc in baselines.items():
-    report.record(NB, f"{name} held-out bpc", bpc, "bits/char")
+    report.record(NOTEBOOK, f"{name} held-out bpc", bpc, "bits/char")
 
 # %% [markdown]
 # ## 3. Batching text with $B$ cursors
@@ -480,8 +480,8 @@ print(f"{'model':24s} held-out bits per character")
 for name, bpc in {**baselines, f"NumPy RNN, H={HIDDEN}": arch1_bpc}.items():
     print(f"{name:24s} {bpc:.3f}")
 assert arch1_bpc < baselines["bigram"], "Arch 1 should beat the bigram count model"
-report.record(NB, "numpy Arch 1 held-out bpc", arch1_bpc, "bits/char")
-report.record(NB, "numpy Arch 1 training time", arch1["seconds"], "s")
+report.record(NOTEBOOK, "numpy Arch 1 held-out bpc", arch1_bpc, "bits/char")
+report.record(NOTEBOOK, "numpy Arch 1 training time", arch1["seconds"], "s")
 
 # %% [markdown]
 # ## 8. Sampling with a temperature
@@ -546,7 +546,7 @@ plt.show()
 sum_minus_concat = combine_runs["sum"]["eval_bpc"][-1] - combine_runs["concat"]["eval_bpc"][-1]
 verdict = "the sum is better" if sum_minus_concat < 0 else "the concatenation is better"
 print(f"measured: {verdict} by {abs(sum_minus_concat):.3f} bpc")
-report.record(NB, "sum minus concat bpc", sum_minus_concat, "bits/char")
+report.record(NOTEBOOK, "sum minus concat bpc", sum_minus_concat, "bits/char")
 
 # %% [markdown]
 # ## 10. The same model in TensorFlow 2
@@ -671,8 +671,8 @@ for activation in ("tanh", "relu"):
     print(f"{activation}: gradient falls below 1/1000 of its size after "
           f"{reach_at[activation]} steps (of {REACH_STEPS} measured); best held-out bpc "
           f"{min(unroll_bpc[activation]):.3f} at T={best}")
-    report.record(NB, f"{activation} gradient reach (1e-3)", reach_at[activation], "steps")
-    report.record(NB, f"{activation} best unroll length", best, "steps")
+    report.record(NOTEBOOK, f"{activation} gradient reach (1e-3)", reach_at[activation], "steps")
+    report.record(NOTEBOOK, f"{activation} best unroll length", best, "steps")
 
 # %% [markdown]
 # The claim under test, as numbers from this run: for each activation, the held-out bpc at
@@ -733,7 +733,7 @@ print({k: round(v, 3) for k, v in final.items()})
 sgd_minus_adam = final["SGD 2.5 (the original)"] - final["Adam 3e-3"]
 print(f"SGD from 2.5 ends {sgd_minus_adam:+.3f} bpc from Adam; the largest gradient norm seen "
       f"with SGD 2.5 was {max(optim_runs['SGD 2.5 (the original)']['grad_norm']):.1f}")
-report.record(NB, "SGD minus Adam bpc", sgd_minus_adam, "bits/char")
+report.record(NOTEBOOK, "SGD minus Adam bpc", sgd_minus_adam, "bits/char")
 
 # %% [markdown]
 # ## 13. A gated baseline: Keras LSTM, with `SimpleRNN` beside it
@@ -793,7 +793,7 @@ arch2_bpc = tf_models.arch2_bpc(arch2, held_ids)
 print(f"Arch 2 (teacher forcing) {arch2_bpc:.3f} bpc; bigram counts {baselines['bigram']:.3f}, "
       f"trigram counts {baselines['trigram']:.3f}")
 assert arch2_bpc > baselines["trigram"]
-report.record(NB, "Arch 2 held-out bpc", arch2_bpc, "bits/char")
+report.record(NOTEBOOK, "Arch 2 held-out bpc", arch2_bpc, "bits/char")
 print("generated, feeding back its own samples:")
 print(alphabet.decode(tf_models.arch2_generate(arch2, alphabet.index["T"], 200, rng=0)))
 
@@ -879,8 +879,8 @@ for label, hist in curves.items():
 print(f"vanilla RNN: NumPy {arch1_bpc:.3f}, Keras SimpleRNN "
       f"{keras_runs['simple']['eval_bpc'][-1]:.3f} bpc; LSTM {lstm_bpc:.3f} bpc "
       f"(goals in full mode: <= 2.3 and <= 2.15)")
-report.record(NB, "Keras SimpleRNN held-out bpc", keras_runs["simple"]["eval_bpc"][-1], "bits/char")
-report.record(NB, "Keras LSTM held-out bpc", lstm_bpc, "bits/char")
+report.record(NOTEBOOK, "Keras SimpleRNN held-out bpc", keras_runs["simple"]["eval_bpc"][-1], "bits/char")
+report.record(NOTEBOOK, "Keras LSTM held-out bpc", lstm_bpc, "bits/char")
 if not QUICK:
     assert vanilla_best <= 2.3, f"vanilla RNN reached {vanilla_best:.3f} bpc, goal 2.3"
     assert lstm_bpc <= 2.15, f"LSTM reached {lstm_bpc:.3f} bpc, goal 2.15"

@@ -52,7 +52,7 @@ from IPython.display import display
 from dlcourse import hardware, report, style
 from dlcourse.checks import Case, check_claim, check_function
 
-NB = "06_style_transfer"
+NOTEBOOK = "06_style_transfer"
 T_START = time.perf_counter()
 
 # %% tags=["parameters"]
@@ -357,8 +357,8 @@ ax.set(xlabel="Adam step (= gradient evaluation)", ylabel="loss",
 ax.legend()
 plt.show()
 assert fall >= 5, f"the loss fell only {fall:.1f}x"
-report.record(NB, f"loss fall after {STEPS} Adam steps at {SIZE} px", fall, "x")
-report.record(NB, f"seconds per Adam step at {SIZE} px", per_step, "s")
+report.record(NOTEBOOK, f"loss fall after {STEPS} Adam steps at {SIZE} px", fall, "x")
+report.record(NOTEBOOK, f"seconds per Adam step at {SIZE} px", per_step, "s")
 
 # %% [markdown]
 # Is the astronaut hard to see? The content loss is a sum over the $M_l$ positions of conv4_2,
@@ -428,7 +428,7 @@ for label, h in race.items():
     print(f"{label:12s} loss after {BUDGET} evaluations: {h['best'][-1]:.4g}")
 winner = "L-BFGS" if lbfgs_over_adam < 1 else "Adam"
 print(f"L-BFGS / best Adam = {lbfgs_over_adam:.2f}: {winner} reached the lower loss here")
-report.record(NB, f"L-BFGS / Adam loss after {BUDGET} evaluations", lbfgs_over_adam, "ratio")
+report.record(NOTEBOOK, f"L-BFGS / Adam loss after {BUDGET} evaluations", lbfgs_over_adam, "ratio")
 
 # %% [markdown]
 # The printed ratio is this run's answer (quick mode: a small image and a short budget; run
@@ -490,7 +490,7 @@ if gpus and not QUICK:
     _, gpu_hist = style.transfer(big_photo, style.style_image("great_wave", 512), 1000)
     gpu_seconds = time.perf_counter() - t0
     print(f"1000 Adam steps at 512 px: {gpu_seconds:.1f} s on {hardware.summary()}")
-    report.record(NB, "seconds for 1000 Adam steps at 512 px (GPU)", gpu_seconds, "s")
+    report.record(NOTEBOOK, "seconds for 1000 Adam steps at 512 px (GPU)", gpu_seconds, "s")
 else:
     print("no GPU measurement:", "quick mode" if QUICK else "TensorFlow sees no GPU here")
 
