@@ -491,10 +491,6 @@ print(f"the recombinator's error is {reduction:.0%} below the plain encoder's, "
       f"{1 - rmse['RCN'] / rmse['SumNet']:.0%} below SumNet's")
 report.record(NB, "RCN error reduction vs plain", 100 * reduction, "%")
 assert rmse["RCN"] < rmse["plain"], "the recombinator should be ahead of the plain encoder"
-if CHECK_GOALS:  # the goals of the full run
-    assert rmse["RCN"] <= 2.0, f"RCN {rmse['RCN']:.2f} px, goal 2.0 px"
-    assert reduction >= 0.30, f"RCN only {reduction:.0%} below the plain encoder, goal 30%"
-    assert rmse["RCN"] < rmse["SumNet"]
 
 # %% [markdown]
 # ## 9. Looking at the predictions
@@ -551,8 +547,6 @@ for name, run in missing_runs.items():
 dropped, masked = (run.val_rmse[-1] for run in missing_runs.values())
 report.record(NB, "missing labels: dropped rows RMSE", dropped, "px")
 report.record(NB, "missing labels: masked loss RMSE", masked, "px")
-if CHECK_GOALS:
-    assert masked < dropped, "with the same budget the masked loss should win"
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -595,6 +589,25 @@ widgets.interactive(
                            continuous_update=False),
     model=widgets.Dropdown(options=list(preds), value="RCN", description="model"),
 )
+
+# %% [markdown]
+# ## The goals of the full run
+#
+# Checked last, so that every figure above is drawn even when a goal is missed: the
+# recombinator at most 2 pixels RMSE, at least 30% below the plain encoder and below SumNet,
+# and the masked loss ahead of dropping incomplete faces.
+
+# %%
+goals = {
+    "RCN RMSE <= 2.0 px": rmse["RCN"] <= 2.0,
+    "RCN at least 30% below the plain encoder": reduction >= 0.30,
+    "RCN below SumNet": rmse["RCN"] < rmse["SumNet"],
+    "masked loss below dropped rows": masked < dropped,
+}
+for goal, met in goals.items():
+    print(f"{'met   ' if met else 'MISSED'} {goal}")
+if CHECK_GOALS:
+    assert all(goals.values()), "missed: " + ", ".join(g for g, met in goals.items() if not met)
 
 # %% [markdown]
 # ## Summary
