@@ -1,14 +1,15 @@
-"""`make test`: lint, notebook sync, unit tests, then every notebook in quick mode.
+"""`make test`: lint, notebook sync, unit tests, then every lesson in quick mode.
 
-Stops at the first failing part and prints how long each part took. Nothing can
-hang silently: every notebook cell has a time limit (nbval names the cell that
-ran over), every notebook and the unit-test run have an overall limit, and each
-unit test has pytest-timeout's limit (pyproject.toml).
+The lessons run once: in JupyterLab in a headless Chromium (the browser tests, which
+fail on any error or stderr output a learner would see), or, where Chromium cannot be
+had, with nbval in the terminal. Stops at the first failing part and prints how long
+each part took. Nothing can hang silently: every notebook cell has a time limit (the
+cell that ran over is named), every part has an overall limit, and each unit test has
+pytest-timeout's limit (pyproject.toml).
 Environment: NOTEBOOK_TIMEOUT (seconds per notebook, default 300), CELL_TIMEOUT
 (seconds per cell, default 180), UNIT_TIMEOUT (seconds for all unit tests, default
-1200), BROWSER_TIMEOUT (seconds for the browser tests, default 2400); NOTEBOOK=01,03
-runs only those notebooks; PYTEST_ARGS adds arguments to the
-unit-test run.
+1200), BROWSER_TIMEOUT (default 2400); NOTEBOOK=01,03 runs only those notebooks under
+nbval; PYTEST_ARGS adds arguments to the unit-test run.
 """
 
 import os
@@ -16,10 +17,23 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 from notebooks import ROOT, lesson_notebooks, run_with_deadline
 
 BIN = Path(sys.executable).parent
+BROWSER_REPORT = ROOT / "build" / "test" / "browser.xml"
+
+
+def lessons_ran_in_browser() -> bool:
+    """True when the browser part ran (did not skip) a lesson test for every lesson."""
+    try:
+        cases = ElementTree.parse(BROWSER_REPORT).getroot().iter("testcase")
+    except (OSError, ElementTree.ParseError):
+        return False
+    ran = {case.get("name") for case in cases
+           if "test_lesson" in case.get("name", "") and case.find("skipped") is None}
+    return len(ran) >= len(lesson_notebooks())
 
 
 def quick_env() -> dict[str, str]:
@@ -53,17 +67,33 @@ def main() -> int:
         ("unit tests", [str(BIN / "pytest"), "-q", "tests", "-m", "not browser",
                         *shlex.split(os.environ.get("PYTEST_ARGS", ""))], unit_limit),
         # Every lesson in JupyterLab in a headless Chromium (tests/test_browser.py, test_site.py).
-        ("browser tests", [str(BIN / "pytest"), "-q", "tests", "-m", "browser"],
+        ("browser tests", [str(BIN / "pytest"), "-q", "tests", "-m", "browser",
+                           f"--junitxml={BROWSER_REPORT}"],
          float(os.environ.get("BROWSER_TIMEOUT", "2400"))),
     ]
-    parts += [(f"notebook {nb.stem}", [*pytest_nb, str(nb.relative_to(ROOT))], per_notebook)
-              for nb in lesson_notebooks(selected)]
+    notebook_parts = [(f"notebook {nb.stem}", [*pytest_nb, str(nb.relative_to(ROOT))],
+                       per_notebook) for nb in lesson_notebooks(selected)]
     timings = []
     for name, command, timeout in parts:
         ok, seconds = run_part(name, command, timeout)
         timings.append((name, ok, seconds))
         if not ok:
             break
+    if all(ok for _, ok, _ in timings):
+        if lessons_ran_in_browser():
+            # The browser already ran every lesson top to bottom in quick mode and failed on
+            # any error or stderr output: nbval would repeat the same work.
+            print("\n=== notebooks: every lesson ran in the browser tests above; "
+                  "nbval is not repeated")
+        else:
+            print("\n=== notebooks: the browser tests did not run the lessons (no Chromium); "
+                  "running each with nbval")
+            parts += notebook_parts
+            for name, command, timeout in notebook_parts:
+                ok, seconds = run_part(name, command, timeout)
+                timings.append((name, ok, seconds))
+                if not ok:
+                    break
     print("\n=== make test timings")
     for name, ok, seconds in timings:
         print(f"  {'ok  ' if ok else 'FAIL'} {seconds:7.1f} s  {name}")
