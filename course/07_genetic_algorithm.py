@@ -205,10 +205,31 @@ plt.show()
 # mutation, the best feasible solution seen so far is put back into row 0 (**elitism**), so the
 # best answer can never get worse.
 #
-# The original loop code got two things wrong, both fixed here (see `dlcourse/ga/loop.py`):
-# the replacement test was inverted (it tried to breed when there were too *few* parents and
-# re-drew at random when there were enough), and the crossover formula named the same parent
-# twice (`mask*p1 + (1-mask)*p1` is a copy of `p1`: mating did nothing).
+# The original loop code had real mistakes, all avoided in `dlcourse.ga`:
+# - **Replacement inverted**: the test that chooses between breeding and re-drawing fired the
+#   wrong way round, breeding when too *few* feasible parents existed and re-drawing at random
+#   when there were enough.
+# - **Strict `<`**: selection kept only solutions with $c^\top x < b$, so a plan that uses the
+#   budget exactly (allowed: the constraint is $\le$) was thrown away.
+# - **Mutation at half the rate**: a gene changed with probability $p/2$, not $p$.
+# - **`mutate` undefined**: the main loop called a mutation function the code never defined, so
+#   the program could not run as written.
+# - **Division by zero**: the selection pmf divided by the total fitness, which is 0 when every
+#   solution scores 0 or none is feasible; the probabilities became NaN. `ga.roulette_select`
+#   refuses all-zero weights with a clear error, and `ga.replace_infeasible` re-draws at random
+#   when no feasible parent has a positive weight (next cell).
+# - **Unseeded randomness**: no seed anywhere, so no run could be repeated.
+
+# %%
+zero_fitness = np.zeros(4)
+with np.errstate(invalid="ignore"):
+    print("the original pmf on all-zero fitness:", zero_fitness / zero_fitness.sum())
+try:
+    ga.roulette_select(zero_fitness, 2, np.random.default_rng(0))
+except ValueError as err:
+    print("ga.roulette_select:", err)
+else:
+    raise AssertionError("roulette_select should refuse all-zero weights")
 
 # %%
 ok_toy = ga.feasible(toy, toy_weights, toy_capacity)
@@ -265,16 +286,22 @@ assert no_repair.value == 0 and with_repair.value >= 0.95 * tight_opt
 # %%
 def my_mutate(pop, rate, rng):
     # BEGIN SOLUTION
-    # HINT: draw rng.random(pop.shape), compare with rate, and flip those genes with ^ (xor)
+    # HINT: one uniform number per gene gives a "flip here" mask; which operator flips a bit?
     return pop ^ (rng.random(pop.shape) < rate)
     # END SOLUTION
 
 
 # %%
+MUTATE_HINT = "one uniform number per gene gives a \"flip here\" mask; which operator flips a bit?"
+
+
 def _check_mutation():
     pop = ga.init_population(400, 50, 0.5, np.random.default_rng(0))
     before = pop.copy()
-    out = np.asarray(my_mutate(pop, 0.07, np.random.default_rng(1)))
+    out = my_mutate(pop, 0.07, np.random.default_rng(1))
+    if out is None:
+        return "your function returned None: is the `return` statement missing?"
+    out = np.asarray(out)
     if out.shape != pop.shape:
         return f"the result has shape {out.shape}, expected {pop.shape}"
     if not (pop == before).all():
@@ -290,7 +317,7 @@ def _check_mutation():
     return None
 
 
-_ = check_claim("my_mutate", _check_mutation)
+_ = check_claim("my_mutate", _check_mutation, hint=MUTATE_HINT)
 
 # %% [markdown]
 # ## Exercise 2 — write roulette selection
@@ -302,7 +329,7 @@ _ = check_claim("my_mutate", _check_mutation)
 # %%
 def my_roulette(weights, size, rng):
     # BEGIN SOLUTION
-    # HINT: cdf = np.cumsum(weights); u = rng.random(size) * cdf[-1]; np.searchsorted(cdf, u, side="right")
+    # HINT: the running total of the weights cuts [0, total) into one interval per row
     cdf = np.cumsum(weights)
     u = rng.random(size) * cdf[-1]
     return np.searchsorted(cdf, u, side="right")
@@ -310,9 +337,15 @@ def my_roulette(weights, size, rng):
 
 
 # %%
+ROULETTE_HINT = "the running total of the weights cuts [0, total) into one interval per row"
+
+
 def _check_roulette():
     weights = np.array([5.0, 1.0, 0.0, 3.0, 11.0])
-    draws = np.asarray(my_roulette(weights, 30_000, np.random.default_rng(0)))
+    draws = my_roulette(weights, 30_000, np.random.default_rng(0))
+    if draws is None:
+        return "your function returned None: is the `return` statement missing?"
+    draws = np.asarray(draws)
     if draws.shape != (30_000,):
         return f"expected 30000 indices, got shape {draws.shape}"
     if draws.min() < 0 or draws.max() >= weights.size:
@@ -330,7 +363,7 @@ def _check_roulette():
     return None
 
 
-_ = check_claim("my_roulette", _check_roulette)
+_ = check_claim("my_roulette", _check_roulette, hint=ROULETTE_HINT)
 
 # %% [markdown]
 # From here on the notebook uses the package's operators (`dlcourse.ga`), not your versions.
@@ -586,8 +619,8 @@ report.record(
 
 # %% [markdown]
 # ## Then and now
-# - The original code seeded NumPy's global generator (`np.random.seed`) and drew numbers one
-#   gene at a time. Today we pass a `np.random.Generator` (`np.random.default_rng(seed)`) to each
+# - The original code drew from NumPy's global generator (`np.random`) one gene at a time and
+#   never seeded it, so no run could be repeated. Today we pass a `np.random.Generator` (`np.random.default_rng(seed)`) to each
 #   operator: a run is reproducible without hidden global state, and whole arrays are drawn at once.
 # - Exact integer programming used to need an external solver; `scipy.optimize.milp` (SciPy ≥ 1.9,
 #   HiGHS inside) now solves these instances in milliseconds, so there is no excuse for not
