@@ -403,12 +403,9 @@ def solve_knapsack(values, weights, capacity, population: int = 100, generations
     # Hot loop, about 60 generations per millisecond on P08: each NumPy call costs about a
     # microsecond whatever its size, so the generation is written with as few as possible
     # (the population multiplied as float64, one boolean gather of the feasible objectives
-    # giving the best, the mean and the selection bounds, one buffer for the random numbers).
+    # giving the best, the mean and the selection bounds, one draw of the random numbers).
     # Same arithmetic and random numbers as before, so the loop baseline still matches.
     pressure, rate, patience, target = cfg.pressure, cfg.mutation, cfg.patience, cfg.target
-    u = np.empty(2 * k + 2 * k * n)
-    draws, cross_u = u[:2 * k], u[2 * k:2 * k + k * n].reshape(k, n)
-    mutate_u = u[2 * k + k * n:].reshape(k, n)
 
     pop = init_population(k, n, cfg.p_init, rng)
     if cfg.repair:
@@ -448,13 +445,14 @@ def solve_knapsack(values, weights, capacity, population: int = 100, generations
                 w[~ok] = 0.0
             cdf = np.cumsum(w)
         if n_ok >= 2 and cdf[-1] > 0:
-            rng.random(out=u)
+            u = rng.random(2 * k + 2 * k * n)
+            draws = u[:2 * k]
             draws *= cdf[-1]
-            pick = np.searchsorted(cdf, draws, side="right")
+            pick = cdf.searchsorted(draws, "right")
             np.minimum(pick, k - 1, out=pick)
-            parents = pop[pick]
-            pop = cross(parents[:k], parents[k:], cross_u)
-            pop ^= mutate_u < rate
+            parents = pop.take(pick, axis=0)
+            pop = cross(parents[:k], parents[k:], u[2 * k:2 * k + k * n].reshape(k, n))
+            pop ^= u[2 * k + k * n:].reshape(k, n) < rate
         else:                                           # too few parents: re-draw the infeasible
             w = _selection_weights(obj, ok, pressure)
             pop = replace_infeasible(pop, ok, w, rng, cfg.p_init)
