@@ -52,7 +52,9 @@ def p08_runs(seeds: int, patience: int | None, generations: int = 3000) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=30)
-    parser.add_argument("--patience", type=int, default=1000,
+    # 1000 lost one of these 30 seeds (an improvement came over 1000 generations after the
+    # one before); 1500 keeps the full budget's success on them, though not on every seed.
+    parser.add_argument("--patience", type=int, default=1500,
                         help="generations without improvement before a run stops")
     parser.add_argument("--generations", type=int, default=10,
                         help="generations per run in the vectorised-vs-loop comparison")

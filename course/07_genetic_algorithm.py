@@ -60,7 +60,7 @@ PLAIN_SEEDS = 10 if QUICK else 30  # seeds for plain-vs-windowed selection on P0
 WIDGET_GENERATIONS = 300 if QUICK else 1500
 SPEED_GENERATIONS = 10 if QUICK else 30
 STAGNATION_SEEDS = 5 if QUICK else 30  # seeds for the stop-on-stagnation comparison
-PATIENCE = 1000  # generations without a better solution before a run stops
+PATIENCE = 1500  # generations without a better solution before a run stops (1000 loses seeds)
 
 # %% [markdown]
 # ## 1. The problem: which flights to fly
