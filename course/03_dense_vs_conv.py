@@ -169,6 +169,7 @@ def conv_with(kernel):
     return tf.nn.conv2d(x, kernel, strides=TILE, padding="VALID").numpy() + b
 
 
+# %%
 attempts = {
     "C order (right)": (conv_with(W.reshape(TILE, TILE, CHANNELS, FILTERS)), local_dense),
     "Fortran order": (conv_with(W.reshape(TILE, TILE, CHANNELS, FILTERS, order="F")), local_dense),
@@ -362,6 +363,7 @@ def compare_ranges(got, expected):
     return None if tuple(got) == expected else f"expected range{expected}, got range{tuple(got)}"
 
 
+# %%
 exercise_cases = [
     checks.Case((r, n, k, s), brute_force_outputs(r, n, k, s))
     for r, n, k, s in [
@@ -635,14 +637,25 @@ plt.show()
 # With $B = 50$ that is 576 000 products of a 16×8 matrix with an 8-vector.
 # Four ways to write it (see `dlcourse.dense`):
 # * **tile + matmul**: copy $W$ fifty times and $u$ ten times so one batched
-#   `matmul` can pair them: two tiled arrays of 295 MB and 3.7 MB;
+#   `matmul` can pair them: two tiled arrays (sizes printed below);
 # * **broadcast multiply + sum**: `(W[None] * u[:, :, None, None, :]).sum(-1)`,
-#   no tiles, but the full 50×1152×10×16×8 product array (295 MB);
+#   no tiles, but the full 50×1152×10×16×8 product array;
 # * **broadcast matmul**: `np.matmul` broadcasts leading axes itself;
 # * **einsum**: `np.einsum("ijkl,bil->bijk", W, u, optimize=True)`.
 
 # %%
 u_caps, w_caps = dense.random_capsules(batch=CAPSULE_BATCH)
+n_caps_in, n_caps_out = w_caps.shape[:2]
+tiled_w_mb = CAPSULE_BATCH * w_caps.nbytes / 1e6  # W copied once per image
+tiled_u_mb = n_caps_out * u_caps.nbytes / 1e6  # u copied once per output capsule
+product_mb = CAPSULE_BATCH * w_caps.nbytes / 1e6  # one number per (b, i, j, row, column)
+result_mb = CAPSULE_BATCH * n_caps_in * n_caps_out * w_caps.shape[2] * w_caps.itemsize / 1e6
+print(
+    f"{u_caps.dtype}: tiled W {tiled_w_mb:.1f} MB, tiled u {tiled_u_mb:.1f} MB, "
+    f"broadcast product {product_mb:.1f} MB, result {result_mb:.1f} MB"
+)
+
+# %%
 caps_seconds, caps_peak, caps_results = {}, {}, {}
 for name, method in tqdm(dense.CAPSULE_METHODS.items(), desc="capsule methods"):
     caps_results[name], caps_peak[name] = dense.peak_memory(lambda m=method: m(u_caps, w_caps))
@@ -677,7 +690,7 @@ report.record(
 # %% [markdown]
 # The peak memory (measured with `tracemalloc`, which sees every NumPy buffer) agrees
 # with what the shapes predict: the tiled and the broadcast-multiply versions must
-# hold a 295 MB temporary, the other two only the 37 MB result.
+# hold the large temporary printed above, the other two only the result.
 
 # %%
 predicted = dense.intermediate_nbytes(u_caps, w_caps)
@@ -859,13 +872,19 @@ print(f"{len(starts)} bumps; {labels.mean():.0%} of steps have label 1")
 # %% [markdown]
 # `np.lib.stride_tricks.sliding_window_view` (wrapped in `dlcourse.dense.sliding_windows`) makes a
 # 29 901 × 100 × 10 array that is only a new set of strides over the same buffer:
-# window $i$ starts $i \times 40$ bytes (one step of 10 float32) after window $i-1$.
+# consecutive windows start one time step apart, so window $i$ begins one row of the
+# series (10 channels × the item size) after window $i-1$, and $i$ rows after window 0.
 # The labels are the slice `labels[99:]`.
 
 # %%
 x_windows, y_windows = dense.windows_and_labels(series, labels, WINDOW)
 print("windows", x_windows.shape, "strides", x_windows.strides, " labels", y_windows.shape)
 print("shares memory with the series:", np.shares_memory(x_windows, series))
+print(
+    f"step between windows: {x_windows.strides[0]} bytes = {SERIES_CHANNELS} channels × "
+    f"{series.itemsize} bytes ({series.dtype})"
+)
+assert x_windows.strides[0] == series.strides[0] == SERIES_CHANNELS * series.itemsize
 some = rng.integers(0, len(x_windows), 50)
 check_close(
     "view vs explicit slices series[i:i+100]",
@@ -894,7 +913,7 @@ print("labels agree with the definition and with Keras' windowing")
 # %% [markdown]
 # Memory: the view's *logical* size (`nbytes`) is 100 times the series, but the
 # memory it really holds is the series' buffer. Copying it (`np.ascontiguousarray`)
-# allocates the full 120 MB, which `tracemalloc` measures.
+# allocates the full logical size, which `tracemalloc` measures.
 
 # %%
 copy, copy_peak = dense.peak_memory(lambda: np.ascontiguousarray(x_windows))
@@ -914,7 +933,7 @@ del copy
 # %% [markdown]
 # Train a small `Conv1D` model on the first 80 % of the windows and test on the last
 # 20 % (later in time). Batches are copied out of the view one at a time, so the
-# 120 MB array never exists.
+# full copy measured above never exists.
 
 
 # %%
@@ -938,6 +957,7 @@ class WindowBatches(keras.utils.PyDataset):
         self.order = self.rng.permutation(len(self.x))
 
 
+# %%
 split = int(0.8 * len(x_windows))
 window_model = keras.Sequential(
     [
@@ -948,20 +968,23 @@ window_model = keras.Sequential(
     ]
 )
 window_model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy", metrics=["accuracy"])
-window_model.fit(
+window_history = window_model.fit(
     WindowBatches(x_windows[:split], y_windows[:split]), epochs=SERIES_EPOCHS, verbose=2
 )
 test_x, test_y = x_windows[split:], y_windows[split:]
 window_accuracy = window_model.evaluate(WindowBatches(test_x, test_y), verbose=0)[1]
 baseline = max(test_y.mean(), 1 - test_y.mean())
 print(
-    f"Conv1D test accuracy {window_accuracy:.3f}  (always guessing the commoner label: {baseline:.3f})"
+    f"Conv1D test accuracy {window_accuracy:.3f}, last training epoch "
+    f"{window_history.history['accuracy'][-1]:.3f}  (always guessing the commoner label: "
+    f"{baseline:.3f})"
 )
 assert window_accuracy > baseline + 0.1
 report.record(NOTEBOOK, "Conv1D window classifier test accuracy", window_accuracy, "")
 
 # %% [markdown]
-# The test accuracy is a little below the last training epoch's. Overlapping windows
+# Compare the test accuracy with the last training epoch's (both printed above). A gap,
+# when there is one, has a cause beyond chance: overlapping windows
 # are not independent examples: each bump appears in 89 consecutive windows with
 # the same noise around it, so the training split holds only about 150 distinct
 # bumps, and a model can partly memorise their surroundings. Split train and test
