@@ -218,8 +218,10 @@ report.record(NOTEBOOK, "inception 3a MACs naive / reduced", total_naive / total
 # swapped the arguments to `tf.concat(values, axis)`, so old code run today fails (it tries to
 # use the list of towers as the axis). In TensorFlow 2 / Keras 3 there are no
 # placeholders or sessions: `keras.Input` and `keras.Model` replace them, variables are
-# initialised when a layer is built, and the join is `keras.layers.Concatenate(axis=-1)`
-# (or `tf.concat([t1, t2, t3, t4], axis=-1)` inside a `tf.function`). Both give the same:
+# initialised when a layer is built, and the join is `keras.layers.Concatenate(axis=-1)`.
+# On ordinary tensors `tf.concat([t1, t2, t3, t4], axis=-1)` gives the same, eagerly (no
+# `tf.function` needed); inside a Keras 3 model, whose inputs are symbolic `KerasTensor`s,
+# TensorFlow functions are refused: use the layer or `keras.ops.concatenate`. Checked:
 
 # %%
 towers = [tf.random.normal((1, 4, 4, c), seed=c) for c in (2, 3, 1)]
@@ -233,6 +235,13 @@ try:
     raise AssertionError("the old argument order should not work any more")
 except (ValueError, TypeError, tf.errors.InvalidArgumentError) as err:
     print(f"tf.concat(3, towers) today raises {type(err).__name__}: 3 is taken as the values")
+symbolic = keras.Input((4, 4, 2))
+try:
+    tf.concat([symbolic, symbolic], axis=-1)
+    raise AssertionError("Keras 3 should refuse a TensorFlow op on a KerasTensor")
+except ValueError as err:
+    print(f"tf.concat on keras.Input raises ValueError: {str(err).split('.')[0]}")
+print("keras.ops.concatenate on keras.Input:", keras.ops.concatenate([symbolic] * 2, -1).shape)
 
 # %% [markdown]
 # ## Exercise 1: the MACs of one tower
@@ -339,8 +348,8 @@ for name, params, macs, pk, pm in comparison:
 #   paper prints 54 M.
 # - **The params column is in units of 1024** (112K for the 3×3 stage is 114,688 weights
 #   / 1024 = 112.0, 1000K for the linear layer is 1,024,000 / 1024), and biases are too few to
-#   matter. Modules 3a, 3b, 4a, 4b and 4e agree within about 1 %; **4d and 5b** are 2 % above
-#   the printed value, **5a** 5 % below and **4c** 8 % above. Differences in both directions
+#   matter. Most modules agree within about 1 %; the others differ in both directions (the
+#   `diff` column above; the cell below lists them). Differences in both directions
 #   mean no single convention (biases or not, K = 1000 or 1024, leaving out a tower) explains
 #   them: some printed parameter counts do not follow from the printed widths (typos or
 #   rounding in the paper), while the ops column does.
@@ -354,6 +363,13 @@ for name, params, macs, pk, pm in comparison:
     if name not in ("conv1", "inception_5a"):
         assert abs(macs / 1e6 - pm) <= 1, f"{name}: ops differ from the paper by more than rounding"
     assert abs(params / 1024 / pk - 1) < (0.08 if name != "conv1" else 3.5), name
+off = {
+    n: p / 1024 / pk - 1
+    for n, p, _, pk, _ in comparison
+    if n != "conv1" and abs(p / 1024 / pk - 1) > 0.015
+}
+print("params more than 1.5 % off the paper (conv1 aside):", ", ".join(f"{n} {d:+.1%}" for n, d in off.items()))
+assert any(d > 0 for d in off.values()) and any(d < 0 for d in off.values())  # both directions
 paper_total = sum(pm for *_, pm in comparison) * 1e6
 conv1_gap = comparison[0][2] - comparison[0][4] * 1e6
 print(f"sum of the paper's ops column: {paper_total / 1e9:.3f} billion")
@@ -367,8 +383,8 @@ assert abs(counted_gn.macs / inception.PAPER_TOTAL_MULTIPLY_ADDS - 1) < 0.06
 report.record(NOTEBOOK, "GoogLeNet MACs per image", counted_gn.macs, "MAC")
 
 # %% [markdown]
-# So the paper's "1.5 billion multiply-adds" is the sum of its own column (1.502 billion);
-# counting the layers it describes gives 1.58 billion, and almost all of the difference is
+# So the paper's "1.5 billion multiply-adds" is the sum of its own column (printed above);
+# counting the layers it describes gives a little more, and almost all of the difference is
 # the first convolution. Where the time goes, module by module:
 
 # %%
@@ -391,10 +407,16 @@ plt.show()
 # tower of the first (output 28×28×128) and 64 in the second (28×28×256), with 16-map
 # reductions, then a dense layer of 700 units, dropout 0.5 and 10 outputs. The original
 # TensorFlow 1 version reached 98.5 % test accuracy after about an hour on a GTX 1060.
+#
+# *Then and now*: the original wrote dropout as `tf.nn.dropout(h, keep_prob)`, the fraction
+# of units **kept**; Keras' `Dropout(rate)` (and TF 2's `tf.nn.dropout(h, rate=...)`) takes
+# the fraction **dropped**, so `rate = 1 - keep_prob`. At 0.5 the two coincide, which hides
+# the change; a ported `keep_prob=0.8` must become `rate=0.2`, not `rate=0.8`.
 # Count it first: where are its parameters and its MACs?
 
 # %%
 reference = inception.mnist_inception_net()
+assert reference.get_layer("dropout").rate == 0.5  # Keras rate = 1 - keep_prob = 0.5
 counted_ref = opcount.count(reference)
 print(f"reference network: {counted_ref.params:,} parameters, {counted_ref.macs:,} MACs per digit")
 dense_row = next(r for r in counted_ref.rows if r.name == "dense")
@@ -587,20 +609,8 @@ report.record(NOTEBOOK, f"time naive / reduced at C_in={deepest}", time_ratio, "
 
 
 # %%
-def show_module(
-    hw=28,
-    c_in=192,
-    n1x1=64,
-    n3x3red=96,
-    n3x3=128,
-    n5x5red=16,
-    n5x5=32,
-    pool_proj=32,
-    return_totals=False,
-):
-    spec = InceptionSpec("widget", n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj)
-    naive = inception.module_costs(hw, hw, c_in, spec.naive())
-    reduced = inception.module_costs(hw, hw, c_in, spec)
+def module_table(naive, reduced):
+    """HTML table of (params, MACs) per tower, naive vs reduced; returns (html, totals)."""
     lines = [
         "<table><tr><th>tower</th><th>naive params</th><th>reduced params</th>"
         "<th>naive MACs</th><th>reduced MACs</th></tr>"
@@ -615,7 +625,26 @@ def show_module(
         f"<tr><th>total</th><th>{total[0]:,}</th><th>{total[2]:,}</th>"
         f"<th>{total[1]:,}</th><th>{total[3]:,}</th></tr></table>"
     )
-    display(HTML("".join(lines)))
+    return "".join(lines), total
+
+
+# %%
+def show_module(
+    hw=28,
+    c_in=192,
+    n1x1=64,
+    n3x3red=96,
+    n3x3=128,
+    n5x5red=16,
+    n5x5=32,
+    pool_proj=32,
+    return_totals=False,
+):
+    spec = InceptionSpec("widget", n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj)
+    naive = inception.module_costs(hw, hw, c_in, spec.naive())
+    reduced = inception.module_costs(hw, hw, c_in, spec)
+    html, total = module_table(naive, reduced)
+    display(HTML(html))
     fig, ax = plt.subplots(figsize=(6, 3))
     pos = np.arange(len(inception.BRANCHES))
     ax.bar(pos - 0.2, [naive[t][1] / 1e6 for t in inception.BRANCHES], 0.4, label="naive")
@@ -632,6 +661,7 @@ def show_module(
     return total if return_totals else None
 
 
+# %%
 # the widget's defaults are inception(3a): they must reproduce the numbers checked above
 assert show_module(return_totals=True) == [
     three_ways["naive"]["params counter"],
