@@ -155,3 +155,32 @@ def test_check_claim(monkeypatch, capsys):
     assert not checks.check_claim("fair coin", lambda: "heads came up 90% of the time")
     out = capsys.readouterr().out
     assert "✓ fair coin" in out and "✗ fair coin: heads came up" in out
+
+
+def test_shapes_are_named_in_words():
+    case = Case((np.zeros((4, 5)), 3), 1.0)
+    assert case.describe() == "(an array of shape (4, 5), 3)"
+    message = checks.explain_mismatch(np.zeros((4, 5)), {"a": 1})
+    assert "an array of shape (4, 5)" in message and "array(4" not in message
+
+
+def test_returned_none_is_said_plainly(monkeypatch, capsys):
+    monkeypatch.setenv("DLCOURSE_STRICT", "0")
+    assert not checks.check_function("square", lambda x: None, [Case((3,), 9)])
+    assert "your function returned None" in capsys.readouterr().out
+
+
+def test_a_wrong_answer_repeats_the_hint(monkeypatch, capsys):
+    monkeypatch.setenv("DLCOURSE_STRICT", "0")
+    assert not checks.check_function("square", lambda x: x + x, [Case((3,), 9)],
+                                     hint="multiply x by itself")
+    out = capsys.readouterr().out
+    assert "expected 9, got 6" in out and "Hint: multiply x by itself" in out
+    assert not checks.check_claim("claim", lambda: "too small", hint="look at the sign")
+    assert "Hint: look at the sign" in capsys.readouterr().out
+    assert not checks.check_function("square", lambda x: x + x, [Case((3,), 9)])
+    assert "Hint" not in capsys.readouterr().out  # no hint given: none printed
+    monkeypatch.setenv("DLCOURSE_STRICT", "1")
+    with pytest.raises(AssertionError, match="Hint: multiply x by itself"):
+        checks.check_function("square", lambda x: x + x, [Case((3,), 9)],
+                              hint="multiply x by itself")

@@ -51,7 +51,7 @@ class Case:
 
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
-        return f"array{value.shape}"
+        return f"an array of shape {value.shape}"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -66,7 +66,7 @@ def explain_mismatch(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 
     rectangular lists of numbers like arrays.
     """
     if got is None and expected is not None:
-        return "the function returned None: is the `return` statement missing?"
+        return "your function returned None: is the `return` statement missing?"
     if isinstance(expected, dict):
         return _explain_dict(got, expected, rtol, atol)
     if isinstance(expected, tuple) or (isinstance(expected, list) and not _is_numeric(expected)):
@@ -75,12 +75,12 @@ def explain_mismatch(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 
         return _explain_array(got, expected, rtol, atol)
     if _is_real(expected):
         if not _is_real(got):
-            return f"expected a real number, got {_kind(got)} {_short(got)}"
+            return f"expected a real number, got {_what(got)}"
         if not np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
             return f"expected {expected!r}, got {got!r}"
         return None
     if isinstance(expected, bool | np.bool_) and not isinstance(got, bool | np.bool_):
-        return f"expected True or False, got {_kind(got)} {_short(got)}"
+        return f"expected True or False, got {_what(got)}"
     try:
         same = bool(got == expected)
     except (TypeError, ValueError):  # an array-like `==`: no single truth value
@@ -92,6 +92,11 @@ def _is_real(value: Any) -> bool:
     """A real number that is not True/False (Python or NumPy)."""
     return (isinstance(value, Real) and not isinstance(value, bool | np.bool_)
             and not isinstance(value, np.ndarray))
+
+
+def _what(value: Any) -> str:
+    """Kind and short form of a value: "a str 'abc'", "an array of shape (4, 5)"."""
+    return _short(value) if isinstance(value, np.ndarray) else f"{_kind(value)} {_short(value)}"
 
 
 def _kind(value: Any) -> str:
@@ -113,7 +118,7 @@ def _is_numeric(items: list) -> bool:
 
 def _explain_dict(got: Any, expected: dict, rtol: float, atol: float) -> str | None:
     if not isinstance(got, dict):
-        return f"expected a dict, got {_kind(got)} {_short(got)}"
+        return f"expected a dict, got {_what(got)}"
     missing = [k for k in expected if k not in got]
     if missing:
         return f"the dict lacks the key(s) {', '.join(map(repr, missing))}"
@@ -237,7 +242,9 @@ def check_function(name: str, fn: Callable, cases: Sequence[Case], *, hint: str 
     """Run ``fn`` on every case and print a verdict; return True when all pass.
 
     compare(got, expected) -> message or None overrides the default comparison.
-    Each call gets copies of the case's arguments; a function that changes its
+    A wrong answer is reported with ``hint`` repeated under it (so a learner who
+    replaced the stub still sees it). Each call gets copies of the case's arguments;
+    a function that changes its
     input in place, or runs longer than ``timeout`` seconds (None: no limit; only
     enforced in the main thread, where notebooks run), is judged wrong.
     """
@@ -250,17 +257,17 @@ def check_function(name: str, fn: Callable, cases: Sequence[Case], *, hint: str 
         except NotImplementedError as err:
             return not_done_yet(name, str(err) or hint)
         except CheckTimeout:
-            return _wrong(name, f"on {case.describe()} it did not return within {timeout:g} s: "
-                                "is there a loop that never ends?")
+            return _wrong(name, hint, f"on {case.describe()} it did not return within "
+                                      f"{timeout:g} s: is there a loop that never ends?")
         except Exception as err:  # the learner's code: any error is feedback, not a crash
-            return _wrong(name, f"on {case.describe()} it raised {type(err).__name__}: {err}")
+            return _wrong(name, hint, f"on {case.describe()} it raised {type(err).__name__}: {err}")
         changed = _changed_argument(case, args, kwargs) if copied else None
         if changed:
-            return _wrong(name, f"on {case.describe()} it changed its {changed} in place; "
+            return _wrong(name, hint, f"on {case.describe()} it changed its {changed} in place; "
                                 "work on a copy (for example x = x.copy()) instead")
         problem = compare(got, case.expected)
         if problem:
-            return _wrong(name, f"on {case.describe()}: {problem}")
+            return _wrong(name, hint, f"on {case.describe()}: {problem}")
     print(f"✓ {name}: correct on all {len(cases)} test cases.")
     return True
 
@@ -271,7 +278,8 @@ def check_claim(name: str, run: Callable[[], str | None], *, hint: str = "",
 
     Use it for checks that are not input/output pairs (a statistical test, a
     property). A NotImplementedError inside ``run`` counts as "not done yet";
-    ``timeout`` (seconds, None: no limit) stops a run that never returns.
+    ``timeout`` (seconds, None: no limit) stops a run that never returns; a wrong
+    answer repeats ``hint``.
     """
     try:
         with _time_limit(timeout):
@@ -279,10 +287,10 @@ def check_claim(name: str, run: Callable[[], str | None], *, hint: str = "",
     except NotImplementedError as err:
         return not_done_yet(name, str(err) or hint)
     except CheckTimeout:
-        return _wrong(name, f"it did not finish within {timeout:g} s: is there a loop that "
+        return _wrong(name, hint, f"it did not finish within {timeout:g} s: is there a loop that "
                             "never ends?")
     if problem:
-        return _wrong(name, problem)
+        return _wrong(name, hint, problem)
     print(f"✓ {name}: correct.")
     return True
 
@@ -292,8 +300,9 @@ def not_done_yet(name: str, hint: str) -> bool:
     return False
 
 
-def _wrong(name: str, message: str) -> bool:
-    text = f"✗ {name}: {message}"
+def _wrong(name: str, hint: str, message: str) -> bool:
+    """Report a wrong answer, repeating the exercise's hint (when there is one)."""
+    text = f"✗ {name}: {message}" + (f"\n  Hint: {hint}" if hint else "")
     if config.strict_checks():
         raise AssertionError(text)
     print(text)
