@@ -630,6 +630,7 @@ print(
 )
 assert min(naive_gap) > 10
 
+# %%
 fig, ax = plt.subplots(figsize=(7, 4))
 for method, points in sweep.items():
     sizes, seconds = zip(*points, strict=True)
