@@ -231,7 +231,7 @@ for case in cases:
 def conv_backward_simple(dout, x, w):
     """Gradients of y = conv2d(x, w) + b (stride 1, VALID) given dout = dL/dy."""
     # BEGIN SOLUTION
-    # HINT: for each kernel offset (a, c), the slice x[:, a:a+OH, c:c+OW, :] met w[a, c] at every output: dw[a, c] sums slice × dout over n, i, j (np.einsum); that slice of dx accumulates dout @ w[a, c].T; db sums dout over (0, 1, 2)
+    # HINT: loop over kernel offsets (a, c): which slice of x met w[a, c], and over which axes do you sum?
     k = w.shape[0]
     oh, ow = dout.shape[1:3]
     dx, dw = np.zeros_like(x), np.zeros_like(w)

@@ -333,7 +333,7 @@ display(receptive_field_widget)  # output row/col beyond the map are clipped to 
 # %%
 def outputs_reading(r, n, size, stride):
     # BEGIN SOLUTION
-    # HINT: first = max(0, ceil((r - size + 1) / stride)); stop = min(n_outputs, r // stride + 1)
+    # HINT: output i reads positions i*stride … i*stride + size - 1; solve for i, then clip to the outputs
     n_outputs = 0 if n < size else (n - size) // stride + 1
     first = max(0, -(-(r - size + 1) // stride))
     stop = min(n_outputs, r // stride + 1)
