@@ -27,6 +27,10 @@ def test_course_build_of_one_notebook(tmp_path):
     matmul = [r for r in results if r["name"] == "CPU matmul float32"]
     assert matmul and matmul[0]["mode"] == "quick" and matmul[0]["value"] > 0
     assert "CPU matmul float32" in run.stdout and "GFLOP/s" in run.stdout
+    executed = nbformat.read(tmp_path / "executed" / "00_setup.ipynb", as_version=4)
+    figures = [o for c in executed.cells for o in c.get("outputs", [])
+               if "image/png" in o.get("data", {})]
+    assert figures, "the executed notebook carries no figure (plt.show drew nothing)"
 
 
 def test_a_stalled_cell_is_stopped_and_named(tmp_path):

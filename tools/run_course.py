@@ -41,6 +41,9 @@ def main() -> int:
     selected = [n for n in os.environ.get("NOTEBOOK", "").split(",") if n]
     cell_limit = int(os.environ.get("CELL_TIMEOUT") or (300 if quick else 14400))
     notebook_limit = float(os.environ.get("NOTEBOOK_TIMEOUT") or (600 if quick else 28800))
+    # The executed notebooks must carry their figures: a non-interactive backend inherited
+    # from the caller (make test sets MPLBACKEND=Agg) would make plt.show() draw nothing.
+    os.environ.pop("MPLBACKEND", None)
     os.environ.update(DLCOURSE_QUICK="1" if quick else "0", DLCOURSE_STRICT="1",
                       DLCOURSE_RESULTS=str(BUILD / "results.json"), TF_CPP_MIN_LOG_LEVEL="2")
     # The course's kernel (jupyter/kernels/python3), as in make lab: no library noise in outputs.
