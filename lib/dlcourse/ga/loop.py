@@ -6,19 +6,12 @@ loops over rows and genes, drawing its random numbers one by one in the same
 order, so for the same seed it returns the *same* solution and history. What the
 vectorised version gains is therefore speed alone.
 
-The original loop code had two logic errors, fixed here:
-
-1. The replacement branch was inverted. Infeasible solutions must be replaced
-   by offspring of feasible parents when *enough* feasible parents exist (at
-   least two), and re-drawn at random when too few do. The original tested
-   ``number_of_parents < 2`` to decide to breed, so it tried to breed from an
-   empty or one-member pool (choosing from nothing) and re-drew at random as
-   soon as selection could have worked, throwing the search away.
-2. The crossover formula named the same parent twice:
-   ``child = mask * parent1 + (1 - mask) * parent1`` is just a copy of
-   ``parent1``, so mating did nothing and the search was mutation alone. The
-   child takes gene j from parent 1 where the mask is 1 and from *parent 2*
-   where it is 0.
+The original loop code's mistakes, none of which this baseline repeats (lesson 07
+lists them with examples): the replacement test ran the wrong way round (breeding
+when too few feasible parents existed, re-drawing when there were enough); a strict
+``<`` discarded plans that use the budget exactly; genes mutated with probability
+p/2 instead of p; ``mutate`` was called but never defined; the selection pmf
+divided by zero when no solution had positive fitness; and nothing was seeded.
 """
 
 import numpy as np
