@@ -36,15 +36,22 @@ def test_every_lesson_has_an_exercise_and_none_survives(student_dir):
         assert student.count("raise NotImplementedError") >= source.count("# BEGIN SOLUTION")
 
 
+def parsed(source: str) -> ast.Module | None:
+    """The cell's syntax tree, or None for a cell that is not plain Python (a magic, say)."""
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
 def only_definitions(source: str) -> bool:
     """True for a cell that only imports, defines functions/classes or holds a docstring."""
-    if not parses(source):
-        return False
-    tree = ast.parse(source)
+    tree = parsed(source)
     cheap = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    return all(isinstance(node, cheap) or (isinstance(node, ast.Expr) and
-                                           isinstance(node.value, ast.Constant))
-               for node in tree.body)
+    return tree is not None and all(
+        isinstance(node, cheap) or (isinstance(node, ast.Expr) and
+                                    isinstance(node.value, ast.Constant))
+        for node in tree.body)
 
 
 def exercise_cells(notebook) -> list:
@@ -63,18 +70,10 @@ def exercise_cells(notebook) -> list:
                 keep.add(j)
                 j += 1
     imports = [ast.get_source_segment(cell.source, node)
-               for cell in cells if cell.cell_type == "code" and parses(cell.source)
-               for node in ast.parse(cell.source).body
+               for cell in cells if cell.cell_type == "code"
+               for node in getattr(parsed(cell.source), "body", [])
                if isinstance(node, ast.Import | ast.ImportFrom)]
     return [nbformat.v4.new_code_cell("\n".join(imports)), *(cells[i] for i in sorted(keep))]
-
-
-def parses(source: str) -> bool:
-    try:
-        ast.parse(source)
-    except SyntaxError:
-        return False
-    return True
 
 
 def test_exercise_cells_are_chosen_from_the_structure():

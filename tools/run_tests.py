@@ -53,6 +53,17 @@ def run_part(name: str, command: list[str], timeout: float | None = None) -> tup
     return code == 0, time.perf_counter() - start
 
 
+def run_parts(parts: list, timings: list) -> bool:
+    """Run ``parts`` in order, appending (name, ok, seconds) to ``timings``; stop at the
+    first failure. True when every part passed."""
+    for name, command, timeout in parts:
+        ok, seconds = run_part(name, command, timeout)
+        timings.append((name, ok, seconds))
+        if not ok:
+            return False
+    return True
+
+
 def main() -> int:
     selected = [n for n in os.environ.get("NOTEBOOK", "").split(",") if n]
     per_notebook = float(os.environ.get("NOTEBOOK_TIMEOUT", "300"))
@@ -74,12 +85,7 @@ def main() -> int:
     notebook_parts = [(f"notebook {nb.stem}", [*pytest_nb, str(nb.relative_to(ROOT))],
                        per_notebook) for nb in lesson_notebooks(selected)]
     timings = []
-    for name, command, timeout in parts:
-        ok, seconds = run_part(name, command, timeout)
-        timings.append((name, ok, seconds))
-        if not ok:
-            break
-    if all(ok for _, ok, _ in timings):
+    if run_parts(parts, timings):
         if lessons_ran_in_browser():
             # The browser already ran every lesson top to bottom in quick mode and failed on
             # any error or stderr output: nbval would repeat the same work.
@@ -89,11 +95,7 @@ def main() -> int:
             print("\n=== notebooks: the browser tests did not run the lessons (no Chromium); "
                   "running each with nbval")
             parts += notebook_parts
-            for name, command, timeout in notebook_parts:
-                ok, seconds = run_part(name, command, timeout)
-                timings.append((name, ok, seconds))
-                if not ok:
-                    break
+            run_parts(notebook_parts, timings)
     print("\n=== make test timings")
     for name, ok, seconds in timings:
         print(f"  {'ok  ' if ok else 'FAIL'} {seconds:7.1f} s  {name}")
