@@ -49,7 +49,7 @@ import tensorflow as tf
 from IPython.display import HTML, display
 from tqdm.auto import tqdm
 
-from dlcourse import checks, data, inception, opcount, report, timing
+from dlcourse import checks, data, hardware, inception, opcount, report, timing
 from dlcourse.inception import INCEPTION_3A, InceptionSpec
 
 NOTEBOOK = "05_inception_op_counts"
@@ -61,7 +61,9 @@ MNIST_MAPS = (8, 16) if QUICK else (32, 64)
 MNIST_REDUCE = 8 if QUICK else 16
 MNIST_DENSE = 128 if QUICK else 700
 N_TRAIN = 3_000 if QUICK else None  # None: every training image available
-EPOCHS = 2 if QUICK else 10
+EPOCHS = 2 if QUICK else 6
+# full mode computes in 16-bit floats where the hardware has them (see section 4)
+MIXED_PRECISION = not QUICK
 BATCH = 64 if QUICK else 128
 LEARNING_RATE = 1e-3 if QUICK else 5e-4
 # timing naive vs reduced modules: input depths, spatial size, batch, repeats
@@ -435,8 +437,17 @@ assert (
 # inception blocks still cost about 30 % of the MACs, because they run at every one of the
 # 784 pixels.
 #
-# Now train it. In quick mode the network is narrower (see the parameters cell) and sees a
-# few thousand digits of the offline split; full mode trains the reference network.
+# Now train it. In quick mode the network is narrower (see the parameters cell) and sees
+# 3,000 training digits; full mode trains the reference network on all 60,000.
+#
+# Every one of those MACs can also be made cheaper rather than fewer: full mode computes in
+# **16-bit floats** where the hardware does them natively (`float16` on a GPU's tensor
+# cores, `bfloat16` on CPUs with AVX-512 BF16 or AMX), and keeps the weights and the
+# optimizer in `float32`. Keras calls this *mixed precision*. Half the bytes per number means
+# half the memory traffic and, on such hardware, about twice the MACs per second: on this
+# course's 2-core test CPU one training step of the reference network took 1.71 s in
+# `float32` and 0.86 s in `bfloat16`. The logits layer stays in `float32` so the softmax and
+# the loss are computed at full precision.
 
 # %%
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
@@ -449,7 +460,11 @@ print(
 )
 
 keras.utils.set_random_seed(0)
+precision = hardware.mixed_precision_policy() if MIXED_PRECISION else "float32"
+keras.mixed_precision.set_global_policy(precision)  # read when each layer is built
 net = inception.mnist_inception_net(maps=MNIST_MAPS, reduce=MNIST_REDUCE, dense=MNIST_DENSE)
+keras.mixed_precision.set_global_policy("float32")  # the timings below stay in float32
+print(f"computing in {precision}")
 steps = int(np.ceil(len(x_train) / BATCH))
 net.compile(
     optimizer=keras.optimizers.Adam(

@@ -10,8 +10,10 @@ from dlcourse import hardware
 @pytest.fixture
 def fresh_cache():
     hardware.gpus.cache_clear()
+    hardware.cpu_flags.cache_clear()
     yield
     hardware.gpus.cache_clear()
+    hardware.cpu_flags.cache_clear()
 
 
 def fake_nvidia_smi(folder, output):
@@ -39,3 +41,26 @@ def test_cpu_fields():
     summary = hardware.summary()
     assert summary["cpu"] and isinstance(summary["cpu"], str)
     assert 1 <= summary["cores"] <= (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("gpu, flags, policy", [
+    (True, set(), "mixed_float16"),
+    (False, {"avx2", "avx512_bf16"}, "mixed_bfloat16"),
+    (False, {"amx_bf16"}, "mixed_bfloat16"),
+    (False, {"avx2", "fma"}, "float32"),
+])
+def test_mixed_precision_policy_follows_the_hardware(monkeypatch, gpu, flags, policy):
+    gpu_list = ({"name": "NVIDIA T4", "memory_mib": 15360},) if gpu else ()
+    monkeypatch.setattr(hardware, "gpus", lambda: gpu_list)
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset(flags))
+    assert hardware.mixed_precision_policy() == policy
+
+
+def test_cpu_flags_match_proc_cpuinfo(fresh_cache):
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [line for line in f if line.startswith("flags")]
+    except OSError:
+        lines = []
+    expected = frozenset(lines[0].split(":", 1)[1].split()) if lines else frozenset()
+    assert hardware.cpu_flags() == expected

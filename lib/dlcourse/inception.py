@@ -201,7 +201,8 @@ def mnist_inception_net(maps=(32, 64), reduce: int = 16, dense: int = 700,
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(dense, activation="relu", name="dense")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
-    outputs = keras.layers.Dense(classes, name="logits")(x)
+    # float32 logits even under a mixed-precision policy: the loss needs the full range
+    outputs = keras.layers.Dense(classes, name="logits", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="mnist_inception")
 
 
