@@ -162,6 +162,7 @@ _ = check_function(
              label="three generated faces"),
     ],
     atol=1e-4,
+    hint="invert scaled = (pixels - 48) / 48; plain arithmetic keeps NaN as NaN",
 )
 
 # %% [markdown]
@@ -266,7 +267,9 @@ def _check_recombined():
     return "a 12×12 map upsampled once cannot be concatenated with a 48×48 map: raise ValueError"
 
 
-_ = check_claim("my_recombined_shape", _check_recombined)
+_ = check_claim("my_recombined_shape", _check_recombined,
+                hint="UpSampling2D(2) makes (n, 2h, 2w, c); concatenating needs the same n, 2h, "
+                     "2w as the fine map and adds the channel counts")
 
 # %% [markdown]
 # ## 5. Heat maps and the soft-argmax
@@ -331,6 +334,8 @@ _ = check_function(
         Case((random_map,), soft_argmax(random_map[None, None])[0, 0], label="a random map"),
     ],
     atol=1e-6,
+    hint="a softmax over all positions (subtract the max first); x is the probability-weighted "
+         "mean of the column index, y of the row index",
 )
 
 # %% [markdown]
