@@ -7,6 +7,7 @@ import pytest
 from scipy.special import log_softmax
 
 from dlcourse import gradcheck, rnn
+from dlcourse.rnn import train as train_module
 
 N, T, D, H = 3, 5, 4, 6
 TOL = 1e-7  # relative error of analytic vs central-difference gradients, float64
@@ -292,6 +293,23 @@ def test_training_lowers_held_out_loss():
                     progress=False)
     after = rnn.evaluate_bpc(model, enc[-300:], streams=4, unroll=20)
     assert after < before - 1.0 and after < rnn.unigram_bpc(enc[:-300], enc[-300:], len(alpha))
+
+
+def test_training_resets_the_carried_state_every_k_windows(monkeypatch):
+    seen = []
+
+    def spy(model, inputs, targets, h0, activation, combine):
+        seen.append(float(np.abs(h0).sum()))
+        grads = {k: np.zeros_like(v) for k, v in model.items()}
+        return 1.0, grads, h0 + 1.0  # the "new state" grows by one every window
+
+    monkeypatch.setattr(train_module, "loss_and_grads", spy)
+    model = rnn.init_model(5, 3, rng=0)
+    cursors = rnn.BatchCursors(np.arange(200) % 5, 2, 4)
+    rnn.train_numpy(model, cursors, rnn.Adam(1e-3), steps=7, progress=False, reset_every=3)
+    assert seen == [0.0, 6.0, 12.0, 0.0, 6.0, 12.0, 0.0]  # B·H = 6 per window since a reset
+    with pytest.raises(ValueError, match="reset_every"):
+        rnn.train_numpy(model, cursors, rnn.Adam(1e-3), steps=2, progress=False, reset_every=0)
 
 
 def test_load_text8_reads_the_zip_and_splits(tmp_path, monkeypatch):

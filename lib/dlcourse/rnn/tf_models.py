@@ -181,11 +181,12 @@ def _forward_fn(model):
 
 def train(model, cursors, optimizer, *, steps: int | None = None, seconds: float | None = None,
           clip: float | None = 5.0, eval_fn=None, eval_every: int = 200, callback=None,
-          progress: bool = True, desc: str = "") -> dict:
+          progress: bool = True, desc: str = "", reset_every: int | None = None) -> dict:
     """Train a model of this module on windows from ``cursors`` (truncated BPTT).
 
-    Stops after ``steps`` windows or ``seconds``, whichever first. Returns a history
-    like :func:`dlcourse.rnn.train.train` (step, chars, train_bpc, grad_norm,
+    Stops after ``steps`` windows or ``seconds``, whichever first; the carried state
+    starts again from zeros every ``reset_every`` windows (None: never). Returns a
+    history like :func:`dlcourse.rnn.train.train` (step, chars, train_bpc, grad_norm,
     eval_step, eval_bpc, eval_time, seconds).
     """
     step_fn = make_train_step(model, optimizer, clip)
@@ -196,9 +197,13 @@ def train(model, cursors, optimizer, *, steps: int | None = None, seconds: float
                                          state["s"])
         return float(loss), float(norm), None
 
+    def reset():
+        state["s"] = model.initial_state(cursors.batch_size)
+
     return training_loop(model, cursors, one_step, steps=steps, seconds=seconds,
                          eval_fn=eval_fn, eval_every=eval_every, callback=callback,
-                         progress=progress, desc=desc or type(model).__name__)
+                         progress=progress, desc=desc or type(model).__name__,
+                         reset=reset, reset_every=reset_every)
 
 
 def sample(model, start, length: int, temperature: float = 1.0, rng=None) -> np.ndarray:

@@ -216,10 +216,13 @@ def evaluate_bpc(model: dict, encoded, activation="tanh", combine="sum", streams
 def train(model: dict, cursors, optimizer, *, steps: int | None = None,
           seconds: float | None = None, clip: float | None = 5.0, activation="tanh",
           combine="sum", eval_fn=None, eval_every: int = 100, callback=None,
-          progress: bool = True, desc: str = "") -> dict:
+          progress: bool = True, desc: str = "", reset_every: int | None = None) -> dict:
     """Truncated-BPTT training of ``model`` (in place) on windows from ``cursors``.
 
     Stops after ``steps`` windows or ``seconds`` of wall time, whichever comes first.
+    The carried hidden state starts again from zeros every ``reset_every`` windows
+    (None: never), so the model also learns to start from the zero state it is
+    evaluated and sampled from.
     eval_fn(model) -> held-out bpc is called every ``eval_every`` steps and at the
     end; callback(step, model) too (e.g. to store samples). Returns a history dict
     of lists: step, chars, train_bpc, grad_norm, lr, and eval_step/eval_bpc/eval_time.
@@ -241,23 +244,31 @@ def train(model: dict, cursors, optimizer, *, steps: int | None = None,
         optimizer.update(model, grads)
         return loss, norm, lr
 
+    def reset():
+        state["h"] = np.zeros_like(state["h"])
+
     return training_loop(model, cursors, one_step, steps=steps, seconds=seconds,
                          eval_fn=eval_fn, eval_every=eval_every, callback=callback,
-                         progress=progress, desc=desc or f"NumPy RNN ({activation}, {combine})")
+                         progress=progress, desc=desc or f"NumPy RNN ({activation}, {combine})",
+                         reset=reset, reset_every=reset_every)
 
 
 def training_loop(model, cursors, one_step, *, steps: int | None, seconds: float | None,
                   eval_fn=None, eval_every: int = 100, callback=None, progress: bool = True,
-                  desc: str = "") -> dict:
+                  desc: str = "", reset=None, reset_every: int | None = None) -> dict:
     """The loop shared by the NumPy and TensorFlow trainers.
 
     one_step(inputs, targets) -> (loss_nats, grad_norm, learning_rate or None) trains on
     one window from ``cursors``. Stops after ``steps`` windows or ``seconds``, whichever
     comes first; calls eval_fn(model) and callback(step, model) every ``eval_every``
-    steps and at the end. Returns the history dict described in :func:`train`.
+    steps and at the end; calls reset() (zero the carried state) before every
+    ``reset_every``-th window. Returns the history dict described in :func:`train`.
     """
     if steps is None and seconds is None:
         raise ValueError("give steps, seconds or both")
+    if reset_every is not None and (not isinstance(reset_every, int) or reset_every < 1):
+        raise ValueError(f"reset_every must be a positive number of windows or None, "
+                         f"got {reset_every!r}")
     hist = {k: [] for k in ("step", "chars", "train_bpc", "grad_norm", "lr",
                             "eval_step", "eval_bpc", "eval_time")}
     start = time.perf_counter()
@@ -276,6 +287,8 @@ def training_loop(model, cursors, one_step, *, steps: int | None, seconds: float
             seconds is None or time.perf_counter() - start < seconds):
         if step % eval_every == 0:
             _evaluate()
+        if reset_every and step and step % reset_every == 0:
+            reset()
         inputs, targets = cursors.next()
         loss, norm, lr = one_step(inputs, targets)
         step += 1
