@@ -34,8 +34,8 @@
 # - whether fewer MACs really means less time: naive vs reduced modules on this machine.
 #
 # **Time**: quick mode about a minute on 2 CPU cores (a narrower MNIST network, briefly
-# trained); full mode a few minutes on a GPU (the reference network, 10 epochs on the
-# 60,000 MNIST training images), hours on a laptop CPU.
+# trained); full mode a few minutes on a GPU (the reference network, 6 epochs on the
+# 60,000 MNIST training images), about an hour on a 2-core CPU with bfloat16 instructions.
 
 # %%
 import os
@@ -444,10 +444,10 @@ assert (
 # **16-bit floats** where the hardware does them natively (`float16` on a GPU's tensor
 # cores, `bfloat16` on CPUs with AVX-512 BF16 or AMX), and keeps the weights and the
 # optimizer in `float32`. Keras calls this *mixed precision*. Half the bytes per number means
-# half the memory traffic and, on such hardware, about twice the MACs per second: on this
-# course's 2-core test CPU one training step of the reference network took 1.71 s in
-# `float32` and 0.86 s in `bfloat16`. The logits layer stays in `float32` so the softmax and
-# the loss are computed at full precision.
+# half the memory traffic and, on such hardware, up to twice the MACs per second (on the
+# course's 2-core test CPU, a training step of the reference network took half as long in
+# `bfloat16` as in `float32`). The logits layer stays in `float32` so the softmax and the loss
+# are computed at full precision.
 
 # %%
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
