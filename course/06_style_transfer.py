@@ -36,7 +36,7 @@
 # course data layer; the cell that loads them prints which file it used. The paper used VGG19;
 # pass `net="vgg19"` to any function here to use it (its weights are downloaded on first use).
 #
-# **Time**: quick mode (`DLCOURSE_QUICK=1`, 64 and 128 pixels) is sized for about a minute on
+# **Time**: quick mode (`DLCOURSE_QUICK=1`, 64 and 96 pixels) is sized for about a minute on
 # two idle CPU cores; full mode (256 pixels, a few hundred steps) takes about half an hour or
 # more on a CPU and is meant for a GPU. The last cells print the time this run took.
 
@@ -57,8 +57,8 @@ T_START = time.perf_counter()
 
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
-SIZE = 128 if QUICK else 256  # pixels of the main transfer
-STEPS = 50 if QUICK else 300  # Adam steps of the main transfer
+SIZE = 96 if QUICK else 256  # pixels of the main transfer
+STEPS = 30 if QUICK else 300  # Adam steps of the main transfer
 SMALL = 64 if QUICK else 128  # pixels of reconstructions, comparisons and the grid
 REC_STEPS = 20 if QUICK else 100  # L-BFGS evaluations per reconstruction
 BUDGET = 20 if QUICK else 150  # gradient evaluations in the Adam vs L-BFGS race
