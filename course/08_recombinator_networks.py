@@ -79,7 +79,7 @@ QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 N_TRAIN = 400 if QUICK else 4000  # synthetic training faces
 N_TEST = 100 if QUICK else 400  # held-out faces
 STEPS = 40 if QUICK else 1200  # gradient steps per model (batch 32), the same for every model
-MISSING_STEPS = 16 if QUICK else 500  # steps per run of the missing-label experiment
+MISSING_STEPS = 16 if QUICK else 1200  # steps per run of the missing-label experiment
 BATCH = 32
 LR = 3e-3
 EVALS = 2 if QUICK else 10  # points on each learning curve
@@ -342,13 +342,14 @@ _ = check_function(
 # ## 6. Three models on the same encoder
 #
 # All three share the encoder: at each scale a 3×3 convolution (+ batch normalisation + ReLU),
-# with 2×2 max-pooling between scales (96 → 48 → 24 → 12) and a second convolution at 12×12.
+# with 2×2 max-pooling between scales (96 → 48 → 24 → 12) and three convolutions at 12×12,
+# where they are cheap and let each coarse unit see most of the face.
 #
 # | model | after the encoder | output |
 # | --- | --- | --- |
 # | (a) plain encoder | flatten the 12×12 maps, dense layer, dense $\tanh$ | 30 numbers |
 # | (b) SumNet | each scale: conv → 15 maps, upsample to 96×96, **sum** | soft-argmax |
-# | (c) recombinator (RCN) | upsample, **concatenate** with the encoder map, conv (×3) | soft-argmax |
+# | (c) recombinator (RCN) | upsample, **concatenate** with the encoder map, two convs; at 24, 48, 96 | soft-argmax |
 #
 # The hidden layers use ReLU; the $\tanh$ stays where the original put it, on the dense output
 # whose targets are in $[-1, 1]$ (the soft-argmax needs no squashing: its output is a weighted
@@ -410,8 +411,7 @@ def measured_field(size):
     for i, s in enumerate((96, 48, 24, 12)):
         if i:
             x = keras.layers.AveragePooling2D(2)(x)
-        x = keras.layers.Conv2D(1, 3, padding="same", kernel_initializer="ones")(x)
-        if s == 12:
+        for _ in range(models.COARSE_CONVS if s == 12 else 1):
             x = keras.layers.Conv2D(1, 3, padding="same", kernel_initializer="ones")(x)
         if s == size:
             break
@@ -530,8 +530,9 @@ print(f"the recombinator's hardest point: {hardest} ({per_point['RCN'].max():.2f
 # %% [markdown]
 # ## 10. Missing labels: mask them, or drop the faces?
 #
-# Now train the recombinator on the competition's pattern of labels: about 30% of the faces
-# complete, the others with four points. Two ways, with the same number of gradient steps:
+# Now train on the competition's pattern of labels: about 30% of the faces complete, the others
+# with four points. The question is about the loss, not the decoder, so we use SumNet, the
+# cheaper of the two heat-map models. Two ways, with the same number of gradient steps:
 # - **drop** every incomplete face (what the original code did) and train on the rest;
 # - keep every face and train with the **masked** loss.
 
@@ -539,9 +540,9 @@ print(f"the recombinator's hardest point: {hardest} ({per_point['RCN'].max():.2f
 keep = ~np.isnan(k_kaggle).any(axis=1)
 y_kaggle = scale_targets(k_kaggle)
 missing_runs = {
-    "drop incomplete faces": train(models.recombinator(), x_train[keep], y_kaggle[keep], x_test,
+    "drop incomplete faces": train(models.sumnet(), x_train[keep], y_kaggle[keep], x_test,
                                    k_test, steps=MISSING_STEPS, lr=LR, evals=EVALS),
-    "masked loss, all faces": train(models.recombinator(), x_train, y_kaggle, x_test, k_test,
+    "masked loss, all faces": train(models.sumnet(), x_train, y_kaggle, x_test, k_test,
                                     steps=MISSING_STEPS, lr=LR, evals=EVALS),
 }
 four = np.isin(np.repeat(KEYPOINT_NAMES, 2), KAGGLE_PARTIAL_POINTS)  # their x and y columns
@@ -563,7 +564,7 @@ for name, run in missing_runs.items():
             "o-", label=f"{name} ({(keep.sum() if 'drop' in name else N_TRAIN)} faces)")
 ax.set_xlabel("gradient steps (batch of 32)")
 ax.set_ylabel("test RMSE (pixels)")
-ax.set_title("recombinator trained on incomplete labels")
+ax.set_title("SumNet trained on incomplete labels")
 ax.legend()
 plt.show()
 

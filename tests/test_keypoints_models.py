@@ -61,8 +61,9 @@ def test_upsample_repeat_equals_keras_and_numpy_kron():
 
 def test_receptive_fields_by_hand():
     # 96: one 3x3 conv -> 3; pool (+1, jump 2) and conv (+4) -> 8; pool (+2, jump 4) and
-    # conv (+8) -> 18; pool (+4, jump 8) and two convs (+16 each) -> 54
-    assert models.receptive_fields() == {96: 3, 48: 8, 24: 18, 12: 54}
+    # conv (+8) -> 18; pool (+4, jump 8) and three convs (+16 each) -> 70
+    assert models.COARSE_CONVS == 3
+    assert models.receptive_fields() == {96: 3, 48: 8, 24: 18, 12: 70}
 
 
 def test_bad_widths():

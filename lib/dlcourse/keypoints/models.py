@@ -28,6 +28,7 @@ N_POINTS = len(KEYPOINT_NAMES)
 WIDTHS = (8, 16, 32, 48)  # encoder channels at 96, 48, 24 and 12 pixels
 DECODER_WIDTHS = (32, 24, 16)  # recombinator decoder channels at 24, 48 and 96 pixels
 SCALES = (96, 48, 24, 12)
+COARSE_CONVS = 3  # 3×3 convolutions at 12×12: each widens the receptive field by 16 pixels
 BN_MOMENTUM = 0.9  # short runs: the moving statistics must settle within a few hundred steps
 USE_BN = True
 
@@ -53,16 +54,19 @@ def _conv(x, filters, name, kernel=3, activation="relu"):
 
 
 def encoder(x, widths=WIDTHS):
-    """The shared encoder: returns the feature maps at 96, 48, 24 and 12 pixels (NHWC)."""
+    """The shared encoder: returns the feature maps at 96, 48, 24 and 12 pixels (NHWC).
+
+    One 3×3 convolution per scale, and ``COARSE_CONVS`` at 12×12, where they are cheap
+    and give each unit the context of most of the face (see :func:`receptive_fields`).
+    """
     from keras import layers
 
     feats = []
     for i, (size, w) in enumerate(zip(SCALES, _check_widths(widths), strict=True)):
         if i:
             x = layers.MaxPooling2D(2, name=f"pool{size}")(x)
-        x = _conv(x, w, f"enc{size}")
-        if size == SCALES[-1]:
-            x = _conv(x, w, f"enc{size}b")  # more context at the coarsest scale
+        for j in range(COARSE_CONVS if size == SCALES[-1] else 1):
+            x = _conv(x, w, f"enc{size}" + (f"_{j}" if j else ""))
         feats.append(x)
     return feats
 
@@ -132,12 +136,14 @@ def sumnet(widths=WIDTHS, name="sumnet"):
     return keras.Model(inputs, soft_argmax_head(heat), name=name)
 
 
-def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, name="rcn"):
+def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, convs_per_stage: int = 2,
+                 name="rcn"):
     """(c) Upsample the coarse maps, concatenate with the encoder maps, convolve; soft-argmax.
 
     decoder_widths: channels of the decoder convolutions at 24, 48 and 96 pixels. They must
     carry the coarse "where roughly is each of the 15 points" up to full resolution, so they
-    are kept at 15 or more.
+    are kept at 15 or more. convs_per_stage: 3×3 convolutions after each concatenation
+    (the first mixes coarse and fine maps, the next ones refine the mixture).
     """
     import keras
     from keras import layers
@@ -145,13 +151,16 @@ def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, name="rcn"):
     if len(decoder_widths) != 3 or not all(isinstance(w, int) and w > 0 for w in decoder_widths):
         raise ValueError(f"decoder_widths must be 3 positive ints (channels at 24, 48, 96), "
                          f"got {decoder_widths!r}")
+    if not isinstance(convs_per_stage, int) or convs_per_stage < 1:
+        raise ValueError(f"convs_per_stage must be a positive int, got {convs_per_stage!r}")
     inputs = keras.Input((SIZE, SIZE, 1), name="image")
     feats = encoder(inputs, widths)
     x = feats[-1]
     for size, feat, w in zip(SCALES[-2::-1], feats[-2::-1], decoder_widths, strict=True):
         x = layers.UpSampling2D(2, name=f"up{size}")(x)
         x = layers.Concatenate(name=f"concat{size}")([feat, x])
-        x = _conv(x, w, f"dec{size}")
+        for j in range(convs_per_stage):
+            x = _conv(x, w, f"dec{size}" + (f"_{j}" if j else ""))
     heat = _conv(x, N_POINTS, "heat", kernel=1, activation=None)
     return keras.Model(inputs, soft_argmax_head(heat), name=name)
 
@@ -167,8 +176,6 @@ def receptive_fields(kernel: int = 3) -> dict[int, int]:
     for i, size in enumerate(SCALES):
         if i:
             rf, jump = rf + jump, jump * 2
-        rf += (kernel - 1) * jump
-        if size == SCALES[-1]:
-            rf += (kernel - 1) * jump
+        rf += (COARSE_CONVS if size == SCALES[-1] else 1) * (kernel - 1) * jump
         out[size] = rf
     return out
