@@ -26,7 +26,7 @@ __all__ = ["DECODER_WIDTHS", "WIDTHS", "coordinate_grid", "encoder", "plain_enco
 
 N_POINTS = len(KEYPOINT_NAMES)
 WIDTHS = (8, 16, 32, 48)  # encoder channels at 96, 48, 24 and 12 pixels
-DECODER_WIDTHS = (32, 24, 16)  # recombinator decoder channels at 24, 48 and 96 pixels
+DECODER_WIDTHS = (48, 32, 24)  # recombinator decoder channels at 24, 48 and 96 pixels
 SCALES = (96, 48, 24, 12)
 COARSE_CONVS = 3  # 3×3 convolutions at 12×12: each widens the receptive field by 16 pixels
 BN_MOMENTUM = 0.9  # short runs: the moving statistics must settle within a few hundred steps
