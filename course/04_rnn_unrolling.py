@@ -760,7 +760,7 @@ report.record(NOTEBOOK, "SGD minus Adam bpc", sgd_minus_adam, "bits/char")
 #   falling while its held-out loss stalled far above it;
 # - decaying the learning rate to almost nothing by the end, rather than stopping at a large one,
 #   which keeps the weights jumping after the most recent windows;
-# - dropout, because by the end each model has read the training text more than ten times.
+# - dropout, because in full mode each model reads the training text many times over.
 
 # %%
 keras_runs = {}

@@ -444,10 +444,8 @@ assert (
 # **16-bit floats** where the hardware does them natively (`float16` on a GPU's tensor
 # cores, `bfloat16` on CPUs with AVX-512 BF16 or AMX), and keeps the weights and the
 # optimizer in `float32`. Keras calls this *mixed precision*. Half the bytes per number means
-# half the memory traffic and, on such hardware, up to twice the MACs per second (on the
-# course's 2-core test CPU, a training step of the reference network took half as long in
-# `bfloat16` as in `float32`). The logits layer stays in `float32` so the softmax and the loss
-# are computed at full precision.
+# half the memory traffic and, on such hardware, up to twice the MACs per second. The logits
+# layer stays in `float32` so the softmax and the loss are computed at full precision.
 
 # %%
 (x_train, y_train), (x_test, y_test) = data.load_mnist()

@@ -34,9 +34,8 @@
 #   recombinator, trained on the same data with the same budget, measured in pixels.
 #
 # **Time**: quick mode (`DLCOURSE_QUICK=1`) about a minute on 2 CPU cores (tiny training runs:
-# the curves only start to separate); full mode is sized for about 20 minutes on 2 idle CPU
-# cores (the recombinator is the slowest model: see `benchmarks/keypoints.py`), much less on a
-# GPU.
+# the curves only start to separate); full mode takes about half an hour on 2 CPU cores (the
+# recombinator is the slowest model: see `benchmarks/keypoints.py`), much less on a GPU.
 
 # %%
 import os
