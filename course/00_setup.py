@@ -36,7 +36,7 @@ from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
 import dlcourse
-from dlcourse import checks, data, hardware, report, timing
+from dlcourse import checks, data, hardware, interact, report, timing
 
 # %% tags=["parameters"]
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
@@ -288,7 +288,7 @@ def time_one_product(log2_n=9):
     )
 
 
-widgets.interactive(
+interact.show(
     time_one_product,
     log2_n=widgets.IntSlider(value=8, min=4, max=11, description="log₂ n", continuous_update=False),
 )

@@ -37,14 +37,13 @@
 import inspect
 import os
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.signal
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from tqdm.auto import tqdm
 
-from dlcourse import checks, conv, core, report
+from dlcourse import checks, conv, core, interact, report
 
 NOTEBOOK = "01_convolution_arithmetic"
 
@@ -267,7 +266,7 @@ def show_window(n=7, k=3, stride=2, padding="SAME", position=0):
 
 
 show_window(n=6, k=4, stride=1, padding="SAME", position=0)  # uneven: 1 zero before, 2 after
-widgets.interactive(
+interact.show(
     show_window,
     n=(3, 12),
     k=(1, 7),

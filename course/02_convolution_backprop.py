@@ -46,9 +46,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import scipy.optimize
 import scipy.signal
-from IPython.display import display
 
-from dlcourse import checks, conv, core, gradcheck, layers, report
+from dlcourse import checks, conv, core, gradcheck, interact, layers, report
 
 NOTEBOOK = "02_convolution_backprop"
 
@@ -416,12 +415,10 @@ def show_eps(log10_eps=-5.0, dtype="float64"):
     plt.show()
 
 
-display(
-    widgets.interactive(
-        show_eps,
-        log10_eps=widgets.FloatSlider(value=-5, min=-12, max=-1, step=0.5, description="log10 ε"),
-        dtype=widgets.Dropdown(options=["float64", "float32"], description="dtype"),
-    )
+interact.show(
+    show_eps,
+    log10_eps=widgets.FloatSlider(value=-5, min=-12, max=-1, step=0.5, description="log10 ε"),
+    dtype=widgets.Dropdown(options=["float64", "float32"], description="dtype"),
 )
 
 # %% [markdown]

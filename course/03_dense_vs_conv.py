@@ -49,11 +49,10 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 import tensorflow as tf
-from IPython.display import display
 from keras import layers
 from tqdm.auto import tqdm
 
-from dlcourse import checks, core, dense, report, timing
+from dlcourse import checks, core, dense, interact, report, timing
 
 NOTEBOOK = "03_dense_vs_conv"
 keras.utils.set_random_seed(0)
@@ -303,7 +302,8 @@ assert (
 
 # %%
 slider = dict(continuous_update=False)
-receptive_field_widget = widgets.interactive(
+# output row/col beyond the map are clipped to its last neuron
+interact.show(
     show_receptive_field,
     size=widgets.IntSlider(value=TILE, min=1, max=40, description="window", **slider),
     stride=widgets.IntSlider(value=TILE, min=1, max=40, description="stride", **slider),
@@ -314,7 +314,6 @@ receptive_field_widget = widgets.interactive(
         value=1, min=0, max=IMAGE_HW[1] - 1, description="output col", **slider
     ),
 )
-display(receptive_field_widget)  # output row/col beyond the map are clipped to its last neuron
 
 
 # %% [markdown]

@@ -61,7 +61,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from dlcourse import checks, data, gradcheck, report, rnn
+from dlcourse import checks, data, gradcheck, interact, report, rnn
 from dlcourse.rnn import plots, tf_models
 
 NOTEBOOK = "04_rnn_unrolling"
@@ -522,10 +522,10 @@ def show_sample(temperature=1.0, seed=0):
     print(f"τ = {temperature:.2f}\nROMEO:\n" + alphabet.decode(out))
 
 
-widgets.interact(show_sample,
-                 temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=0.5,
-                                                    step=0.05, description="temperature"),
-                 seed=widgets.IntSlider(value=0, min=0, max=20, description="seed"))
+interact.show(show_sample,
+              temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=0.5, step=0.05,
+                                                 description="temperature"),
+              seed=widgets.IntSlider(value=0, min=0, max=20, description="seed"))
 
 # %% [markdown]
 # ## 9. Sum or concatenation?

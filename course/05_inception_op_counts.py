@@ -49,7 +49,7 @@ import tensorflow as tf
 from IPython.display import HTML, display
 from tqdm.auto import tqdm
 
-from dlcourse import checks, data, hardware, inception, opcount, report, timing
+from dlcourse import checks, data, hardware, inception, interact, opcount, report, timing
 from dlcourse.inception import INCEPTION_3A, InceptionSpec
 
 NOTEBOOK = "05_inception_op_counts"
@@ -685,7 +685,7 @@ assert show_module(return_totals=True) == [
 
 # %%
 width = {"min": 1, "max": 512, "step": 1, "continuous_update": False}
-widgets.interactive(
+interact.show(
     show_module,
     hw=widgets.IntSlider(28, 7, 56, 7, description="H = W", continuous_update=False),
     c_in=widgets.IntSlider(192, **width, description="C_in"),

@@ -44,7 +44,7 @@ import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm
 
-from dlcourse import ga, report
+from dlcourse import ga, interact, report
 from dlcourse.checks import check_claim
 from dlcourse.ga import INSTANCES, exact_knapsack, random_instance
 
@@ -575,7 +575,7 @@ print(
 
 # %%
 explore = ga.explore(*p08.arrays(), optimum=p08.optimum, generations=WIDGET_GENERATIONS)
-widgets.interactive(
+interact.show(
     explore,
     mutation=widgets.FloatSlider(
         value=1 / 24, min=0.0, max=0.2, step=0.005, description="p_mut", readout_format=".3f"

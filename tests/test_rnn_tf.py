@@ -77,3 +77,21 @@ def test_tf_training_learns_a_pattern(kind):
     assert hist["eval_bpc"][-1] < 0.3 < hist["eval_bpc"][0]
     out = tf_models.sample(model, alpha.encode("ab"), 8, temperature=0.1, rng=0)
     assert alpha.decode(out) == "cdabcdab"
+
+
+def test_mixed_bfloat16_keeps_float32_logits():
+    """Under mixed_bfloat16 the LSTM computes in bfloat16 but the scored logits are float32,
+    and a training step runs with the float32 zero state and the bfloat16 carried one."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = tf_models.KerasCharModel(5, 8, "lstm", dropout=0.1)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    inputs = np.random.default_rng(0).integers(0, 5, (2, 7)).astype(np.int32)
+    logits, state = model(inputs, model.initial_state(2))
+    assert logits.dtype == tf.float32 and state[0][0].dtype == tf.bfloat16
+    step = tf_models.make_train_step(model, keras.optimizers.Adam(1e-3))
+    state = model.initial_state(2)  # float32 zeros first, then the carried bfloat16 state
+    for _ in range(2):
+        loss, norm, state = step(inputs, inputs, state)
+        assert np.isfinite(float(loss)) and np.isfinite(float(norm))

@@ -44,7 +44,9 @@ def main() -> int:
     # The executed notebooks must carry their figures: a non-interactive backend inherited
     # from the caller (make test sets MPLBACKEND=Agg) would make plt.show() draw nothing.
     os.environ.pop("MPLBACKEND", None)
-    os.environ.update(DLCOURSE_QUICK="1" if quick else "0", DLCOURSE_STRICT="1",
+    # DLCOURSE_BATCH: nobody moves the sliders here, so each widget cell draws its figure once
+    # (dlcourse.interact), and nbclient cannot hang on a widget (jupyter/nbclient#312).
+    os.environ.update(DLCOURSE_QUICK="1" if quick else "0", DLCOURSE_STRICT="1", DLCOURSE_BATCH="1",
                       DLCOURSE_RESULTS=str(BUILD / "results.json"), TF_CPP_MIN_LOG_LEVEL="2")
     # The course's kernel (jupyter/kernels/python3), as in make lab: no library noise in outputs.
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(ROOT / "jupyter"),

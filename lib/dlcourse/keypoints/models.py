@@ -46,8 +46,6 @@ def _conv(x, filters, name, kernel=3, activation="relu"):
 
     if activation is None or not USE_BN:
         return layers.Conv2D(filters, kernel, padding="same", activation=activation, name=name)(x)
-    if activation is None:
-        return layers.Conv2D(filters, kernel, padding="same", name=name)(x)
     x = layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name)(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
@@ -87,13 +85,15 @@ def soft_argmax_head(heat, name="soft_argmax"):
     from keras import layers
 
     s, k = heat.shape[1], heat.shape[3]
-    x = layers.Reshape((s * s, k), name="flatten_positions")(heat)
-    x = layers.Permute((2, 1), name="points_first")(x)  # (k, s²)
-    x = layers.Softmax(axis=-1, name="softmax_positions")(x)
-    dense = layers.Dense(2, use_bias=False, trainable=False, name=name)
+    # float32 even under a mixed-precision policy: bfloat16 would round the coordinates
+    # to about 1/128 of the half-width, 0.4 pixels
+    x = layers.Reshape((s * s, k), name="flatten_positions", dtype="float32")(heat)
+    x = layers.Permute((2, 1), name="points_first", dtype="float32")(x)  # (k, s²)
+    x = layers.Softmax(axis=-1, name="softmax_positions", dtype="float32")(x)
+    dense = layers.Dense(2, use_bias=False, trainable=False, name=name, dtype="float32")
     x = dense(x)  # (k, 2): the expected (x, y) of each point
     dense.set_weights([coordinate_grid(s)])
-    return layers.Reshape((2 * k,), name="keypoints")(x)
+    return layers.Reshape((2 * k,), name="keypoints", dtype="float32")(x)
 
 
 def upsample_repeat(x, factor: int = 2):
@@ -115,7 +115,7 @@ def plain_encoder(widths=WIDTHS, hidden: int = 128, name="plain_encoder"):
     inputs = keras.Input((SIZE, SIZE, 1), name="image")
     x = layers.Flatten(name="flatten")(encoder(inputs, widths)[-1])
     x = layers.Dense(hidden, activation="relu", name="hidden")(x)
-    out = layers.Dense(2 * N_POINTS, activation="tanh", name="keypoints")(x)
+    out = layers.Dense(2 * N_POINTS, activation="tanh", name="keypoints", dtype="float32")(x)
     return keras.Model(inputs, out, name=name)
 
 

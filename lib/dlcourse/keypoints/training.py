@@ -37,6 +37,9 @@ def train(model, images, targets, val_images, val_keypoints, *, steps: int, batc
           lr: float = 3e-3, evals: int = 8, seed: int = 0, progress: bool = True) -> Run:
     """Train ``model`` for ``steps`` gradient steps; evaluate ``evals`` times along the way.
 
+    model: a Keras model, or a function that builds one (e.g. ``models.sumnet``). A
+    function is called after the random seed is set, so the initial weights depend on
+    ``seed`` alone, not on what the notebook built or drew before.
     images ``(n, 96, 96, 1)``; targets ``(n, 30)`` SCALED to [-1, 1] (NaN = missing);
     val_keypoints ``(m, 30)`` in PIXELS. The learning rate follows a cosine from ``lr``
     to ``lr/50``. Each evaluation covers ``steps/evals`` steps (one "epoch" of the
@@ -54,6 +57,8 @@ def train(model, images, targets, val_images, val_keypoints, *, steps: int, batc
     if steps < evals or evals < 1:
         raise ValueError(f"need steps >= evals >= 1, got steps={steps}, evals={evals}")
     keras.utils.set_random_seed(seed)
+    if callable(model) and not isinstance(model, keras.Model):
+        model = model()
     schedule = keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.02)
     model.compile(keras.optimizers.Adam(schedule), loss=masked_mse)
     rng = np.random.default_rng(seed)

@@ -71,7 +71,9 @@ class Arch1(keras.layers.Layer):
 class KerasCharModel(keras.Model):
     """One-hot → Keras recurrent layer (``"simple"``, ``"lstm"`` or ``"gru"``) → Dense.
 
-    ``dropout`` is applied to the recurrent layer's outputs while training.
+    ``dropout`` is applied to the recurrent layer's outputs while training. Under a
+    mixed-precision policy (set before building) the recurrent layers compute in
+    bfloat16 or float16; the logits stay float32.
     """
 
     LAYERS = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
@@ -86,7 +88,9 @@ class KerasCharModel(keras.Model):
         self.rnns = [self.LAYERS[kind](units, return_sequences=True, return_state=True)
                      for _ in range(layers)]
         self.drop = keras.layers.Dropout(dropout)
-        self.out = keras.layers.Dense(vocab)
+        # float32 logits under a mixed-precision policy too: bits per character are
+        # differences of log-probabilities, which bfloat16 would round
+        self.out = keras.layers.Dense(vocab, dtype="float32")
 
     def initial_state(self, batch: int):
         n = 2 if self.kind == "lstm" else 1
