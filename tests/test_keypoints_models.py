@@ -94,3 +94,16 @@ def test_a_builder_is_seeded_before_it_builds():
                     seed=3, progress=False)
         starts.append(predict_pixels(run.model, x))
     np.testing.assert_allclose(starts[0], starts[1], rtol=0, atol=1e-4)
+
+
+def test_heat_map_models_read_out_float32_under_bfloat16():
+    """bfloat16 would round scaled coordinates to about 0.4 px: the read-out stays float32."""
+    import keras
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = models.sumnet()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("heat96").compute_dtype == "bfloat16"
+    assert model.output.dtype == "float32"
+    assert model.get_layer("soft_argmax").compute_dtype == "float32"
