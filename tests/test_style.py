@@ -312,3 +312,25 @@ def test_widget_runs_and_redraws():
     run(log10_ratio=-2.0, steps=10)
     assert bytes(picture.value).startswith(b"\x89PNG") and "done" in status.value
     assert "random filters" in status.value  # the network is named with the result
+
+
+def test_objectives_share_one_trace_and_match_the_losses():
+    """A new painting, weight or α does not trace VGG's gradient again, and the shared
+    graph still computes each objective's own loss (checked against the loss functions)."""
+    ex = style.feature_extractor(["conv1_1", "conv2_1"], weights="random")
+    photo, x = rng(1).uniform(0, 255, (16, 16, 3)), rng(3).uniform(0, 255, (1, 16, 16, 3))
+    paintings = [rng(2).uniform(0, 255, (16, 16, 3)), rng(4).uniform(0, 255, (16, 16, 3))]
+    setups = [(paintings[0], 1e-3, [0.5, 0.5]),
+              (paintings[1], 1.0, {"conv1_1": 0.9, "conv2_1": 0.1})]
+    for painting, alpha, weights in setups:
+        objective = style.make_objective(ex, photo, painting, alpha=alpha, beta=2.0,
+                                         content_layers=["conv2_1"],
+                                         style_layers=["conv1_1", "conv2_1"],
+                                         style_weights=weights)
+        _, c_term, s_term, _, _ = objective(tf.constant(x, tf.float32))
+        feats, painted = ex(x), ex(painting)
+        targets = {n: painted[n] for n in ("conv1_1", "conv2_1")}
+        want_s = 2.0 * float(style.style_loss(feats, targets, weights))
+        want_c = alpha * float(style.content_loss(feats["conv2_1"], ex(photo)["conv2_1"]))
+        np.testing.assert_allclose([float(c_term), float(s_term)], [want_c, want_s], rtol=1e-5)
+    assert objective.trace_count() == 1

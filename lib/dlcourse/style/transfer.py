@@ -13,7 +13,7 @@ Loss (Gatys et al. 2016)::
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -85,12 +85,15 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
                    content_layers: Sequence[str] = vgg.CONTENT_LAYERS,
                    style_layers: Sequence[str] = vgg.STYLE_LAYERS, style_weights=None,
                    tv_weight: float = 0.0) -> Callable:
-    """A ``tf.function`` ``x (1, H, W, 3) -> (total, content, style, tv, gradient)``.
+    """A function ``x (1, H, W, 3) -> (total, content, style, tv, gradient)``.
 
     extractor: a :class:`~dlcourse.style.vgg.FeatureExtractor` holding every content
     and style layer. content / style: RGB 0-255 images (either may be None: then
     its term is left out). The weighted parts are returned: ``α·L_content``,
-    ``β·L_style``, ``tv_weight·TV``.
+    ``β·L_style``, ``tv_weight·TV``. The targets and weights are arguments of one
+    ``tf.function`` per extractor and choice of layers, so a new photo, painting or
+    weight reuses the traced VGG gradient instead of tracing it again
+    (``objective.trace_count()`` says how often that function was traced).
     """
     content_layers = tuple(content_layers) if content is not None else ()
     style_layers = tuple(style_layers) if style is not None else ()
@@ -105,25 +108,61 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
     if style_layers:
         feats = extractor(style)
         style_targets = {n: tf.constant(feats[n]) for n in style_layers}
-    zero = tf.constant(0.0)
+        # by name: a tf.function hands dictionaries over with their keys sorted
+        style_weights = _weights_by_layer(style_weights, style_layers)
+    traced = _traced_objective(extractor, content_layers, style_layers, bool(tv_weight))
+    scalars = [tf.constant(float(v), tf.float32) for v in (alpha, beta, tv_weight)]
 
-    @tf.function(reduce_retracing=True)
     def objective(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            feats = extractor(x)
-            c_term = zero
-            if content_targets:
-                c_term = alpha * tf.add_n([losses.content_loss(feats[n], p)
-                                           for n, p in content_targets.items()])
-            s_term = zero
-            if style_targets:
-                s_term = beta * losses.style_loss(feats, style_targets, style_weights)
-            tv_term = tv_weight * losses.total_variation_loss(x) if tv_weight else zero
-            total = c_term + s_term + tv_term
-        return total, c_term, s_term, tv_term, tape.gradient(total, x)
+        return traced(x, content_targets, style_targets, style_weights, *scalars)
 
+    objective.trace_count = traced.experimental_get_tracing_count
     return objective
+
+
+def _weights_by_layer(weights, layers: tuple[str, ...]) -> dict:
+    """Style-layer weights as {layer: float32 tensor} (None: 1/L each), checked."""
+    if weights is None:
+        weights = [1.0 / len(layers)] * len(layers)
+    if isinstance(weights, Mapping):
+        if set(weights) != set(layers):
+            raise ValueError(f"weights must name exactly the style layers {list(layers)}, "
+                             f"got {list(weights)}")
+        weights = [weights[n] for n in layers]
+    weights = list(weights)
+    if len(weights) != len(layers):
+        raise ValueError(f"{len(weights)} weights for {len(layers)} style layers {list(layers)}")
+    return {n: tf.constant(float(w), tf.float32) for n, w in zip(layers, weights, strict=True)}
+
+
+_OBJECTIVES: dict = {}
+
+
+def _traced_objective(extractor, content_layers, style_layers, with_tv: bool):
+    """The loss and its gradient, traced once per extractor and choice of layers."""
+    key = (extractor, content_layers, style_layers, with_tv)
+    if key not in _OBJECTIVES:
+        zero = tf.constant(0.0)
+
+        # one trace per image and target size: the losses need static shapes (M = h·w)
+        @tf.function
+        def objective(x, content_targets, style_targets, style_weights, alpha, beta, tv_weight):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                feats = extractor(x)
+                c_term = zero
+                if content_layers:
+                    c_term = alpha * tf.add_n([losses.content_loss(feats[n], content_targets[n])
+                                               for n in content_layers])
+                s_term = zero
+                if style_layers:
+                    s_term = beta * losses.style_loss(feats, style_targets, style_weights)
+                tv_term = tv_weight * losses.total_variation_loss(x) if with_tv else zero
+                total = c_term + s_term + tv_term
+            return total, c_term, s_term, tv_term, tape.gradient(total, x)
+
+        _OBJECTIVES[key] = objective
+    return _OBJECTIVES[key]
 
 
 def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float = 1.0,
@@ -215,20 +254,15 @@ def _adam(objective, start, steps, learning_rate, record):
     v = tf.Variable(tf.zeros_like(x))
     b1, b2, eps = 0.9, 0.999, 1e-8
 
-    @tf.function
-    def step(t):
-        total, c, s, tv, g = objective(x)
+    for t in range(1, steps + 1):  # eager: only the objective is traced, and it is shared
+        before = x.read_value()
+        total, c, s, tv, g = objective(before)
         m.assign(b1 * m + (1 - b1) * g)
         v.assign(b2 * v + (1 - b2) * tf.square(g))
         m_hat = m / (1 - b1**t)
         v_hat = v / (1 - b2**t)
-        before = tf.identity(x)
         x.assign(tf.clip_by_value(x - learning_rate * m_hat / (tf.sqrt(v_hat) + eps), 0, 255))
-        return before, (total, c, s, tv)
-
-    for t in range(1, steps + 1):
-        before, parts = step(tf.constant(float(t)))
-        record(before[0], parts)
+        record(before[0], (total, c, s, tv))
     return x.numpy()[0]
 
 

@@ -189,7 +189,7 @@ def _load_base(net: str, weights):
     return base, label
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: it holds a network
 class FeatureExtractor:
     """Callable: RGB image 0-255 ``(1, H, W, 3)`` or ``(H, W, 3)`` -> {layer: ``(1, h, w, C)``}.
 
