@@ -77,9 +77,9 @@ NOTEBOOK = "08_recombinator_networks"
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 N_TRAIN = 400 if QUICK else 4000  # synthetic training faces
 N_TEST = 100 if QUICK else 400  # held-out faces
-STEPS = 40 if QUICK else 2000  # gradient steps per model (batch 32), the same for every model
+STEPS = 80 if QUICK else 2000  # gradient steps per model, the same for every model
 MISSING_STEPS = 16 if QUICK else 1200  # steps per run of the missing-label experiment
-BATCH = 32
+BATCH = 8 if QUICK else 32  # faces per gradient step
 LR = 3e-3
 EVALS = 2 if QUICK else 10  # points on each learning curve
 CHECK_GOALS = not QUICK  # assert the lesson's goals (full mode); False for a shortened run
@@ -466,7 +466,7 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, run in runs.items():
     steps_axis = np.linspace(STEPS / EVALS, STEPS, len(run.val_rmse))
     ax.plot(steps_axis, run.val_rmse, "o-", label=name)
-ax.set_xlabel("gradient steps (batch of 32)")
+ax.set_xlabel(f"gradient steps (batch of {BATCH})")
 ax.set_ylabel("test RMSE (pixels)")
 ax.set_yscale("log")
 ax.set_title("learning curves on held-out faces")
@@ -543,9 +543,11 @@ keep = ~np.isnan(k_kaggle).any(axis=1)
 y_kaggle = scale_targets(k_kaggle)
 missing_runs = {
     "drop incomplete faces": train(models.sumnet, x_train[keep], y_kaggle[keep], x_test,
-                                   k_test, steps=MISSING_STEPS, lr=LR, evals=EVALS),
+                                   k_test, steps=MISSING_STEPS, batch_size=BATCH, lr=LR,
+                                   evals=EVALS),
     "masked loss, all faces": train(models.sumnet, x_train, y_kaggle, x_test, k_test,
-                                    steps=MISSING_STEPS, lr=LR, evals=EVALS),
+                                    steps=MISSING_STEPS, batch_size=BATCH, lr=LR,
+                                    evals=EVALS),
 }
 four = np.isin(np.repeat(KEYPOINT_NAMES, 2), KAGGLE_PARTIAL_POINTS)  # their x and y columns
 for name, run in missing_runs.items():
@@ -564,7 +566,7 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, run in missing_runs.items():
     ax.plot(np.linspace(MISSING_STEPS / EVALS, MISSING_STEPS, len(run.val_rmse)), run.val_rmse,
             "o-", label=f"{name} ({(keep.sum() if 'drop' in name else N_TRAIN)} faces)")
-ax.set_xlabel("gradient steps (batch of 32)")
+ax.set_xlabel(f"gradient steps (batch of {BATCH})")
 ax.set_ylabel("test RMSE (pixels)")
 ax.set_title("SumNet trained on incomplete labels")
 ax.legend()
