@@ -64,6 +64,15 @@ def test_the_results_table_shows_every_result(tmp_path):
     assert run.returncode == 1 and "not a valid results file" in run.stdout
 
 
+# MathJax 2 is done when its queue has run a callback queued after the page's typesetting.
+TYPESET_JS = """() => {
+  if (!window.MathJax || !MathJax.Hub) return false;
+  if (!window.__typeset) { window.__typeset = "queued";
+                           MathJax.Hub.Queue(() => { window.__typeset = "done"; }); }
+  return window.__typeset === "done";
+}"""
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """build/site/ of a quick-mode `make course` of two small lessons, in a temporary folder."""
@@ -118,6 +127,9 @@ def test_the_site_opens_in_chromium_with_figures_and_working_links(site):
         problems += check_page(page, (site / lessons[0]).resolve().as_uri(), seen)
         figures = page.locator(".jp-OutputArea-output img").count()
         headings = page.locator("h2[id], h1[id]").count()
+        page.goto((site / lessons[1]).resolve().as_uri())  # the GA lesson has formulas
+        page.wait_for_function(TYPESET_JS, timeout=60_000)  # MathJax from the site, offline
+        formulas = page.locator(".MathJax, .MathJax_Display").count()
         for path, anchors in seen.items():  # anchors into other pages name elements there
             page.goto(f"file://{path}")
             problems += [f"link to {path}#{a} names no element there" for a in sorted(anchors)
@@ -129,3 +141,4 @@ def test_the_site_opens_in_chromium_with_figures_and_working_links(site):
     assert len(linked) >= 2, linked
     assert figures >= 1, "the lesson page shows no figure"
     assert headings >= 2, "the lesson page has no anchored headings"
+    assert formulas >= 5, f"MathJax typeset {formulas} formulas on {lessons[1]}"

@@ -12,6 +12,7 @@ import datetime as dt
 import html
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -152,6 +153,23 @@ figures. Results marked <em>quick</em> come from the small quick-mode sizes, not
 """
 
 
+def install_mathjax(site: Path) -> str | None:
+    """Copy MathJax 2.7 (from the pinned jupyter-server-mathjax) into ``site``/mathjax/.
+
+    The pages then typeset their formulas offline too. Returns the URL for nbconvert,
+    relative to the pages; None when the package is missing (the pages use the CDN).
+    """
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        return None
+    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    target = site / "mathjax"
+    if not (target / "MathJax.js").exists():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    return "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
 def build(build_dir: Path) -> Path:
     """Write ``build_dir``/site/ from ``build_dir``/executed/ and results.json; the index."""
     site = build_dir / "site"
@@ -166,6 +184,9 @@ def build(build_dir: Path) -> Path:
                         "page": f"{source.stem}.html" if executed.exists() else None,
                         "info": run_info(notebook) if executed.exists() else ""})
     exporter = HTMLExporter(template_name="lab")
+    mathjax = install_mathjax(site)
+    if mathjax:
+        exporter.mathjax_url = mathjax
     rendered = {lesson["stem"] for lesson in lessons if lesson["page"]}
     for i, lesson in enumerate(lessons):
         if lesson["executed"]:
