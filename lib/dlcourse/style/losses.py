@@ -93,21 +93,26 @@ def style_loss(features: Mapping, targets: Mapping, weights: Mapping | Sequence 
     missing = [layer for layer in layers if layer not in features]
     if missing:
         raise ValueError(f"features lacks the style layers {missing}; it has {list(features)}")
-    if weights is None:
-        w = {layer: 1.0 / len(layers) for layer in layers}
-    elif isinstance(weights, Mapping):
-        unknown = set(weights) - set(layers)
-        if unknown or set(layers) - set(weights):
-            raise ValueError(f"weights must name exactly the style layers {layers}, "
-                             f"got {list(weights)}")
-        w = dict(weights)
-    else:
-        weights = list(weights)
-        if len(weights) != len(layers):
-            raise ValueError(f"{len(weights)} weights for {len(layers)} style layers {layers}")
-        w = dict(zip(layers, weights, strict=True))
+    w = layer_weights(weights, layers)
     terms = [w[layer] * layer_style_loss(features[layer], targets[layer]) for layer in layers]
     return tf.add_n(terms)
+
+
+def layer_weights(weights: Mapping | Sequence | None, layers: Sequence[str]) -> dict:
+    """The style weights as {layer: w_l}: from a mapping (naming exactly ``layers``), a
+    sequence in the order of ``layers``, or None for ``w_l = 1 / len(layers)``."""
+    layers = list(layers)
+    if weights is None:
+        return {layer: 1.0 / len(layers) for layer in layers}
+    if isinstance(weights, Mapping):
+        if set(weights) != set(layers):
+            raise ValueError(f"weights must name exactly the style layers {layers}, "
+                             f"got {list(weights)}")
+        return dict(weights)
+    weights = list(weights)
+    if len(weights) != len(layers):
+        raise ValueError(f"{len(weights)} weights for {len(layers)} style layers {layers}")
+    return dict(zip(layers, weights, strict=True))
 
 
 def total_variation_loss(image) -> tf.Tensor:

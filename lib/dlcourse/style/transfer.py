@@ -13,7 +13,7 @@ Loss (Gatys et al. 2016)::
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -109,7 +109,8 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
         feats = extractor(style)
         style_targets = {n: tf.constant(feats[n]) for n in style_layers}
         # by name: a tf.function hands dictionaries over with their keys sorted
-        style_weights = _weights_by_layer(style_weights, style_layers)
+        style_weights = {n: tf.constant(float(w), tf.float32)
+                         for n, w in losses.layer_weights(style_weights, style_layers).items()}
     traced = _traced_objective(extractor, content_layers, style_layers, bool(tv_weight))
     scalars = [tf.constant(float(v), tf.float32) for v in (alpha, beta, tv_weight)]
 
@@ -118,21 +119,6 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
 
     objective.trace_count = traced.experimental_get_tracing_count
     return objective
-
-
-def _weights_by_layer(weights, layers: tuple[str, ...]) -> dict:
-    """Style-layer weights as {layer: float32 tensor} (None: 1/L each), checked."""
-    if weights is None:
-        weights = [1.0 / len(layers)] * len(layers)
-    if isinstance(weights, Mapping):
-        if set(weights) != set(layers):
-            raise ValueError(f"weights must name exactly the style layers {list(layers)}, "
-                             f"got {list(weights)}")
-        weights = [weights[n] for n in layers]
-    weights = list(weights)
-    if len(weights) != len(layers):
-        raise ValueError(f"{len(weights)} weights for {len(layers)} style layers {list(layers)}")
-    return {n: tf.constant(float(w), tf.float32) for n, w in zip(layers, weights, strict=True)}
 
 
 _OBJECTIVES: dict = {}
