@@ -31,6 +31,11 @@ def test_course_build_of_one_notebook(tmp_path):
     figures = [o for c in executed.cells for o in c.get("outputs", [])
                if "image/png" in o.get("data", {})]
     assert figures, "the executed notebook carries no figure (plt.show drew nothing)"
+    # the timing widget's cell printed its result once instead of opening a widget
+    widget_cell = next(c for c in executed.cells if "interact.show(" in c.source)
+    kinds = [k for o in widget_cell.outputs for k in o.get("data", {})]
+    assert any("GFLOP/s" in o.get("text", "") for o in widget_cell.outputs), widget_cell.outputs
+    assert "application/vnd.jupyter.widget-view+json" not in kinds
 
 
 def test_a_stalled_cell_is_stopped_and_named(tmp_path):
