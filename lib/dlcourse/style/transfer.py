@@ -121,13 +121,10 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
     return objective
 
 
-_OBJECTIVES: dict = {}
-
-
 def _traced_objective(extractor, content_layers, style_layers, with_tv: bool):
     """The loss and its gradient, traced once per extractor and choice of layers."""
-    key = (extractor, content_layers, style_layers, with_tv)
-    if key not in _OBJECTIVES:
+    key = (content_layers, style_layers, with_tv)
+    if key not in extractor.objectives:
         zero = tf.constant(0.0)
 
         # one trace per image and target size: the losses need static shapes (M = h·w)
@@ -147,8 +144,8 @@ def _traced_objective(extractor, content_layers, style_layers, with_tv: bool):
                 total = c_term + s_term + tv_term
             return total, c_term, s_term, tv_term, tape.gradient(total, x)
 
-        _OBJECTIVES[key] = objective
-    return _OBJECTIVES[key]
+        extractor.objectives[key] = objective
+    return extractor.objectives[key]
 
 
 def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float = 1.0,

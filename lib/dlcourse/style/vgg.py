@@ -21,7 +21,7 @@ Weights (``weights=``):
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -189,13 +189,15 @@ def _load_base(net: str, weights):
     return base, label
 
 
-@dataclass(eq=False)  # compared and hashed by identity: it holds a network
+@dataclass
 class FeatureExtractor:
     """Callable: RGB image 0-255 ``(1, H, W, 3)`` or ``(H, W, 3)`` -> {layer: ``(1, h, w, C)``}.
 
     ``layers`` are Keras names in the order asked for; the returned dict uses the
     names as given by the caller. Only the network up to the deepest requested
     layer is evaluated. ``description`` says which network and weights these are.
+    ``objectives`` holds the traced losses built on this extractor
+    (:func:`dlcourse.style.make_objective`), so they live and die with it.
     """
 
     model: object
@@ -204,6 +206,7 @@ class FeatureExtractor:
     requested: tuple[str, ...]
     net: str
     description: str
+    objectives: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __call__(self, image) -> dict:
         outputs = self.model(preprocess(image), training=False)
