@@ -94,6 +94,9 @@ def test_a_builder_is_seeded_before_it_builds():
                     seed=3, progress=False)
         starts.append(predict_pixels(run.model, x))
     np.testing.assert_allclose(starts[0], starts[1], rtol=0, atol=1e-4)
+    for wrong in ("sumnet", lambda: None):  # a name, or a builder that returns nothing
+        with pytest.raises(TypeError, match="a Keras model or a function that builds one"):
+            train(wrong, x, y, x, k, steps=1, evals=1, progress=False)
 
 
 def test_heat_map_models_read_out_float32_under_bfloat16():

@@ -38,6 +38,17 @@ def test_title_and_summary_read_the_first_markdown_cell():
     assert course_site.inline_markdown(summary) == "Learn <em>this</em>, then that (about 1.5 s)."
 
 
+def test_mathjax_is_copied_into_the_site_once(tmp_path):
+    url = course_site.install_mathjax(tmp_path)
+    script = tmp_path / url.split("?")[0]
+    assert url.startswith("mathjax/MathJax.js?config=") and script.stat().st_size > 10_000
+    config = url.split("config=")[1].split(",")[0]
+    assert (tmp_path / "mathjax" / "config" / f"{config}.js").exists()  # the config it names
+    script.write_text("// kept")
+    assert course_site.install_mathjax(tmp_path) == url
+    assert script.read_text() == "// kept"  # a second build does not copy it again
+
+
 def test_links_between_lessons_point_at_their_pages():
     body = ('<a href="02_convolution_backprop.ipynb#3.-Check">x</a> '
             '<a href="./07_genetic_algorithm.ipynb">y</a> <a href="https://x.org/a.ipynb">z</a>')

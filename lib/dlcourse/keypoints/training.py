@@ -59,6 +59,9 @@ def train(model, images, targets, val_images, val_keypoints, *, steps: int, batc
     keras.utils.set_random_seed(seed)
     if callable(model) and not isinstance(model, keras.Model):
         model = model()
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a Keras model or a function that builds one, "
+                        f"got {type(model).__name__}")
     schedule = keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.02)
     model.compile(keras.optimizers.Adam(schedule), loss=masked_mse)
     rng = np.random.default_rng(seed)
