@@ -23,6 +23,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 LESSONS = sorted(p.stem for p in (ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
 RUN_LIMIT_MS = 1000 * float(os.environ.get("BROWSER_LESSON_TIMEOUT", "420"))
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+# A clean clone offline without the data mirror cannot run the lessons that read MNIST, the
+# corpus or the paintings: they stop with the data layer's message, and are skipped with it.
+# CI always has the mirror, so there a missing file still fails.
+NO_MIRROR = not os.environ.get("DLCOURSE_DATA_MIRROR")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -193,6 +197,9 @@ def test_lesson_runs_cleanly_in_the_browser(lab, page, lesson):
         open_and_run(page, lesson)
         ran = time.perf_counter() - started
         noise = page.evaluate(STDERR_JS, STDERR)
+        if noise and NO_MIRROR and all("MissingDataError" in line for line in noise):
+            pytest.skip(f"{lesson} needs data files this machine can neither find nor download "
+                        f"(no DLCOURSE_DATA_MIRROR, no network): {noise[0]}")
         assert not noise, "error or stderr output the learner sees:\n" + "\n".join(noise)
         not_run = page.evaluate(NOT_RUN_JS)
         assert not not_run, f"Run All did not reach cells {not_run}"
