@@ -7,11 +7,12 @@ import sys
 import jupytext
 import nbformat
 import pytest
+import run_tests
 
 import check_env
 from conftest import ROOT
 from make_student import strip_solutions
-from notebooks import sync_problems
+from notebooks import lesson_notebooks, sync_problems
 
 EXERCISE = '''def f(x):
     """Doc."""
@@ -138,3 +139,21 @@ def test_make_reinstalls_when_a_pinned_package_is_missing(tmp_path):
     assert "no-such-package-dlcourse is not installed" in run.stdout
     assert "reinstalling" in run.stdout
     assert not (checkout / ".venv" / ".installed").exists()
+
+
+def test_make_test_repeats_lessons_with_nbval_only_when_the_browser_did_not_run_them(tmp_path):
+    """A lesson skipped for lack of Chromium goes to nbval; one skipped because its data
+    files cannot be had here does not (nbval would stop on the same missing file)."""
+    def report(skip_message):
+        cases = "".join(
+            f'<testcase name="test_lesson_runs_cleanly_in_the_browser[{nb.stem}]">'
+            + (f'<skipped message="{skip_message}"/>' if i == 0 and skip_message else "")
+            + "</testcase>" for i, nb in enumerate(lesson_notebooks()))
+        path = tmp_path / "browser.xml"
+        path.write_text(f"<testsuites><testsuite>{cases}</testsuite></testsuites>")
+        return path
+
+    assert run_tests.lessons_ran_in_browser(report(None))
+    assert run_tests.lessons_ran_in_browser(report("needs data files: MissingDataError: mnist"))
+    assert not run_tests.lessons_ran_in_browser(report("playwright is not installed"))
+    assert not run_tests.lessons_ran_in_browser(tmp_path / "missing.xml")
