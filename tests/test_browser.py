@@ -1,12 +1,14 @@
 """Every lesson as a learner meets it: JupyterLab in a real (headless) Chromium.
 
-One server, started by `make lab` with DLCOURSE_QUICK=1, for the whole module. For each
-lesson: open it from the file browser, check that the course kernel starts with no
+One server, started by `make lab` with DLCOURSE_QUICK=1, for the whole module; two
+lessons run at a time, each in its own page and kernel (LessonPages). For each lesson:
+open it from the file browser, check that the course kernel starts with no
 dialog, Run All, wait on JupyterLab's own kernel status (the toolbar's execution
 indicator and the cells' prompts, never a fixed sleep), fail on any error or stderr
 output the learner would see, move one ipywidgets control and check that what it draws
 changes. Screenshots go to build/screens/<lesson>.png; a failure names its screenshot.
-BROWSER_LESSON_TIMEOUT (seconds, default 420) bounds one lesson's Run All.
+BROWSER_LESSON_TIMEOUT (seconds, default 420) bounds one lesson's Run All;
+BROWSER_AHEAD=0 runs the lessons one at a time.
 """
 
 import os
@@ -22,6 +24,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 LESSONS = sorted(p.stem for p in (ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
 RUN_LIMIT_MS = 1000 * float(os.environ.get("BROWSER_LESSON_TIMEOUT", "420"))
+# Lessons started ahead of the one being checked (BROWSER_AHEAD=0 runs them one by one).
+AHEAD = int(os.environ.get("BROWSER_AHEAD", "1"))
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 # A clean clone offline without the data mirror cannot run the lessons that read MNIST, the
 # corpus or the paintings: they stop with the data layer's message, and are skipped with it.
@@ -91,18 +95,24 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, lab):
-    """A fresh JupyterLab page (its workspace reset), closed without saving afterwards."""
+def new_lab_page(browser, lab, workspace: str):
+    """A JupyterLab page in its own browser context, on a freshly reset workspace."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.console_errors = []
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-    page.goto(lab.url("lab/workspaces/browser-test?reset"))
+    page.goto(lab.url(f"lab/workspaces/{workspace}?reset"))
     page.locator(".jp-DirListing-item").first.wait_for()
+    return page
+
+
+@pytest.fixture
+def page(browser, lab):
+    """A fresh JupyterLab page, closed without saving afterwards."""
+    page = new_lab_page(browser, lab, "browser-test")
     yield page
-    context.close()
+    page.context.close()
     lab.shut_down_kernels()
 
 
@@ -126,8 +136,14 @@ def test_the_course_kernel_and_settings_are_used(lab, page):
         f"a news pop-up appeared (screenshot {screenshot(page, 'news-popup')})")
 
 
-def open_and_run(page, lesson: str) -> None:
-    """Open ``lesson`` from the file browser and Run All; stops at the first problem."""
+def click_run_all(page) -> None:
+    page.evaluate("() => { window.runAllClickedAt = Date.now(); }")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def open_and_start(page, lesson: str) -> None:
+    """Open ``lesson`` from the file browser, check its kernel, and click Run All."""
     item = page.locator(".jp-DirListing-item").filter(
         has=page.locator(".jp-DirListing-itemText", has_text=re.compile(rf"^{lesson}\.ipynb$")))
     item.dblclick()
@@ -135,10 +151,12 @@ def open_and_run(page, lesson: str) -> None:
     ready = page.wait_for_function(KERNEL_READY_JS, timeout=120_000).json_value()
     assert not ready.startswith("dialog"), f"opening {lesson} asked instead: {ready}"
     assert ready == "Python 3 (ipykernel) | Idle", f"{lesson} started another kernel: {ready}"
+    click_run_all(page)
+
+
+def wait_for_run_all(page, lesson: str) -> None:
+    """Wait until the Run All of ``lesson`` is over; stops at the first problem."""
     for attempt in (1, 2):
-        page.evaluate("() => { window.runAllClickedAt = Date.now(); }")
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
         state = page.wait_for_function(RUN_STATE_JS, timeout=RUN_LIMIT_MS, polling=500)
         state = state.json_value()
         stopped = state == "done" and page.evaluate(NOT_RUN_JS) and not page.evaluate(
@@ -147,9 +165,60 @@ def open_and_run(page, lesson: str) -> None:
             # JupyterLab sometimes re-opens its kernel websocket just after the kernel
             # started, dropping the queued cells without an error. Ask once more.
             print(f"{lesson}: Run All stopped without an error ({state}); asking again")
+            click_run_all(page)
             continue
         assert state == "done", "Run All Cells ran no cell, twice"
         return
+
+
+class LessonPages:
+    """Lessons run ``AHEAD + 1`` at a time on the one server and browser.
+
+    The test of a lesson takes its page (opening the lesson and clicking Run All if that
+    has not happened yet) and starts the next selected lessons in their own pages, so
+    their kernels import and compute while this test waits: on 2 cores much of a quick
+    lesson is one busy thread (kernel start, imports, plotting, the page drawing).
+    """
+
+    def __init__(self, browser, lab, order: list[str]):
+        self.browser, self.lab, self.order = browser, lab, order
+        self.started = {}  # lesson -> (page, seconds at start, problem while starting)
+
+    def _start(self, lesson: str) -> None:
+        if lesson in self.started:
+            return
+        page, problem = new_lab_page(self.browser, self.lab, lesson), None
+        try:
+            open_and_start(page, lesson)
+        except (AssertionError, sync_api.Error) as error:
+            problem = error  # raised in the lesson's own test, with its screenshot
+        self.started[lesson] = (page, time.perf_counter(), problem)
+
+    def take(self, lesson: str):
+        """The page of ``lesson`` with Run All clicked, and when it was clicked."""
+        self._start(lesson)
+        following = self.order[self.order.index(lesson) + 1:][:AHEAD]
+        for later in following:
+            self._start(later)
+        page, started, problem = self.started.pop(lesson)
+        return page, started, problem
+
+    def close(self, page, lesson: str) -> None:
+        page.context.close()
+        self.lab.shut_down_kernels(f"{lesson}.ipynb")
+
+    def close_all(self) -> None:
+        for lesson, (page, _, _) in list(self.started.items()):
+            self.close(page, lesson)
+
+
+@pytest.fixture(scope="module")
+def lesson_pages(browser, lab, request):
+    order = [item.callspec.params["lesson"] for item in request.session.items
+             if getattr(item, "originalname", "") == "test_lesson_runs_cleanly_in_the_browser"]
+    pages = LessonPages(browser, lab, order)
+    yield pages
+    pages.close_all()
 
 
 def move_one_widget(page) -> str:
@@ -191,10 +260,12 @@ def move_one_widget(page) -> str:
 
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_lesson_runs_cleanly_in_the_browser(lab, page, lesson):
-    started = time.perf_counter()
+def test_lesson_runs_cleanly_in_the_browser(lesson_pages, lesson):
+    page, started, problem = lesson_pages.take(lesson)
     try:
-        open_and_run(page, lesson)
+        if problem:
+            raise problem
+        wait_for_run_all(page, lesson)
         ran = time.perf_counter() - started
         noise = page.evaluate(STDERR_JS, STDERR)
         if noise and NO_MIRROR and all("MissingDataError" in line for line in noise):
@@ -206,10 +277,12 @@ def test_lesson_runs_cleanly_in_the_browser(lab, page, lesson):
         moved = move_one_widget(page)
         noise = page.evaluate(STDERR_JS, STDERR)
         assert not noise, f"after moving a widget ({moved}):\n" + "\n".join(noise)
+        shot = screenshot(page, lesson)
+        print(f"{lesson}: Run All {ran:.0f} s from its click, {moved}, "
+              f"{time.perf_counter() - started:.0f} s in all, screenshot {shot}")
     except (AssertionError, sync_api.Error) as problem:
         shot = screenshot(page, f"{lesson}-failed")
-        pytest.fail(f"{lesson}: {problem} (screenshot {shot}; server log {lab.log}; "
+        pytest.fail(f"{lesson}: {problem} (screenshot {shot}; server log {lesson_pages.lab.log}; "
                     f"page errors {page.console_errors[:3]})", pytrace=False)
-    shot = screenshot(page, lesson)
-    print(f"{lesson}: Run All {ran:.0f} s, {moved}, {time.perf_counter() - started:.0f} s "
-          f"in all, screenshot {shot}")
+    finally:
+        lesson_pages.close(page, lesson)

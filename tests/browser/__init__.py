@@ -94,9 +94,16 @@ class Lab:
             body = response.read()
         return json.loads(body) if body else None
 
-    def shut_down_kernels(self) -> None:
-        for kernel in self.api("api/kernels"):
-            self.api(f"api/kernels/{kernel['id']}", method="DELETE")
+    def shut_down_kernels(self, notebook: str | None = None) -> None:
+        """Shut down every kernel, or only those of the sessions of ``notebook`` (a path
+        relative to the server's root, e.g. "00_setup.ipynb")."""
+        if notebook is None:
+            for kernel in self.api("api/kernels"):
+                self.api(f"api/kernels/{kernel['id']}", method="DELETE")
+            return
+        for session in self.api("api/sessions"):
+            if session.get("path") == notebook:
+                self.api(f"api/sessions/{session['id']}", method="DELETE")
 
 
 @contextlib.contextmanager
