@@ -66,9 +66,24 @@ def test_receptive_fields_by_hand():
     assert models.receptive_fields() == {96: 3, 48: 8, 24: 18, 12: 70}
 
 
-def test_bad_widths():
+def test_bad_widths_and_stage_depths():
     with pytest.raises(ValueError, match="widths"):
         models.recombinator(widths=(8, 16))
+    for bad in ((2, 2), 0, (1, 1, "2")):
+        with pytest.raises(ValueError, match="convs_per_stage"):
+            models.recombinator(convs_per_stage=bad)
+
+
+def test_recombinator_stage_depths_and_the_thin_full_resolution_stage():
+    import keras
+
+    model = models.recombinator(decoder_widths=(24, 16, 15), convs_per_stage=1)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.name for c in convs if c.name.startswith("dec")] == ["dec24", "dec48", "dec96"]
+    squeeze = model.get_layer("squeeze")
+    assert squeeze.kernel_size == (1, 1) and squeeze.filters == 15
+    assert squeeze.input.shape[1:] == (48, 48, 16)
+    assert model.get_layer("concat96").output.shape[1:] == (96, 96, models.WIDTHS[0] + 15)
 
 
 @pytest.mark.slow

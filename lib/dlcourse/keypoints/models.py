@@ -10,7 +10,8 @@ Every model maps images ``(n, 96, 96, 1)`` to scaled keypoints ``(n, 30)`` in
 - :func:`recombinator`: the same encoder; the decoder upsamples the coarse maps and
   *concatenates* them with the encoder maps of the same resolution before more
   convolutions, so fine features are formed with coarse context; 15 heat maps at
-  96×96 are read out with a soft-argmax.
+  96×96 are read out with a soft-argmax. Its full-resolution stage is kept thin (a 1×1
+  squeeze, then one convolution of 16 channels): that is where the arithmetic is.
 
 The soft-argmax is written with counted layers: Reshape, Permute, Softmax over the
 9,216 positions, then a frozen Dense(2) whose kernel holds the (x, y) of every pixel
@@ -21,12 +22,14 @@ import numpy as np
 
 from .faces import KEYPOINT_NAMES, SIZE
 
-__all__ = ["DECODER_WIDTHS", "WIDTHS", "coordinate_grid", "encoder", "plain_encoder",
-           "receptive_fields", "recombinator", "soft_argmax_head", "sumnet", "upsample_repeat"]
+__all__ = ["CONVS_PER_STAGE", "DECODER_WIDTHS", "WIDTHS", "coordinate_grid", "encoder",
+           "plain_encoder", "receptive_fields", "recombinator", "soft_argmax_head", "sumnet",
+           "upsample_repeat"]
 
 N_POINTS = len(KEYPOINT_NAMES)
 WIDTHS = (8, 16, 32, 48)  # encoder channels at 96, 48, 24 and 12 pixels
-DECODER_WIDTHS = (48, 32, 24)  # recombinator decoder channels at 24, 48 and 96 pixels
+DECODER_WIDTHS = (48, 32, 16)  # recombinator decoder channels at 24, 48 and 96 pixels
+CONVS_PER_STAGE = (2, 2, 1)  # recombinator 3×3 convolutions after each concatenation
 SCALES = (96, 48, 24, 12)
 COARSE_CONVS = 3  # 3×3 convolutions at 12×12: each widens the receptive field by 16 pixels
 BN_MOMENTUM = 0.9  # short runs: the moving statistics must settle within a few hundred steps
@@ -136,14 +139,19 @@ def sumnet(widths=WIDTHS, name="sumnet"):
     return keras.Model(inputs, soft_argmax_head(heat), name=name)
 
 
-def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, convs_per_stage: int = 2,
+def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, convs_per_stage=CONVS_PER_STAGE,
                  name="rcn"):
     """(c) Upsample the coarse maps, concatenate with the encoder maps, convolve; soft-argmax.
 
     decoder_widths: channels of the decoder convolutions at 24, 48 and 96 pixels. They must
     carry the coarse "where roughly is each of the 15 points" up to full resolution, so they
-    are kept at 15 or more. convs_per_stage: 3×3 convolutions after each concatenation
-    (the first mixes coarse and fine maps, the next ones refine the mixture).
+    are kept at 15 or more. convs_per_stage: 3×3 convolutions after each concatenation, at
+    24, 48 and 96 pixels (the first mixes coarse and fine maps, the next ones refine the
+    mixture); an int means the same number at every scale.
+
+    Before the last upsampling a 1×1 convolution squeezes the 48-pixel maps to the
+    96-pixel width: a channel at 96×96 costs four times what it costs at 48×48, and the
+    full-resolution stage only has to place peaks that the coarser stages already found.
     """
     import keras
     from keras import layers
@@ -151,15 +159,22 @@ def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, convs_per_stage: 
     if len(decoder_widths) != 3 or not all(isinstance(w, int) and w > 0 for w in decoder_widths):
         raise ValueError(f"decoder_widths must be 3 positive ints (channels at 24, 48, 96), "
                          f"got {decoder_widths!r}")
-    if not isinstance(convs_per_stage, int) or convs_per_stage < 1:
-        raise ValueError(f"convs_per_stage must be a positive int, got {convs_per_stage!r}")
+    if isinstance(convs_per_stage, int):
+        convs_per_stage = (convs_per_stage,) * 3
+    if len(convs_per_stage) != 3 or not all(isinstance(n, int) and n > 0
+                                            for n in convs_per_stage):
+        raise ValueError(f"convs_per_stage must be a positive int or 3 of them (at 24, 48, 96), "
+                         f"got {convs_per_stage!r}")
     inputs = keras.Input((SIZE, SIZE, 1), name="image")
     feats = encoder(inputs, widths)
     x = feats[-1]
-    for size, feat, w in zip(SCALES[-2::-1], feats[-2::-1], decoder_widths, strict=True):
+    for size, feat, w, n in zip(SCALES[-2::-1], feats[-2::-1], decoder_widths, convs_per_stage,
+                                strict=True):
+        if size == SIZE:
+            x = _conv(x, w, "squeeze", kernel=1)
         x = layers.UpSampling2D(2, name=f"up{size}")(x)
         x = layers.Concatenate(name=f"concat{size}")([feat, x])
-        for j in range(convs_per_stage):
+        for j in range(n):
             x = _conv(x, w, f"dec{size}" + (f"_{j}" if j else ""))
     heat = _conv(x, N_POINTS, "heat", kernel=1, activation=None)
     return keras.Model(inputs, soft_argmax_head(heat), name=name)

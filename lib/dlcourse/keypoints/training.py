@@ -29,8 +29,18 @@ class Run:
 
 
 def predict_pixels(model, images, batch_size: int = 128) -> np.ndarray:
-    """``(n, 30)`` predicted keypoints in pixels for images ``(n, 96, 96, 1)``."""
-    return unscale_targets(model.predict(images, batch_size=batch_size, verbose=0))
+    """``(n, 30)`` predicted keypoints in pixels for images ``(n, 96, 96, 1)``.
+
+    The model is called eagerly, batch by batch: ``model.predict`` would trace a new graph
+    for every model and every batch shape, seconds each in short runs (and TensorFlow
+    then warns about retracing in the learner's output).
+    """
+    import keras
+
+    images = np.asarray(images, np.float32)
+    batches = [keras.ops.convert_to_numpy(model(images[i:i + batch_size], training=False))
+               for i in range(0, len(images), batch_size)]
+    return unscale_targets(np.concatenate(batches))
 
 
 def train(model, images, targets, val_images, val_keypoints, *, steps: int, batch_size: int = 32,
