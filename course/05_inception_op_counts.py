@@ -61,6 +61,7 @@ MNIST_MAPS = (8, 16) if QUICK else (32, 64)
 MNIST_REDUCE = 8 if QUICK else 16
 MNIST_DENSE = 128 if QUICK else 700
 N_TRAIN = 3_000 if QUICK else None  # None: every training image available
+N_TEST = 2_000 if QUICK else None  # None: every test image
 EPOCHS = 2 if QUICK else 6
 # full mode computes in 16-bit floats where the hardware has them (see section 4)
 MIXED_PRECISION = not QUICK
@@ -452,6 +453,8 @@ assert (
 FULL_MNIST = len(x_train) == 60_000
 if N_TRAIN is not None:
     x_train, y_train = x_train[:N_TRAIN], y_train[:N_TRAIN]
+if N_TEST is not None:
+    x_test, y_test = x_test[:N_TEST], y_test[:N_TEST]
 print(
     f"training on {len(x_train):,} images, testing on {len(x_test):,} "
     f"({'official split' if FULL_MNIST else 'offline split of the test set'})"
