@@ -79,10 +79,10 @@ lesson_start = time.perf_counter()  # the whole lesson's time is printed with th
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 N_TRAIN = 400 if QUICK else 8000  # synthetic training faces
 N_TEST = 100 if QUICK else 400  # held-out faces
-STEPS = 80 if QUICK else 1600  # gradient steps per model, the same for every model
+STEPS = 80 if QUICK else 2000  # gradient steps per model, the same for every model
 N_MISSING = 200 if QUICK else 2000  # training faces of the missing-label experiment
 MISSING_STEPS = 16 if QUICK else 600  # steps per run of the missing-label experiment
-BATCH = 8 if QUICK else 32  # faces per gradient step
+BATCH = 8 if QUICK else 24  # faces per gradient step
 LR = 3e-3
 EVALS = 2 if QUICK else 8  # points on each learning curve
 CHECK_GOALS = not QUICK  # assert the lesson's goals (full mode); False for a shortened run
