@@ -34,9 +34,10 @@
 #   recombinator, trained on the same data with the same budget, measured in pixels.
 #
 # **Time**: quick mode (`DLCOURSE_QUICK=1`) about a minute on 2 CPU cores (tiny training runs:
-# the curves only start to separate); full mode takes well over the 20-minute budget of the
-# other lessons on 2 CPU cores (the recombinator is the slowest model: each training run
-# prints its time, and `benchmarks/keypoints.py` compares them), much less on a GPU.
+# the curves only start to separate); full mode about 20 minutes on 2 CPU cores, much less on
+# a GPU. The lesson prints its own time with the goals at the end; the recombinator is the
+# slowest model (each training run prints its time, and `benchmarks/keypoints.py` compares
+# them).
 
 # %%
 import os
