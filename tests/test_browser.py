@@ -195,13 +195,12 @@ class LessonPages:
         self.started[lesson] = (page, time.perf_counter(), problem)
 
     def take(self, lesson: str):
-        """The page of ``lesson`` with Run All clicked, and when it was clicked."""
+        """``(page, when Run All was clicked, problem while starting or None)`` of ``lesson``;
+        the next ``AHEAD`` selected lessons are started first."""
         self._start(lesson)
-        following = self.order[self.order.index(lesson) + 1:][:AHEAD]
-        for later in following:
+        for later in self.order[self.order.index(lesson) + 1:][:AHEAD]:
             self._start(later)
-        page, started, problem = self.started.pop(lesson)
-        return page, started, problem
+        return self.started.pop(lesson)
 
     def close(self, page, lesson: str) -> None:
         page.context.close()

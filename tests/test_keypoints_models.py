@@ -42,6 +42,14 @@ def test_soft_argmax_head_matches_numpy():
     assert not head.trainable_weights  # the coordinate grid is frozen
 
 
+def test_predict_pixels_equals_keras_predict_across_batches():
+    x, _ = make_faces(5, seed=3)
+    model = models.sumnet()
+    want = unscale_targets(model.predict(x, verbose=0))
+    np.testing.assert_allclose(predict_pixels(model, x, batch_size=2), want, atol=1e-3)
+    assert predict_pixels(model, x[:1]).shape == (1, 30)
+
+
 def test_coordinate_grid_is_the_scaled_pixel_position():
     grid = models.coordinate_grid(96)
     assert grid.shape == (96 * 96, 2)
