@@ -76,15 +76,15 @@ BATCH, UNROLL = 32, 50  # B cursors, T steps per window
 ARCH1_STEPS = 300 if QUICK else 3_000  # training windows of the NumPy Arch 1 model
 ARCH1_DECAY = 0.85 if QUICK else 0.45  # Adam's step is multiplied by this every 1000 windows
 EXP_HIDDEN = 64 if QUICK else 128  # hidden units in the side experiments
-COMPARE_STEPS = 200 if QUICK else 800  # windows per run: sum vs concat, Adam vs SGD
+COMPARE_STEPS = 120 if QUICK else 800  # windows per run: sum vs concat, Adam vs SGD
 UNROLLS = [5, 20, 60] if QUICK else [5, 10, 20, 40, 80]  # unroll lengths compared
-UNROLL_WINDOWS = 100 if QUICK else 400  # training windows (updates) per unroll length
+UNROLL_WINDOWS = 60 if QUICK else 400  # training windows (updates) per unroll length
 REACH_STEPS = 100  # how far back gradient norms are measured
 TF_STEPS = 30 if QUICK else 300  # windows of the TensorFlow Arch 1 demonstration
 KERAS_UNITS = 128 if QUICK else 256  # units of the Keras SimpleRNN / LSTM
 KERAS_UNROLL = {"simple": 25, "lstm": 100}  # T of each Keras model's windows (B = 64)
 # training windows of each Keras model, chosen for similar training times (each run prints its own)
-KERAS_WINDOWS = {"simple": 20, "lstm": 20} if QUICK else {"simple": 30_000, "lstm": 3_600}
+KERAS_WINDOWS = {"simple": 10, "lstm": 10} if QUICK else {"simple": 30_000, "lstm": 3_600}
 KERAS_DROPOUT = 0.3  # on the LSTM's outputs, while training
 KERAS_EVALS = 1 if QUICK else 6  # held-out evaluations along each Keras run
 ARCH2_STEPS = 300 if QUICK else 3_000
@@ -797,9 +797,11 @@ for kind in ("simple", "lstm"):
         reset_every=len(train_ids) // (64 * unroll),  # once per epoch
         desc=f"Keras {kind}", eval_fn=lambda m: tf_models.evaluate_bpc(m, held_eval))
     keras_runs[kind]["model"] = km
+    last = min(50, windows)
     print(f"Keras {kind:6s} {KERAS_UNITS} units, T = {unroll}: {windows:,} windows in "
           f"{keras_runs[kind]['seconds']:.0f} s, held-out {keras_runs[kind]['eval_bpc'][-1]:.3f} "
-          f"bpc, last 50 training windows {np.mean(keras_runs[kind]['train_bpc'][-50:]):.3f} bpc")
+          f"bpc, last {last} training windows "
+          f"{np.mean(keras_runs[kind]['train_bpc'][-last:]):.3f} bpc")
 keras.mixed_precision.set_global_policy("float32")  # the models below are small
 curves = {"NumPy RNN": arch1, "Keras SimpleRNN": keras_runs["simple"],
           "Keras LSTM": keras_runs["lstm"]}

@@ -8,7 +8,7 @@ indicator and the cells' prompts, never a fixed sleep), fail on any error or std
 output the learner would see, move one ipywidgets control and check that what it draws
 changes. Screenshots go to build/screens/<lesson>.png; a failure names its screenshot.
 BROWSER_LESSON_TIMEOUT (seconds, default 420) bounds one lesson's Run All;
-BROWSER_AHEAD=0 runs the lessons one at a time.
+BROWSER_PARALLEL (default 2) lessons run at once; 1 runs them one at a time.
 """
 
 import os
@@ -24,8 +24,9 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 LESSONS = sorted(p.stem for p in (ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
 RUN_LIMIT_MS = 1000 * float(os.environ.get("BROWSER_LESSON_TIMEOUT", "420"))
-# Lessons started ahead of the one being checked (BROWSER_AHEAD=0 runs them one by one).
-AHEAD = int(os.environ.get("BROWSER_AHEAD", "1"))
+# Lessons running at once, and pages open at once (each holds a kernel with TensorFlow).
+PARALLEL = max(1, int(os.environ.get("BROWSER_PARALLEL", "2")))
+MAX_OPEN = PARALLEL + 3
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 # A clean clone offline without the data mirror cannot run the lessons that read MNIST, the
 # corpus or the paintings: they stop with the data layer's message, and are skipped with it.
@@ -154,11 +155,23 @@ def open_and_start(page, lesson: str) -> None:
     click_run_all(page)
 
 
-def wait_for_run_all(page, lesson: str) -> None:
+def run_state(page, meanwhile) -> str:
+    """RUN_STATE_JS's answer once it has one; ``meanwhile()`` is called every 2 s until then."""
+    deadline = time.monotonic() + RUN_LIMIT_MS / 1000
+    while True:
+        try:
+            return page.wait_for_function(RUN_STATE_JS, timeout=2000, polling=500).json_value()
+        except sync_api.TimeoutError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Run All still running after {RUN_LIMIT_MS / 1000:.0f} s "
+                                     "(BROWSER_LESSON_TIMEOUT)") from None
+            meanwhile()
+
+
+def wait_for_run_all(page, lesson: str, meanwhile=lambda: None) -> None:
     """Wait until the Run All of ``lesson`` is over; stops at the first problem."""
     for attempt in (1, 2):
-        state = page.wait_for_function(RUN_STATE_JS, timeout=RUN_LIMIT_MS, polling=500)
-        state = state.json_value()
+        state = run_state(page, meanwhile)
         stopped = state == "done" and page.evaluate(NOT_RUN_JS) and not page.evaluate(
             STDERR_JS, STDERR)
         if attempt == 1 and (state == "dropped" or stopped):
@@ -172,37 +185,51 @@ def wait_for_run_all(page, lesson: str) -> None:
 
 
 class LessonPages:
-    """Lessons run ``AHEAD + 1`` at a time on the one server and browser.
+    """``PARALLEL`` lessons run at a time on the one server and browser.
 
     The test of a lesson takes its page (opening the lesson and clicking Run All if that
-    has not happened yet) and starts the next selected lessons in their own pages, so
-    their kernels import and compute while this test waits: on 2 cores much of a quick
-    lesson is one busy thread (kernel start, imports, plotting, the page drawing).
+    has not happened yet) and, while it waits for that Run All, keeps ``PARALLEL`` lessons
+    running: the rest are started from the last one backwards, because the later lessons
+    are the longer ones and one of them left to run alone at the end would leave a core
+    idle. A lesson whose Run All is over keeps its page until its own test has looked.
     """
 
     def __init__(self, browser, lab, order: list[str]):
-        self.browser, self.lab, self.order = browser, lab, order
+        self.browser, self.lab = browser, lab
+        self.queue = order[::-1]  # not started yet, the next to start first
         self.started = {}  # lesson -> (page, seconds at start, problem while starting)
+        self.running = {}  # lesson -> page, while its Run All may still be going on
 
     def _start(self, lesson: str) -> None:
         if lesson in self.started:
             return
+        self.queue.remove(lesson)
         page, problem = new_lab_page(self.browser, self.lab, lesson), None
         try:
             open_and_start(page, lesson)
+            self.running[lesson] = page
         except (AssertionError, sync_api.Error) as error:
             problem = error  # raised in the lesson's own test, with its screenshot
         self.started[lesson] = (page, time.perf_counter(), problem)
 
+    def keep_busy(self) -> None:
+        """Start queued lessons while fewer than ``PARALLEL`` run and fewer than
+        ``MAX_OPEN`` wait for their tests."""
+        for lesson, page in list(self.running.items()):
+            if page.evaluate(RUN_STATE_JS):
+                del self.running[lesson]
+        while self.queue and len(self.running) < PARALLEL and len(self.started) < MAX_OPEN:
+            self._start(self.queue[0])
+
     def take(self, lesson: str):
-        """``(page, when Run All was clicked, problem while starting or None)`` of ``lesson``;
-        the next ``AHEAD`` selected lessons are started first."""
+        """``(page, when Run All was clicked, problem while starting or None)`` of
+        ``lesson``, started now if it was not yet."""
         self._start(lesson)
-        for later in self.order[self.order.index(lesson) + 1:][:AHEAD]:
-            self._start(later)
+        self.keep_busy()
         return self.started.pop(lesson)
 
     def close(self, page, lesson: str) -> None:
+        self.running.pop(lesson, None)
         page.context.close()
         self.lab.shut_down_kernels(f"{lesson}.ipynb")
 
@@ -264,7 +291,7 @@ def test_lesson_runs_cleanly_in_the_browser(lesson_pages, lesson):
     try:
         if problem:
             raise problem
-        wait_for_run_all(page, lesson)
+        wait_for_run_all(page, lesson, meanwhile=lesson_pages.keep_busy)
         ran = time.perf_counter() - started
         noise = page.evaluate(STDERR_JS, STDERR)
         if noise and NO_MIRROR and all("MissingDataError" in line for line in noise):

@@ -74,6 +74,9 @@ def train(model, images, targets, val_images, val_keypoints, *, steps: int, batc
                         f"got {type(model).__name__}")
     schedule = keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.02)
     model.compile(keras.optimizers.Adam(schedule), loss=masked_mse)
+    # Adam's moment variables made now, not in the first step: TensorFlow traces a step
+    # that creates variables twice, which costs seconds per model
+    model.optimizer.build(model.trainable_variables)
     rng = np.random.default_rng(seed)
     run, per_eval = Run(model), math.ceil(steps / evals)
     bar = tqdm(total=steps, desc=model.name, disable=not progress, leave=False)

@@ -132,12 +132,23 @@ def mean_cross_entropy(logits, targets):
         labels=tf.cast(targets, tf.int32), logits=logits))
 
 
+def create_variables(model, optimizer, *example_inputs) -> None:
+    """Create the model's variables (by calling it on ``example_inputs``) and the
+    optimizer's, eagerly. TensorFlow traces a ``tf.function`` that creates variables on its
+    first call twice, and tracing a step unrolled over 100 characters takes seconds."""
+    model(*example_inputs)
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+
+
 def make_train_step(model, optimizer, clip: float | None = 5.0):
     """A ``tf.function`` doing one window: forward, loss, gradients, clipping, update.
 
     Returns step(inputs, targets, state) -> (loss_nats, global_norm, new_state); the
     new state is wrapped in ``tf.stop_gradient`` (truncated BPTT).
     """
+    create_variables(model, optimizer, np.zeros((1, 1), np.int32), model.initial_state(1))
+
     @tf.function
     def step(inputs, targets, state):
         with tf.GradientTape() as tape:
@@ -256,6 +267,7 @@ def train_arch2(model, encoded, optimizer, *, steps: int, batch: int = 256, seed
     """
     encoded = np.asarray(encoded, dtype=np.int32)
     rng = np.random.default_rng(seed)
+    create_variables(model, optimizer, np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int32))
 
     @tf.function
     def step(x, prev, y):
