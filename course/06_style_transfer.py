@@ -60,11 +60,11 @@ QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 SIZE = 96 if QUICK else 256  # pixels of the main transfer
 STEPS = 30 if QUICK else 300  # Adam steps of the main transfer
 SMALL = 64 if QUICK else 128  # pixels of reconstructions, comparisons and the grid
-REC_STEPS = 20 if QUICK else 100  # L-BFGS evaluations per reconstruction
-BUDGET = 20 if QUICK else 150  # gradient evaluations in the Adam vs L-BFGS race
+REC_STEPS = 12 if QUICK else 100  # L-BFGS evaluations per reconstruction
+BUDGET = 15 if QUICK else 150  # gradient evaluations in the Adam vs L-BFGS race
 GRID_RATIOS = [1e-4, 1e-2, 1.0] if QUICK else [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
-GRID_STEPS = 15 if QUICK else 100  # L-BFGS evaluations per grid image
-INIT_STEPS = 15 if QUICK else 100  # Adam steps from noise and from the photo
+GRID_STEPS = 10 if QUICK else 100  # L-BFGS evaluations per grid image
+INIT_STEPS = 10 if QUICK else 100  # Adam steps from noise and from the photo
 WIDGET_STEPS = 10 if QUICK else 100  # steps of the widget's demonstration run
 WIDGET_MAX = 10 if QUICK else 300  # the widget's largest number of steps
 CONTENT_PHOTO = "astronaut"
