@@ -216,7 +216,11 @@ class LessonPages:
         """Start queued lessons while fewer than ``PARALLEL`` run and fewer than
         ``MAX_OPEN`` wait for their tests."""
         for lesson, page in list(self.running.items()):
-            if page.evaluate(RUN_STATE_JS):
+            try:
+                finished = page.evaluate(RUN_STATE_JS)
+            except sync_api.Error:  # that page broke: its own test will say how
+                finished = True
+            if finished:
                 del self.running[lesson]
         while self.queue and len(self.running) < PARALLEL and len(self.started) < MAX_OPEN:
             self._start(self.queue[0])
