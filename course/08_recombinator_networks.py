@@ -86,6 +86,7 @@ MISSING_STEPS = 8 if QUICK else 600  # steps per run of the missing-label experi
 BATCH = 8 if QUICK else 24  # faces per gradient step
 LR = 3e-3
 EVALS = 2 if QUICK else 8  # points on each learning curve
+SEED = 0  # initial weights and batch order of every training run (section 8)
 CHECK_GOALS = not QUICK  # assert the lesson's goals (full mode); False for a shortened run
 
 # %% [markdown]
@@ -471,7 +472,7 @@ y_train = scale_targets(k_train)
 runs = {}
 for name, build in builders.items():
     runs[name] = train(build, x_train, y_train, x_test, k_test, steps=STEPS, batch_size=BATCH,
-                       lr=LR, evals=EVALS)
+                       lr=LR, evals=EVALS, seed=SEED)
     print(f"{name:7s} test RMSE {runs[name].val_rmse[-1]:6.2f} px after {STEPS} steps, "
           f"{runs[name].seconds:5.1f} s of training")
 
@@ -517,6 +518,13 @@ report.record(NOTEBOOK, "RCN error reduction vs plain", 100 * reduction, "%")
 assert rmse["RCN"] < rmse["plain"], "the recombinator should be ahead of the plain encoder"
 
 # %% [markdown]
+# One run is one draw. `SEED` fixes the initial weights and the order of the batches, and in
+# the course's full-size trials changing it moved RCN and SumNet by a few tenths of a pixel
+# each: as much as the distance between them. The plain encoder's gap is far larger than
+# that; the RCN-against-SumNet ranking is not settled by a single seed. To see it, set
+# `SEED = 1` in the parameters cell, run the lesson again and compare.
+
+# %% [markdown]
 # ## 9. Looking at the predictions
 #
 # Dots are the true points, crosses the predictions, yellow lines the errors.
@@ -558,9 +566,11 @@ x_kaggle, y_kaggle = x_train[:N_MISSING], scale_targets(k_kaggle)
 keep = ~np.isnan(k_kaggle).any(axis=1)
 missing_runs = {
     "drop incomplete faces": train(models.sumnet, x_kaggle[keep], y_kaggle[keep], x_test, k_test,
-                                   steps=MISSING_STEPS, batch_size=BATCH, lr=LR, evals=EVALS),
+                                   steps=MISSING_STEPS, batch_size=BATCH, lr=LR, evals=EVALS,
+                                   seed=SEED),
     "masked loss, all faces": train(models.sumnet, x_kaggle, y_kaggle, x_test, k_test,
-                                    steps=MISSING_STEPS, batch_size=BATCH, lr=LR, evals=EVALS),
+                                    steps=MISSING_STEPS, batch_size=BATCH, lr=LR, evals=EVALS,
+                                    seed=SEED),
 }
 four = np.isin(np.repeat(KEYPOINT_NAMES, 2), KAGGLE_PARTIAL_POINTS)  # their x and y columns
 for name, run in missing_runs.items():
