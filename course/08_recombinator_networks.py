@@ -518,11 +518,11 @@ report.record(NOTEBOOK, "RCN error reduction vs plain", 100 * reduction, "%")
 assert rmse["RCN"] < rmse["plain"], "the recombinator should be ahead of the plain encoder"
 
 # %% [markdown]
-# One run is one draw. `SEED` fixes the initial weights and the order of the batches, and in
-# the course's full-size trials changing it moved RCN and SumNet by a few tenths of a pixel
-# each: as much as the distance between them. The plain encoder's gap is far larger than
-# that; the RCN-against-SumNet ranking is not settled by a single seed. To see it, set
-# `SEED = 1` in the parameters cell, run the lesson again and compare.
+# One run is one draw. `SEED` fixes the initial weights and the order of the batches, and
+# another seed gives every model a different error. Before reading a small gap, such as the
+# one between RCN and SumNet, as a property of the models, measure how far the seed alone
+# moves each of them: set `SEED = 1` in the parameters cell, run the lesson again and
+# compare. A gap smaller than that movement is not settled by one run.
 
 # %% [markdown]
 # ## 9. Looking at the predictions

@@ -133,3 +133,19 @@ def test_heat_map_models_read_out_float32_under_bfloat16():
     assert model.get_layer("heat96").compute_dtype == "bfloat16"
     assert model.output.dtype == "float32"
     assert model.get_layer("soft_argmax").compute_dtype == "float32"
+
+
+def test_training_traces_its_step_once():
+    """Adam's variables exist before the first step, so Keras traces train_step once (a
+    step that creates variables would be traced twice)."""
+    x, k = make_faces(16, seed=4)
+    model, traced = models.plain_encoder(), []
+    keras_train_step = model.train_step
+
+    def counting_train_step(data):
+        traced.append(1)  # runs only while TensorFlow traces the step
+        return keras_train_step(data)
+
+    model.train_step = counting_train_step
+    train(model, x, scale_targets(k), x, k, steps=4, batch_size=8, evals=2, progress=False)
+    assert len(traced) == 1

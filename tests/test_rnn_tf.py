@@ -95,3 +95,18 @@ def test_mixed_bfloat16_keeps_float32_logits():
     for _ in range(2):
         loss, norm, state = step(inputs, inputs, state)
         assert np.isfinite(float(loss)) and np.isfinite(float(norm))
+
+
+@pytest.mark.parametrize("make_model", [lambda: tf_models.Arch1(5, 8),
+                                        lambda: tf_models.KerasCharModel(5, 8, "simple")])
+def test_train_step_is_traced_once(make_model):
+    """create_variables makes the model's and Adam's variables before the step is traced:
+    a tf.function whose first call creates variables is traced twice."""
+    model, optimizer = make_model(), keras.optimizers.Adam(1e-3)
+    step = tf_models.make_train_step(model, optimizer)
+    assert optimizer.built and model.trainable_variables
+    inputs = np.random.default_rng(0).integers(0, 5, (2, 7)).astype(np.int32)
+    state = model.initial_state(2)
+    for _ in range(2):
+        _, _, state = step(inputs, inputs, state)
+    assert step.experimental_get_tracing_count() == 1
