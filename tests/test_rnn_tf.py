@@ -79,6 +79,18 @@ def test_tf_training_learns_a_pattern(kind):
     assert alpha.decode(out) == "cdabcdab"
 
 
+def test_stacked_layers_carry_their_own_state():
+    """Two stacked LSTM layers: reading a window in two halves, with the state carried,
+    gives the logits of reading it at once (each layer gets back its own h and c)."""
+    model = tf_models.KerasCharModel(5, 8, "lstm", layers=2)
+    inputs = np.random.default_rng(0).integers(0, 5, (3, 10)).astype(np.int32)
+    whole, _ = model(inputs, model.initial_state(3))
+    first, state = model(inputs[:, :4], model.initial_state(3))
+    second, _ = model(inputs[:, 4:], state)
+    assert len(state) == 2 and all(len(s) == 2 for s in state)
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-5)
+
+
 def test_mixed_bfloat16_keeps_float32_logits():
     """Under mixed_bfloat16 the LSTM computes in bfloat16 but the scored logits are float32,
     and a training step runs with the float32 zero state and the bfloat16 carried one."""

@@ -69,9 +69,12 @@ class Arch1(keras.layers.Layer):
 
 
 class KerasCharModel(keras.Model):
-    """One-hot → Keras recurrent layer (``"simple"``, ``"lstm"`` or ``"gru"``) → Dense.
+    """One-hot → ``layers`` stacked Keras recurrent layers (``"simple"``, ``"lstm"`` or
+    ``"gru"``) → Dense.
 
-    ``dropout`` is applied to the recurrent layer's outputs while training. Under a
+    ``call(inputs, state)``: inputs (B, T) int; state one list per layer (an LSTM's holds
+    h and c, each (B, units)); returns logits (B, T, vocab) and the new state.
+    ``dropout`` is applied to each recurrent layer's outputs while training. Under a
     mixed-precision policy (set before building) the recurrent layers compute in
     bfloat16 or float16; the logits stay float32.
     """
