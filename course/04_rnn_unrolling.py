@@ -85,7 +85,7 @@ KERAS_UNITS = 128 if QUICK else 256  # units of each layer of the Keras SimpleRN
 KERAS_LAYERS = {"simple": 1, "lstm": 2}  # recurrent layers stacked in each Keras model
 KERAS_UNROLL = {"simple": 25, "lstm": 100}  # T of each Keras model's windows (B = 64)
 # training windows of each Keras model (each run prints its time)
-KERAS_WINDOWS = {"simple": 10, "lstm": 10} if QUICK else {"simple": 24_000, "lstm": 3_000}
+KERAS_WINDOWS = {"simple": 10, "lstm": 10} if QUICK else {"simple": 18_000, "lstm": 3_000}
 KERAS_DROPOUT = {"simple": 0.0, "lstm": 0.3}  # on each recurrent layer's outputs, in training
 KERAS_WEIGHT_DECAY = {"simple": 0.05, "lstm": 0.0}  # decoupled (AdamW): w -= lr * decay * w
 KERAS_EVALS = 1 if QUICK else 6  # held-out evaluations along each Keras run
