@@ -3,7 +3,12 @@
 Builds the plain encoder, SumNet and the recombinator, counts their per-face MACs with
 dlcourse.opcount, times one compiled training step (forward + backward + Adam update)
 on a batch of synthetic faces, and prints each model's MAC and time ratio to the plain
-encoder, all measured in this one run. --json prints one JSON object on the last line.
+encoder, all measured in this one run. Where this machine has a faster mixed-precision
+policy (bfloat16 on a CPU that has it, float16 on a GPU), each step is also timed in that
+policy and its time ratio to float32 printed. Lesson 08 trains in float32: in a trial
+under bfloat16 the plain encoder's dense head stopped learning early on (every face got
+the same answer), while the heat-map models trained as in float32. --json prints one
+JSON object on the last line.
 
     python benchmarks/keypoints.py [--batch 32] [--repeat 3] [--json]
 """
@@ -11,14 +16,19 @@ encoder, all measured in this one run. --json prints one JSON object on the last
 import argparse
 import sys
 
-from dlcourse import opcount, report, timing
+from dlcourse import hardware, opcount, report, timing
 from dlcourse.keypoints import make_faces, masked_mse, models, scale_targets
 
 
-def step_seconds(model, x, y, repeat: int) -> float:
-    """Best wall-clock seconds of one ``train_on_batch`` call."""
+def step_seconds(build, x, y, repeat: int, policy: str = "float32") -> float:
+    """Best wall-clock seconds of one ``train_on_batch`` call of ``build()`` in ``policy``."""
     import keras
 
+    keras.mixed_precision.set_global_policy(policy)  # read by each layer as it is built
+    try:
+        model = build()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     model.compile(keras.optimizers.Adam(1e-3), loss=masked_mse)
     return timing.best_time(lambda: model.train_on_batch(x, y), repeat=repeat, min_seconds=0.2)
 
@@ -34,16 +44,24 @@ def main(argv=None) -> int:
     y = scale_targets(k)
     builders = {"plain": models.plain_encoder, "SumNet": models.sumnet,
                 "RCN": models.recombinator}
+    mixed = hardware.mixed_precision_policy()
     rows = {}
     for name, build in builders.items():
-        model = build()
-        rows[name] = (opcount.count(model).macs, step_seconds(model, x, y, args.repeat))
-    base_macs, base_time = rows["plain"]
-    print(f"{'model':>7} {'MACs/face':>12} {'ms/step':>9} {'MAC ratio':>10} {'time ratio':>11}")
+        rows[name] = (opcount.count(build()).macs, step_seconds(build, x, y, args.repeat),
+                      None if mixed == "float32" else step_seconds(build, x, y, args.repeat, mixed))
+    base_macs, base_time, _ = rows["plain"]
+    print(f"{'model':>7} {'MACs/face':>12} {'ms/step':>9} {'MAC ratio':>10} {'time ratio':>11}"
+          + ("" if mixed == "float32" else f" {mixed + ' ms/step':>22} {'/float32':>9}"))
     entries = []
-    for name, (macs, seconds) in rows.items():
+    for name, (macs, seconds, mixed_seconds) in rows.items():
         print(f"{name:>7} {macs:>12,} {seconds * 1e3:>9.1f} {macs / base_macs:>10.2f} "
-              f"{seconds / base_time:>11.2f}")
+              f"{seconds / base_time:>11.2f}"
+              + ("" if mixed_seconds is None
+                 else f" {mixed_seconds * 1e3:>22.1f} {mixed_seconds / seconds:>9.2f}"))
+        if mixed_seconds is not None:
+            entries.append(report.benchmark_entry(
+                "keypoints", f"{name} training step, {mixed}/float32", mixed_seconds / seconds,
+                "x"))
         if name != "plain":
             entries += [
                 report.benchmark_entry("keypoints", f"{name}/plain MACs per face",
