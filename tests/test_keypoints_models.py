@@ -149,3 +149,30 @@ def test_training_traces_its_step_once():
     model.train_step = counting_train_step
     train(model, x, scale_targets(k), x, k, steps=4, batch_size=8, evals=2, progress=False)
     assert len(traced) == 1
+
+
+def test_keypoint_benchmark_times_the_mixed_policy_and_restores_float32(capsys, monkeypatch):
+    """benchmarks/keypoints.py: one mixed/float32 step-time ratio per model, and float32
+    left in force afterwards (the policy is global)."""
+    import importlib.util
+    import json
+
+    import keras
+
+    from dlcourse import hardware
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("keypoint_bench",
+                                                  ROOT / "benchmarks" / "keypoints.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(hardware, "mixed_precision_policy", lambda: "mixed_bfloat16")
+    bench.main(["--batch", "4", "--repeat", "1", "--json"])
+    figures = {e["figure"]: e["value"]
+               for e in json.loads(capsys.readouterr().out.splitlines()[-1])["benchmarks"]}
+    ratios = {f: v for f, v in figures.items() if f.endswith("mixed_bfloat16/float32")}
+    assert set(ratios) == {f"{m} training step, mixed_bfloat16/float32"
+                           for m in ("plain", "SumNet", "RCN")}, figures
+    assert all(0 < v < 100 for v in ratios.values()), ratios
+    assert keras.mixed_precision.global_policy().name == "float32"
