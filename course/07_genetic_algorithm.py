@@ -493,20 +493,23 @@ report.record(NOTEBOOK, "P08 full-budget run time", full_run, "s")
 # %%
 stagnation = {}
 for patience in (None, PATIENCE):
-    times, hits = [], []
+    times, hits, gens = [], [], []
     for seed in tqdm(range(STAGNATION_SEEDS), desc=f"patience {patience}"):
         start = time.perf_counter()
         r = ga.solve_knapsack(*p08.arrays(), generations=GENERATIONS, seed=seed, patience=patience)
         times.append(time.perf_counter() - start)
         hits.append(r.value == p08.optimum)
-    stagnation[patience] = (np.median(times), np.mean(hits))
+        gens.append(len(r.history["best"]))
+    stagnation[patience] = (np.median(times), np.mean(hits), np.median(gens))
     print(
-        f"patience {patience}: median {np.median(times):.3f} s per run, "
+        f"patience {patience}: median {np.median(gens):.0f} generations, "
+        f"{np.median(times):.3f} s per run, "
         f"optimum found in {np.mean(hits):.0%} of {STAGNATION_SEEDS} seeds"
     )
 speedup_stop = stagnation[None][0] / stagnation[PATIENCE][0]
 print(f"stopping on stagnation: {speedup_stop:.1f}x shorter runs")
-assert speedup_stop > 1
+# the work saved is checked in generations: seconds on a shared machine are too noisy
+assert stagnation[PATIENCE][2] < stagnation[None][2], "stopping early ran no fewer generations"
 report.record(NOTEBOOK, f"P08 run time with patience {PATIENCE}", stagnation[PATIENCE][0], "s")
 
 # %% [markdown]
