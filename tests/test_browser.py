@@ -8,7 +8,8 @@ indicator and the cells' prompts, never a fixed sleep), fail on any error or std
 output the learner would see, move one ipywidgets control and check that what it draws
 changes. Screenshots go to build/screens/<lesson>.png; a failure names its screenshot.
 BROWSER_LESSON_TIMEOUT (seconds, default 420) bounds one lesson's Run All;
-BROWSER_PARALLEL (default 2) lessons run at once; 1 runs them one at a time.
+BROWSER_PARALLEL (default 2) lessons run at once; 1 runs them one at a time. The
+kernels share the cores: each gets cores / BROWSER_PARALLEL threads (kernel_threads).
 """
 
 import os
@@ -83,9 +84,23 @@ DRAWN_JS = """(cell) => [...cell.querySelectorAll('.widget-output, .widget-html-
 def lab(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("browser-lab")
     env = {"DLCOURSE_QUICK": "1", "DLCOURSE_STRICT": "1",
-           "DLCOURSE_RESULTS": str(workdir / "results.json")}
+           "DLCOURSE_RESULTS": str(workdir / "results.json"), **kernel_threads()}
     with lab_server(workdir, env) as server:
         yield server
+
+
+def kernel_threads() -> dict[str, str]:
+    """Thread limits that share the cores among the ``PARALLEL`` kernels running at once.
+
+    Left alone, each kernel's OpenBLAS and TensorFlow start one thread per core. Two
+    kernels on two cores then run four busy threads, and a BLAS thread that loses its
+    core holds up its partner at every product: on the 2-core CI machine lesson 02 (NumPy
+    training) took about twice as long that way as with one thread per kernel. A learner's
+    own `make lab` keeps the defaults.
+    """
+    threads = str(max(1, (os.cpu_count() or 1) // PARALLEL))
+    return {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                       "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")}
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +150,14 @@ def test_the_course_kernel_and_settings_are_used(lab, page):
     toasts = page.locator(".Toastify__toast")
     assert not [t for t in toasts.all_inner_texts() if "news" in t.lower()], (
         f"a news pop-up appeared (screenshot {screenshot(page, 'news-popup')})")
+
+
+def test_kernel_threads_share_the_cores(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert set(kernel_threads().values()) == {str(8 // PARALLEL)}
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # never fewer than one thread
+    assert set(kernel_threads().values()) == {"1"}
+    assert "OPENBLAS_NUM_THREADS" in kernel_threads()
 
 
 def click_run_all(page) -> None:
