@@ -80,7 +80,7 @@ lesson_start = time.perf_counter()  # the whole lesson's time is printed with th
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
 N_TRAIN = 320 if QUICK else 8000  # synthetic training faces
 N_TEST = 100 if QUICK else 1000  # held-out faces (fewer let a few hopeless faces sway the RMSE)
-STEPS = 40 if QUICK else 2000  # gradient steps per model, the same for every model
+STEPS = 100 if QUICK else 2000  # gradient steps per model, the same for every model
 N_MISSING = 200 if QUICK else 2000  # training faces of the missing-label experiment
 MISSING_STEPS = 8 if QUICK else 600  # steps per run of the missing-label experiment
 BATCH = 8 if QUICK else 24  # faces per gradient step
@@ -355,7 +355,7 @@ _ = check_function(
 #
 # | model | after the encoder | output |
 # | --- | --- | --- |
-# | (a) plain encoder | flatten the 12×12 maps, dense layer, dense $\tanh$ | 30 numbers |
+# | (a) plain encoder | flatten the 12×12 maps, dense layer (+ batch normalisation + ReLU), dense $\tanh$ | 30 numbers |
 # | (b) SumNet | each scale: conv → 15 maps, upsample to 96×96, **sum** | soft-argmax |
 # | (c) recombinator (RCN) | upsample, **concatenate** with the encoder map, convolve; at 24, 48, 96 | soft-argmax |
 #
@@ -367,7 +367,9 @@ _ = check_function(
 #
 # The hidden layers use ReLU; the $\tanh$ stays where the original put it, on the dense output
 # whose targets are in $[-1, 1]$ (the soft-argmax needs no squashing: its output is a weighted
-# mean of pixel positions).
+# mean of pixel positions). The plain encoder's dense layer is normalised too: it has 6,912
+# inputs, and without normalisation Adam's first steps can push the $\tanh$ into saturation,
+# where its gradient vanishes and training stalls with every point on the image border.
 
 # %%
 builders = {"plain": models.plain_encoder, "SumNet": models.sumnet, "RCN": models.recombinator}
@@ -519,10 +521,10 @@ assert rmse["RCN"] < rmse["plain"], "the recombinator should be ahead of the pla
 
 # %% [markdown]
 # One run is one draw. `SEED` fixes the initial weights and the order of the batches, and
-# another seed gives every model a different error. Before reading a small gap, such as the
-# one between RCN and SumNet, as a property of the models, measure how far the seed alone
-# moves each of them: set `SEED = 1` in the parameters cell, run the lesson again and
-# compare. A gap smaller than that movement is not settled by one run.
+# another seed gives every model a different error. Before reading a gap between two models,
+# such as the one between RCN and SumNet, as a property of the models, measure how far the
+# seed alone moves each of them: set `SEED = 1` in the parameters cell, run the lesson again
+# and compare. A gap smaller than that movement is not settled by one run.
 
 # %% [markdown]
 # ## 9. Looking at the predictions

@@ -10,8 +10,9 @@ on the right of the image.
 The synthetic faces are made hard on purpose: each face varies in position, scale,
 in-plane rotation, yaw (which moves near and far points differently), expression
 and gaze; the background holds clutter with face-like parts (ellipses, dark
-blobs, strokes); a lighting gradient, noise and occluders finish the picture.
-Occluded points keep their labels, so finding them needs context.
+blobs, strokes), and a few small parts (no large ellipses) may lie in front of the
+face; a lighting gradient, noise and occluders finish the picture. Occluded points
+keep their labels, so finding them needs context.
 """
 
 import csv
@@ -130,10 +131,11 @@ class _Canvas:
         self.paint(inside + 0.5, value)
 
 
-def _clutter(canvas: _Canvas, rng: np.random.Generator, count: int) -> None:
+def _clutter(canvas: _Canvas, rng: np.random.Generator, count: int, large: bool = True) -> None:
+    """``count`` random parts; ``large=False`` leaves out the big ellipses (kind 0)."""
     size = canvas.img.shape[0]
     for _ in range(count):
-        kind = rng.integers(4)
+        kind = rng.integers(0 if large else 1, 4)
         cx, cy = rng.uniform(-8, size + 8, 2)
         value = rng.uniform(0, 1)
         if kind == 0:  # a large ellipse (a head-like or arbitrary blob)
@@ -245,7 +247,8 @@ def _render_one(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
     canvas = _Canvas(size, rng.uniform(0.05, 0.95))
     _clutter(canvas, rng, int(rng.integers(4, 12)))
     _draw_face(canvas, pts, prm, rng)
-    _clutter(canvas, rng, int(rng.integers(0, 3)))  # a few parts in front of the face edge
+    # a few small parts in front of the face: a big ellipse here could hide half of it
+    _clutter(canvas, rng, int(rng.integers(0, 3)), large=False)
     if rng.random() < 0.4:  # an occluder over (or near) one of the points
         _occlude(canvas, pts, rng)
     ang = rng.uniform(0, 2 * np.pi)

@@ -111,13 +111,24 @@ def upsample_repeat(x, factor: int = 2):
 
 
 def plain_encoder(widths=WIDTHS, hidden: int = 128, name="plain_encoder"):
-    """(a) Encoder + Dense(hidden, relu) + Dense(30, tanh)."""
+    """(a) Encoder + Dense(hidden) -> BatchNormalization -> ReLU + Dense(30, tanh).
+
+    The hidden layer is normalised like every convolution of the encoder. Without it,
+    Adam's first steps (each about the learning rate per weight, all in one direction)
+    move the pre-activations of a layer with 6,912 inputs by several units per step: the
+    tanh saturates at ±1 within tens of steps, its gradient vanishes, and the model can
+    stop learning for good (in one trial every prediction stayed on the image border for
+    all 2,000 steps).
+    """
     import keras
     from keras import layers
 
     inputs = keras.Input((SIZE, SIZE, 1), name="image")
     x = layers.Flatten(name="flatten")(encoder(inputs, widths)[-1])
-    x = layers.Dense(hidden, activation="relu", name="hidden")(x)
+    x = layers.Dense(hidden, use_bias=not USE_BN, name="hidden")(x)
+    if USE_BN:
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="hidden_bn")(x)
+    x = layers.ReLU(name="hidden_relu")(x)
     out = layers.Dense(2 * N_POINTS, activation="tanh", name="keypoints", dtype="float32")(x)
     return keras.Model(inputs, out, name=name)
 
