@@ -5,10 +5,10 @@ dlcourse.opcount, times one compiled training step (forward + backward + Adam up
 on a batch of synthetic faces, and prints each model's MAC and time ratio to the plain
 encoder, all measured in this one run. Where this machine has a faster mixed-precision
 policy (bfloat16 on a CPU that has it, float16 on a GPU), each step is also timed in that
-policy and its time ratio to float32 printed. Lesson 08 trains in float32: in a trial
-under bfloat16 the plain encoder's dense head stopped learning early on (every face got
-the same answer), while the heat-map models trained as in float32. --json prints one
-JSON object on the last line.
+policy and its time ratio to float32 printed. Lesson 08 trains in float32. (A bfloat16
+trial that stopped the plain encoder early on was run before its dense layer was
+normalised; bfloat16 has not been measured again since.) --json prints one JSON object
+on the last line.
 
     python benchmarks/keypoints.py [--batch 32] [--repeat 3] [--json]
 """

@@ -367,9 +367,10 @@ _ = check_function(
 #
 # The hidden layers use ReLU; the $\tanh$ stays where the original put it, on the dense output
 # whose targets are in $[-1, 1]$ (the soft-argmax needs no squashing: its output is a weighted
-# mean of pixel positions). The plain encoder's dense layer is normalised too: it has 6,912
-# inputs, and without normalisation Adam's first steps can push the $\tanh$ into saturation,
-# where its gradient vanishes and training stalls with every point on the image border.
+# mean of pixel positions). The plain encoder's dense layer is normalised too: it reads every
+# value of the 12×12 maps, and without normalisation Adam's first steps can push the $\tanh$
+# into saturation, where its gradient vanishes and training stalls with every point on the
+# image border.
 
 # %%
 builders = {"plain": models.plain_encoder, "SumNet": models.sumnet, "RCN": models.recombinator}

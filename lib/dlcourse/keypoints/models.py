@@ -33,7 +33,6 @@ CONVS_PER_STAGE = (2, 2, 1)  # recombinator 3×3 convolutions after each concate
 SCALES = (96, 48, 24, 12)
 COARSE_CONVS = 3  # 3×3 convolutions at 12×12: each widens the receptive field by 16 pixels
 BN_MOMENTUM = 0.9  # short runs: the moving statistics must settle within a few hundred steps
-USE_BN = True
 
 
 def _check_widths(widths) -> tuple[int, ...]:
@@ -43,15 +42,22 @@ def _check_widths(widths) -> tuple[int, ...]:
     return tuple(widths)
 
 
-def _conv(x, filters, name, kernel=3, activation="relu"):
-    """Conv2D (SAME); with ReLU it is Conv2D -> BatchNormalization -> ReLU."""
+def _bn_relu(x, name):
+    """BatchNormalization -> ReLU after a bias-free linear layer called ``name``."""
     from keras import layers
 
-    if activation is None or not USE_BN:
-        return layers.Conv2D(filters, kernel, padding="same", activation=activation, name=name)(x)
-    x = layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name)(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _conv(x, filters, name, kernel=3, relu=True):
+    """Conv2D (SAME); with ``relu`` it is Conv2D -> BatchNormalization -> ReLU, else linear."""
+    from keras import layers
+
+    if not relu:
+        return layers.Conv2D(filters, kernel, padding="same", name=name)(x)
+    return _bn_relu(layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name)(x),
+                    name)
 
 
 def encoder(x, widths=WIDTHS):
@@ -125,10 +131,7 @@ def plain_encoder(widths=WIDTHS, hidden: int = 128, name="plain_encoder"):
 
     inputs = keras.Input((SIZE, SIZE, 1), name="image")
     x = layers.Flatten(name="flatten")(encoder(inputs, widths)[-1])
-    x = layers.Dense(hidden, use_bias=not USE_BN, name="hidden")(x)
-    if USE_BN:
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="hidden_bn")(x)
-    x = layers.ReLU(name="hidden_relu")(x)
+    x = _bn_relu(layers.Dense(hidden, use_bias=False, name="hidden")(x), "hidden")
     out = layers.Dense(2 * N_POINTS, activation="tanh", name="keypoints", dtype="float32")(x)
     return keras.Model(inputs, out, name=name)
 
@@ -142,7 +145,7 @@ def sumnet(widths=WIDTHS, name="sumnet"):
     maps = []
     for size, feat, w in zip(SCALES, encoder(inputs, widths), widths, strict=True):
         x = _conv(feat, w, f"branch{size}")
-        x = _conv(x, N_POINTS, f"heat{size}", kernel=1, activation=None)
+        x = _conv(x, N_POINTS, f"heat{size}", kernel=1, relu=False)
         if size < SIZE:
             x = layers.UpSampling2D(SIZE // size, name=f"up{size}")(x)
         maps.append(x)
@@ -187,7 +190,7 @@ def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, convs_per_stage=C
         x = layers.Concatenate(name=f"concat{size}")([feat, x])
         for j in range(n):
             x = _conv(x, w, f"dec{size}" + (f"_{j}" if j else ""))
-    heat = _conv(x, N_POINTS, "heat", kernel=1, activation=None)
+    heat = _conv(x, N_POINTS, "heat", kernel=1, relu=False)
     return keras.Model(inputs, soft_argmax_head(heat), name=name)
 
 
