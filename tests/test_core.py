@@ -125,3 +125,15 @@ def test_vector():
                        (None, TypeError)):
         with pytest.raises(error):
             core.vector("v", bad)
+
+
+@pytest.mark.parametrize("bad, error", [("abc", TypeError), (1.5, TypeError), (True, TypeError),
+                                        (-1, ValueError), (None, TypeError)])
+def test_seed_refuses_what_numpy_would_choke_on(bad, error):
+    with pytest.raises(error, match="seed"):
+        core.seed("seed", bad)
+
+
+def test_seed_accepts_numpy_integers_and_none_when_allowed():
+    assert core.seed("seed", np.int64(7)) == 7 and type(core.seed("seed", np.int64(7))) is int
+    assert core.seed("seed", None, allow_none=True) is None

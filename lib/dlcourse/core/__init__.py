@@ -7,7 +7,7 @@ the argument. Nothing here imports another part of ``dlcourse``.
 """
 
 from .shapes import PADDINGS, is_int, normalize_padding, output_size, pad_amounts, pair
-from .validate import count, finite_number, rate, vector
+from .validate import count, finite_number, rate, seed, vector
 
 __all__ = ["PADDINGS", "count", "finite_number", "is_int", "normalize_padding", "output_size",
-           "pad_amounts", "pair", "rate", "vector"]
+           "pad_amounts", "pair", "rate", "seed", "vector"]

@@ -10,7 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["count", "finite_number", "rate", "vector"]
+__all__ = ["count", "finite_number", "rate", "seed", "vector"]
 
 
 def count(name: str, value, minimum: int = 1) -> int:
@@ -46,6 +46,22 @@ def rate(name: str, value) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
     return value
+
+
+def seed(name: str, value, allow_none: bool = False) -> int | None:
+    """A random seed: a whole number ``>= 0`` as an ``int`` (None too when ``allow_none``).
+
+    NumPy's generators refuse negative seeds and strings with messages from deep inside
+    ``SeedSequence``; this names the argument instead.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        kinds = "a whole number >= 0" + (" or None" if allow_none else "")
+        raise TypeError(f"{name} must be {kinds}, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
 
 
 def vector(name: str, values, allow_empty: bool = False) -> np.ndarray:
