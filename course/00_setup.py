@@ -36,10 +36,10 @@ from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
 import dlcourse
-from dlcourse import checks, data, hardware, interact, report, timing
+from dlcourse import checks, config, data, hardware, interact, report, timing
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 MATMUL_SIZES = [64, 128, 256, 512] if QUICK else [64, 128, 256, 512, 1024, 2048, 4096]
 REPEAT = 2 if QUICK else 5
 

@@ -43,12 +43,12 @@ import scipy.signal
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from tqdm.auto import tqdm
 
-from dlcourse import checks, conv, core, interact, report
+from dlcourse import checks, config, conv, core, interact, report
 
 NOTEBOOK = "01_convolution_arithmetic"
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 # Benchmark shapes: (a) a small first layer, (b) a ResNet-sized middle layer (smaller in quick mode).
 CASE_A = dict(x=(100, 31, 31, 3), w=(3, 3, 3, 25), stride=2, padding=1)
 CASE_B = (

@@ -38,7 +38,6 @@
 # busy). The NumPy network does not use a GPU.
 
 # %%
-import os
 import time
 
 import ipywidgets as widgets
@@ -47,12 +46,12 @@ import numpy as np
 import scipy.optimize
 import scipy.signal
 
-from dlcourse import checks, conv, core, gradcheck, interact, layers, report
+from dlcourse import checks, config, conv, core, gradcheck, interact, layers, report
 
 NOTEBOOK = "02_convolution_backprop"
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 N_TRAIN = 3_000 if QUICK else None  # None: every training image
 N_TEST = 1_000 if QUICK else None  # None: every test image
 EPOCHS = 1 if QUICK else 3

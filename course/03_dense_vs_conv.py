@@ -39,7 +39,6 @@
 # the largest absolute difference is printed.
 
 # %%
-import os
 import time
 
 import ipywidgets as widgets
@@ -52,7 +51,7 @@ import tensorflow as tf
 from keras import layers
 from tqdm.auto import tqdm
 
-from dlcourse import checks, core, dense, interact, report, timing
+from dlcourse import checks, config, core, dense, interact, report, timing
 
 NOTEBOOK = "03_dense_vs_conv"
 keras.utils.set_random_seed(0)
@@ -61,7 +60,7 @@ keras.utils.set_random_seed(0)
 tf.config.experimental.enable_tensor_float_32_execution(False)
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 IMAGE_HW, CHANNELS, TILE, FILTERS = (100, 60), 10, 20, 64  # the lesson's layer
 SCIPY_FILTERS = 4 if QUICK else 64  # filters re-checked with scipy.signal
 MNIST_EPOCHS = 2 if QUICK else 6  # tiny digit classifier

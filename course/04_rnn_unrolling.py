@@ -61,7 +61,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from dlcourse import checks, data, gradcheck, hardware, interact, report, rnn
+from dlcourse import checks, config, data, gradcheck, hardware, interact, report, rnn
 from dlcourse.rnn import plots, tf_models
 
 NOTEBOOK = "04_rnn_unrolling"
@@ -69,7 +69,7 @@ lesson_start = time.perf_counter()  # the whole lesson's time is printed at the 
 keras.utils.set_random_seed(0)
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 EVAL_CHARS = 20_000 if QUICK else None  # held-out characters scored (None: all 111,539)
 HIDDEN = 128 if QUICK else 256  # hidden units of the NumPy Arch 1 model
 BATCH, UNROLL = 32, 50  # B cursors, T steps per window

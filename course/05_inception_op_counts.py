@@ -38,7 +38,6 @@
 # 60,000 MNIST training images), about an hour on a 2-core CPU with bfloat16 instructions.
 
 # %%
-import os
 import time
 
 import ipywidgets as widgets
@@ -49,13 +48,13 @@ import tensorflow as tf
 from IPython.display import HTML, display
 from tqdm.auto import tqdm
 
-from dlcourse import checks, data, hardware, inception, interact, opcount, report, timing
+from dlcourse import checks, config, data, hardware, inception, interact, opcount, report, timing
 from dlcourse.inception import INCEPTION_3A, InceptionSpec
 
 NOTEBOOK = "05_inception_op_counts"
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 # the MNIST network: maps per tower in each block, width of the reductions, dense width
 MNIST_MAPS = (8, 16) if QUICK else (32, 64)
 MNIST_REDUCE = 8 if QUICK else 16

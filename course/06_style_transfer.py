@@ -41,7 +41,6 @@
 # more on a CPU and is meant for a GPU. The last cells print the time this run took.
 
 # %%
-import os
 import time
 
 import matplotlib.pyplot as plt
@@ -49,14 +48,14 @@ import numpy as np
 import tensorflow as tf
 from IPython.display import display
 
-from dlcourse import hardware, report, style
+from dlcourse import config, hardware, report, style
 from dlcourse.checks import Case, check_claim, check_function
 
 NOTEBOOK = "06_style_transfer"
 T_START = time.perf_counter()
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 SIZE = 96 if QUICK else 256  # pixels of the main transfer
 STEPS = 30 if QUICK else 300  # Adam steps of the main transfer
 SMALL = 64 if QUICK else 128  # pixels of reconstructions, comparisons and the grid

@@ -34,7 +34,6 @@
 # (no GPU needed: this lesson is NumPy only).
 
 # %%
-import os
 import time
 import warnings
 
@@ -44,14 +43,14 @@ import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm
 
-from dlcourse import ga, interact, report
+from dlcourse import config, ga, interact, report
 from dlcourse.checks import check_claim
 from dlcourse.ga import INSTANCES, exact_knapsack, random_instance
 
 NOTEBOOK = "07_genetic_algorithm"
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 SEEDS = 30  # seeds per published instance (both modes)
 POPULATION, GENERATIONS = 100, 3000  # the GA's budget per run
 RANDOM_SIZES = [10, 20, 40] if QUICK else [10, 20, 40, 80, 150]

@@ -49,7 +49,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from dlcourse import interact, opcount, report
+from dlcourse import config, interact, opcount, report
 from dlcourse.checks import Case, check_claim, check_function
 from dlcourse.keypoints import (
     KAGGLE_COMPLETE,
@@ -77,7 +77,7 @@ NOTEBOOK = "08_recombinator_networks"
 lesson_start = time.perf_counter()  # the whole lesson's time is printed with the goals
 
 # %% tags=["parameters"]
-QUICK = os.environ.get("DLCOURSE_QUICK", "0") == "1"
+QUICK = config.quick_mode()  # DLCOURSE_QUICK=1: quick mode (small sizes); 0 or unset: full
 N_TRAIN = 320 if QUICK else 8000  # synthetic training faces
 N_TEST = 100 if QUICK else 1000  # held-out faces (fewer let a few hopeless faces sway the RMSE)
 STEPS = 100 if QUICK else 2000  # gradient steps per model, the same for every model

@@ -1,6 +1,7 @@
 """`make course`: run every notebook with papermill, render HTML, collect the results.
 
-Full mode by default; QUICK=1 runs quick mode; NOTEBOOK=05 (or a list 01,03) runs
+Full mode by default; QUICK=1 runs quick mode (QUICK=0 or empty: full; anything else
+stops before running anything, exit code 2); NOTEBOOK=05 (or a list 01,03) runs
 only those; BUILD_DIR moves build/ elsewhere. Executed notebooks go to build/executed/,
 HTML to build/html/, results (recorded by the notebooks through dlcourse.report.record)
 to build/results.json.
@@ -17,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from dlcourse import report
+from dlcourse import config, report
 
 from notebooks import ROOT, lesson_notebooks, run_with_deadline
 
@@ -37,7 +38,11 @@ def execute(notebook: Path, executed: Path, cell_limit: int, notebook_limit: flo
 
 
 def main() -> int:
-    quick = os.environ.get("QUICK", "0") == "1"
+    try:
+        quick = config.switch("QUICK")
+    except config.SettingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     selected = [n for n in os.environ.get("NOTEBOOK", "").split(",") if n]
     cell_limit = int(os.environ.get("CELL_TIMEOUT") or (300 if quick else 14400))
     notebook_limit = float(os.environ.get("NOTEBOOK_TIMEOUT") or (600 if quick else 28800))

@@ -1,8 +1,10 @@
 """Where the course keeps things, and which mode it runs in.
 
-Every notebook's ``parameters`` cell reads ``DLCOURSE_QUICK`` itself (so papermill
-and a learner both see the switch); this module holds the paths the package needs.
-An environment variable set to the empty string counts as unset everywhere.
+Every notebook's ``parameters`` cell sets ``QUICK = config.quick_mode()`` (so papermill
+can still override it), and ``make course`` reads ``QUICK=`` through the same
+:func:`switch`: one reading of an on/off setting everywhere. This module also holds
+the paths the package needs. An environment variable set to the empty string (or only
+spaces) counts as unset everywhere.
 """
 
 import os
@@ -22,9 +24,26 @@ def env(name: str) -> str | None:
     return value or None
 
 
+class SettingError(ValueError):
+    """An environment variable of the course holds a value it cannot use."""
+
+
+def switch(name: str) -> bool:
+    """The on/off environment variable ``name``: "1" is on; "0", unset or empty is off.
+
+    Spaces around the value are ignored. Anything else ("yes", "true", "2") raises
+    SettingError naming the variable, instead of quietly meaning off.
+    """
+    value = env(name)
+    if value not in (None, "0", "1"):
+        raise SettingError(f"{name}={os.environ[name]!r} is not understood: "
+                           f"set {name}=1 (on) or {name}=0 (off)")
+    return value == "1"
+
+
 def quick_mode() -> bool:
     """True when ``DLCOURSE_QUICK=1``: small sizes, about a minute per notebook."""
-    return env("DLCOURSE_QUICK") == "1"
+    return switch("DLCOURSE_QUICK")
 
 
 def mode_name() -> str:
@@ -60,10 +79,10 @@ def download_deadline() -> float:
     try:
         seconds = float(value) if value else 900.0
     except ValueError:
-        raise ValueError(f"DLCOURSE_DOWNLOAD_DEADLINE={value!r} is not a number of seconds") \
+        raise SettingError(f"DLCOURSE_DOWNLOAD_DEADLINE={value!r} is not a number of seconds") \
             from None
     if not seconds > 0:
-        raise ValueError(f"DLCOURSE_DOWNLOAD_DEADLINE={value!r} must be positive")
+        raise SettingError(f"DLCOURSE_DOWNLOAD_DEADLINE={value!r} must be positive")
     return seconds
 
 
