@@ -6,6 +6,10 @@ tile + matmul measured in this one run, and the peak memory NumPy allocated
 one is visible). --json prints one JSON object on the last line (the shared
 benchmark schema of ``dlcourse.report``).
 
+Goals (lesson 03's point: one einsum instead of tiling copies): NumPy's einsum is at least
+GOAL_EINSUM_SPEEDUP times faster than tile + matmul and needs at most GOAL_EINSUM_MEMORY of
+its peak memory. Exits 1 when a goal is missed.
+
     python benchmarks/capsules.py [--batch 50] [--repeat 3] [--tf] [--json]
 """
 
@@ -15,6 +19,9 @@ import sys
 import numpy as np
 
 from dlcourse import dense, report, timing
+
+GOAL_EINSUM_SPEEDUP = 2.0
+GOAL_EINSUM_MEMORY = 0.25
 
 
 def numpy_results(u, w, repeat):
@@ -82,6 +89,12 @@ def main(argv=None) -> int:
                                       numpy_speedup[name], "x") for name in seconds]
     entries += [report.benchmark_entry("capsules", f"NumPy {name}: peak memory",
                                        peaks[name] / 1e6, "MB") for name in seconds]
+    entries += [
+        report.benchmark_entry("capsules", "NumPy einsum over tile + matmul, speed",
+                               numpy_speedup["einsum"], "x", goal=(">=", GOAL_EINSUM_SPEEDUP)),
+        report.benchmark_entry("capsules", "NumPy einsum over tile + matmul, peak memory",
+                               peaks["einsum"] / peaks["tile + matmul"], "x",
+                               goal=("<=", GOAL_EINSUM_MEMORY))]
     if args.tf:
         tf_seconds, device = tensorflow_results(u, w, args.repeat)
         tf_speedup = speedups(tf_seconds)

@@ -10,6 +10,10 @@ trial that stopped the plain encoder early on was run before its dense layer was
 normalised; bfloat16 has not been measured again since.) --json prints one JSON object
 on the last line.
 
+Goal: counted MACs predict the training step's cost within GOAL_MAC_TIME: for SumNet and
+the RCN, the time ratio to the plain encoder over the MAC ratio is at most that (lesson 08
+uses the counts to explain the models' costs). Exits 1 when a goal is missed.
+
     python benchmarks/keypoints.py [--batch 32] [--repeat 3] [--json]
 """
 
@@ -18,6 +22,8 @@ import sys
 
 from dlcourse import hardware, opcount, report, timing
 from dlcourse.keypoints import make_faces, masked_mse, models, scale_targets
+
+GOAL_MAC_TIME = 2.0
 
 
 def step_seconds(build, x, y, repeat: int, policy: str = "float32") -> float:
@@ -67,7 +73,10 @@ def main(argv=None) -> int:
                 report.benchmark_entry("keypoints", f"{name}/plain MACs per face",
                                        macs / base_macs, "x"),
                 report.benchmark_entry("keypoints", f"{name}/plain training step, "
-                                       f"batch {args.batch}", seconds / base_time, "x")]
+                                       f"batch {args.batch}", seconds / base_time, "x"),
+                report.benchmark_entry("keypoints", f"{name}: time ratio over MAC ratio",
+                                       (seconds / base_time) / (macs / base_macs), "x",
+                                       goal=("<=", GOAL_MAC_TIME))]
     entries.append(report.benchmark_entry(
         "keypoints", "RCN training rate", args.batch / rows["RCN"][1], "faces/s"))
     print()
