@@ -1,6 +1,9 @@
+import datetime as dt
 import json
 import math
 import multiprocessing
+import stat
+import types
 
 import numpy as np
 import pytest
@@ -94,3 +97,102 @@ def test_table_lists_every_result(capsys):
     assert " 1234 " in text and "0.9712" in text and len(lines) == 4
     report.main([])
     assert "02_backprop" in capsys.readouterr().out
+
+
+class FrozenClock(dt.datetime):
+    """Every call of now() within the same microsecond."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=tz)
+
+
+def test_two_corrupt_files_at_the_same_moment_are_both_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "dt", types.SimpleNamespace(datetime=FrozenClock))
+    path = tmp_path / "results.json"
+    for broken in ("{first", "{second"):
+        path.write_text(broken)
+        report.record("nb", "acc", 0.5)
+    kept = sorted(tmp_path.glob("results.json.corrupt-*"))
+    assert sorted(p.read_text() for p in kept) == ["{first", "{second"]
+    assert [r["value"] for r in report.load(path)] == [0.5]
+
+
+def test_a_read_only_results_file_is_not_replaced(tmp_path):
+    path = tmp_path / "results.json"
+    report.record("nb", "acc", 0.5)
+    before = path.read_text()
+    path.chmod(0o444)
+    with pytest.raises(report.ResultsAccessError, match=f"{path} is read-only.*chmod u\\+w"):
+        report.record("nb", "acc", 0.7)
+    assert path.read_text() == before and stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert not list(tmp_path.glob("results.json.corrupt-*"))
+
+
+@pytest.mark.parametrize("foreign", ['[{"name": "x", "score": 1}]', '{"results": [{"a": 1}]}',
+                                     "[1, 2]", '{"benchmarks": []}'])
+def test_foreign_records_are_named_then_kept_aside(tmp_path, foreign, capsys):
+    """JSON that is not this course's results is treated like a corrupt file: named by
+    load(), moved aside (never lost) by record()."""
+    path = tmp_path / "results.json"
+    path.write_text(foreign)
+    with pytest.raises(report.CorruptResultsError, match="results.json is not a valid results"):
+        report.load(path)
+    assert report.main([str(path)]) == 1
+    report.record("nb", "acc", 0.5)
+    assert "moved it to" in capsys.readouterr().out
+    (kept,) = tmp_path.glob("results.json.corrupt-*")
+    assert kept.read_text() == foreign
+    assert "nb" in report.table(report.load(path))
+
+
+def test_a_results_path_that_is_a_folder_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setenv("DLCOURSE_RESULTS", str(folder))
+    with pytest.raises(report.ResultsAccessError, match=f"{folder} is a folder"):
+        report.record("nb", "acc", 0.5)
+    assert report.main([str(folder)]) == 1
+    assert capsys.readouterr().out.startswith(f"error: {folder} is a folder")
+
+
+def test_an_unreadable_results_file_is_one_clear_line(tmp_path, monkeypatch):
+    path = tmp_path / "results.json"
+    report.record("nb", "acc", 0.5)
+    path.chmod(0o200)
+
+    # root reads any file, so the refusal a learner would get is simulated
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(report.Path, "read_text", refuse)
+    with pytest.raises(report.ResultsAccessError, match=f"cannot read {path} .*chmod u\\+r"):
+        report.load(path)
+    with pytest.raises(report.ResultsAccessError, match="cannot read"):
+        report.record("nb", "acc", 0.7)
+
+
+def test_an_unwritable_folder_is_one_clear_line(tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv("DLCOURSE_RESULTS", str(blocker / "results.json"))
+    with pytest.raises(report.ResultsAccessError, match="cannot write results to .*not_a_folder"):
+        report.record("nb", "acc", 0.5)
+    assert blocker.read_text() == ""
+
+    # a folder without write permission (root may write anywhere, so simulated)
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setenv("DLCOURSE_RESULTS", str(tmp_path / "results.json"))
+    monkeypatch.setattr(report.tempfile, "mkstemp", refuse)
+    with pytest.raises(report.ResultsAccessError, match="Permission denied.*DLCOURSE_RESULTS"):
+        report.record("nb", "acc", 0.5)
+
+
+@pytest.mark.parametrize("value", ["abc", None, 1 + 2j, True, np.bool_(False), [0.5]])
+def test_a_value_that_is_not_a_real_number_is_refused_by_name(value):
+    """A bool used to be stored as 1.0, a string or None failed inside float()."""
+    with pytest.raises(TypeError, match="result nb/acc must be a real number"):
+        report.record("nb", "acc", value)
+    assert report.load() == []

@@ -6,8 +6,17 @@ them in ``build/results.json``; ``python -m dlcourse.report [FILE]`` prints them
 
 Several processes may record at once (papermill runs, tests): every update takes
 an exclusive lock on ``<results>.lock``, reads, changes and atomically replaces
-the file, so no record is lost. A results file that is not valid JSON is moved
-aside to ``<results>.corrupt-<time>`` with a message, never silently overwritten.
+the file, so no record is lost.
+
+A results file that :func:`record` cannot use is never overwritten:
+- not valid JSON (a half-written file), or JSON whose entries are not results of this
+  course (another program's list, records without a notebook or a value): moved aside
+  to a new ``<results>.corrupt-<time>`` (never over an earlier one) with a printed
+  message, and a new file started. Both are the same case, "not our results", and
+  moving the file keeps everything in it while a long run goes on recording.
+- read-only, unreadable, a folder, or in a folder that cannot be written:
+  ResultsAccessError, one line naming the file and the fix. Nothing is moved, because
+  a file someone protected or a wrong ``DLCOURSE_RESULTS`` is for the learner to settle.
 
 Benchmarks share one schema through :func:`benchmark_entry` and
 :func:`print_benchmarks`: name, figure, value, unit, goal, met, hardware.
@@ -18,27 +27,40 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-import math
 import operator
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-from . import config, hardware
+from . import config, core, hardware
+
+# What every stored result holds (record writes these; load, record and table read them).
+FIELDS = ("notebook", "name", "value", "unit", "mode", "date", "cpu", "gpu")
 
 
-class CorruptResultsError(ValueError):
-    """The results file exists but is not a list of results in JSON."""
+class ResultsFileError(ValueError):
+    """The results file cannot be used; the subclass says why."""
+
+
+class CorruptResultsError(ResultsFileError):
+    """The results file exists but is not a list of results of this course in JSON."""
+
+
+class ResultsAccessError(ResultsFileError):
+    """The results file cannot be read or written: permissions, read-only, a folder."""
 
 
 def record(notebook: str, name: str, value: float, unit: str = "") -> None:
     """Store one result (read them back with :func:`load`) and print a one-line receipt.
 
     notebook: the notebook's stem, e.g. "01_convolution_arithmetic".
-    value: a finite number (a NumPy scalar is fine).
+    value: a finite real number (a NumPy scalar is fine); TypeError for a string, None,
+    a complex number or a bool, ValueError for NaN or infinity.
     A later result with the same (notebook, name, mode) replaces the earlier one.
+    Raises ResultsAccessError when the results file cannot be read or written.
     """
-    value = finite(value, f"result {notebook}/{name}")
+    value = core.finite_number(f"result {notebook}/{name}", value)
     entry = {
         "notebook": notebook,
         "name": name,
@@ -49,27 +71,48 @@ def record(notebook: str, name: str, value: float, unit: str = "") -> None:
         "date": now(),
     }
     path = config.results_path()
-    with locked(path):
-        try:
-            results = load(path)
-        except CorruptResultsError as err:
-            kept = path.with_name(f"{path.name}.corrupt-{dt.datetime.now():%Y%m%d-%H%M%S}")
-            os.replace(path, kept)
-            print(f"WARNING: {err}; moved it to {kept} and started a new results file")
-            results = []
-        results = [r for r in results
-                   if (r["notebook"], r["name"], r["mode"]) != (notebook, name, entry["mode"])]
-        results.append(entry)
-        write_atomically(path, {"results": results})
+    try:
+        with locked(path):
+            if path.is_file() and read_only(path):
+                raise ResultsAccessError(
+                    f"{path} is read-only, so no result is written over it: make it writable "
+                    f"(chmod u+w {path}) or set DLCOURSE_RESULTS to another file")
+            try:
+                results = load(path)
+            except CorruptResultsError as err:
+                kept = keep_aside(path)
+                print(f"WARNING: {err}; moved it to {kept} and started a new results file")
+                results = []
+            results = [r for r in results
+                       if (r["notebook"], r["name"], r["mode"]) != (notebook, name, entry["mode"])]
+            results.append(entry)
+            write_atomically(path, {"results": results})
+    except OSError as err:
+        raise ResultsAccessError(
+            f"cannot write results to {path} ({err}): make its folder writable "
+            "or set DLCOURSE_RESULTS to a file in a folder you can write") from None
     print(f"recorded {notebook} · {name} = {format_value(value)} {unit} ({entry['mode']} mode)")
 
 
-def finite(value, what: str) -> float:
-    """``value`` as a float, or ValueError naming ``what`` when it is NaN or infinite."""
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} is {value}; only finite numbers are recorded")
-    return value
+def read_only(path: Path) -> bool:
+    """True when ``path`` may not be written: no permission, or no write bit at all
+    (a file marked 0444 counts as read-only even for root, who could write it)."""
+    return not os.access(path, os.W_OK) or not stat.S_IMODE(path.stat().st_mode) & 0o222
+
+
+def keep_aside(path: Path) -> Path:
+    """Rename ``path`` to a new ``<name>.corrupt-<date-time.microseconds>[-n]`` beside it.
+
+    Called under the lock, so no other record() can take the same name in between;
+    the counter separates two copies made within one clock tick.
+    """
+    stamp = f"{path.name}.corrupt-{dt.datetime.now():%Y%m%d-%H%M%S.%f}"
+    kept, n = path.with_name(stamp), 0
+    while kept.exists():
+        n += 1
+        kept = path.with_name(f"{stamp}-{n}")
+    os.replace(path, kept)
+    return kept
 
 
 def now() -> str:
@@ -79,18 +122,32 @@ def now() -> str:
 def load(path: Path | str | None = None) -> list[dict]:
     """All stored results (an empty list when none have been recorded).
 
-    Raises CorruptResultsError, naming the file, when it is not valid results JSON.
+    Raises CorruptResultsError, naming the file, when it is not valid results JSON or its
+    entries lack the fields in FIELDS, and ResultsAccessError when it is a folder or
+    cannot be read.
     """
     path = Path(path) if path else config.results_path()
+    if path.is_dir():
+        raise ResultsAccessError(f"{path} is a folder, not a results file: set "
+                                 f"DLCOURSE_RESULTS to a file such as {path / 'results.json'}")
     if not path.exists():
         return []
     try:
         data = json.loads(path.read_text())
-        results = data["results"] if isinstance(data, dict) else data
-        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
-            raise TypeError("not a list of results")
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+    except OSError as err:
+        raise ResultsAccessError(f"cannot read {path} ({err.strerror or err}): make it "
+                                 f"readable (chmod u+r {path}) or set DLCOURSE_RESULTS "
+                                 "to another file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CorruptResultsError(f"{path} is not a valid results file ({err})") from None
+    results = data.get("results") if isinstance(data, dict) else data
+    if not isinstance(results, list):
+        raise CorruptResultsError(f"{path} is not a valid results file (not a list of results)")
+    for i, r in enumerate(results):
+        missing = [f for f in FIELDS if f not in r] if isinstance(r, dict) else FIELDS
+        if missing:
+            raise CorruptResultsError(f"{path} is not a valid results file (entry {i} has no "
+                                      f"{', '.join(missing)}: not a result of this course)")
     return results
 
 
@@ -152,7 +209,7 @@ def benchmark_entry(name: str, figure: str, value: float, unit: str = "",
     goal: an optional (comparison, threshold) such as (">=", 1000); ``met`` is then
     whether ``value`` satisfies it, else None. Hardware and date are added.
     """
-    value = finite(value, f"benchmark {name}/{figure}")
+    value = core.finite_number(f"benchmark {name}/{figure}", value)
     met = None
     if goal is not None:
         comparison, threshold = goal
@@ -188,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         results = load(args.file)
-    except CorruptResultsError as err:
+    except ResultsFileError as err:
         print(f"error: {err}")
         return 1
     print(table(results) if results else "no results recorded yet")
