@@ -135,6 +135,55 @@ def test_bad_shapes_and_options_raise_clear_errors():
         rnn.backward(np.zeros((N, T + 1, H)), cache)
 
 
+def test_integer_inputs_are_computed_in_float64_by_step_and_loop_alike():
+    # issue #26 item 8: the loop stored tanh(3) = 0.995 into an int array as 0
+    x, h0 = np.ones((2, 3, 1), dtype=int), np.zeros((2, 1), dtype=int)
+    Wx, Wh, b = np.full((1, 1), 3), np.ones((1, 1), dtype=int), np.zeros(1, dtype=int)
+    hs, _ = rnn.forward(x, h0, Wx, Wh, b)
+    h1, _ = rnn.step_forward(x[:, 0], h0, Wx, Wh, b)
+    assert hs.dtype == h1.dtype == np.float64
+    np.testing.assert_allclose(hs[:, 0], np.tanh(3.0), rtol=1e-15)
+    np.testing.assert_array_equal(hs[:, 0], h1)
+    float_hs, _ = rnn.forward(x.astype(float), h0.astype(float), Wx * 1.0, Wh * 1.0, b * 1.0)
+    np.testing.assert_array_equal(hs, float_hs)
+
+
+def test_public_functions_name_the_argument_that_is_wrong():
+    # issue #26 item 18: raw IndexError / TypeError / a complaint about h_split or h_prev
+    Wx, Wh, b = _weights("sum")
+    x, h0 = _inputs()
+    with pytest.raises(ValueError, match="T >= 1"):
+        rnn.forward(x[:, :0], h0, Wx, Wh, b)
+    with pytest.raises(TypeError, match="cache"):
+        rnn.step_backward(np.zeros((N, H)), None)
+    with pytest.raises(TypeError, match="cache"):
+        rnn.backward(np.zeros((N, T, H)), None)
+    with pytest.raises(TypeError, match="x must be a NumPy array"):
+        rnn.forward(None, h0, Wx, Wh, b)
+    with pytest.raises(TypeError, match="D must be an integer"):
+        rnn.init_weights(2.5, H)
+    with pytest.raises(TypeError, match="H must be an integer"):
+        rnn.init_weights(D, 6.0)
+    with pytest.raises(ValueError, match="H must be at least 2") as concat_error:
+        rnn.init_weights(3, 1, combine="concat")
+    assert "h_split" not in str(concat_error.value)
+    with pytest.raises(TypeError, match="h_split"):
+        rnn.init_weights(3, 4, combine="concat", h_split=1.5)
+    with pytest.raises(ValueError, match="h0 must have shape") as h0_error:
+        rnn.forward(x, h0[:2], Wx, Wh, b)
+    assert "h_prev" not in str(h0_error.value)
+
+
+@pytest.mark.slow
+def test_tf_models_refuse_a_bad_seed():
+    tf_models = pytest.importorskip("dlcourse.rnn.tf_models")
+    for bad, error in (("abc", TypeError), (True, TypeError), (-1, ValueError)):
+        with pytest.raises(error, match="seed"):
+            tf_models.Arch1(5, 4, seed=bad)
+        with pytest.raises(error, match="seed"):
+            tf_models.train_arch2(None, [1, 2, 3], None, steps=1, seed=bad)
+
+
 # --- text --------------------------------------------------------------------------------
 
 def test_clean_text8():

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from ..core import validate
 from .train import training_loop
 
 LN2 = float(np.log(2.0))
@@ -41,7 +42,7 @@ class Arch1(keras.layers.Layer):
         self.vocab, self.hidden, self.activation, self.combine = vocab, hidden, activation, combine
         h1 = hidden if combine == "sum" else (hidden // 2 if h_split is None else h_split)
         h2 = hidden if combine == "sum" else hidden - h1
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(validate.seed("seed", seed))
         self.Wx = self._weight("Wx", rng.standard_normal((vocab, h1)) * 0.1)
         self.Wh = self._weight("Wh", rng.standard_normal((hidden, h2)) / np.sqrt(hidden))
         self.b = self._weight("b", np.zeros(hidden))
@@ -268,8 +269,8 @@ def train_arch2(model, encoded, optimizer, *, steps: int, batch: int = 256, seed
     the character read at t: no BPTT, each batch is a bag of independent examples.
     Returns the training loss in bits per character after each step.
     """
+    rng = np.random.default_rng(validate.seed("seed", seed))
     encoded = np.asarray(encoded, dtype=np.int32)
-    rng = np.random.default_rng(seed)
     create_variables(model, optimizer, np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int32))
 
     @tf.function
