@@ -5,12 +5,13 @@ here, and the traced TensorFlow graph, measured by TensorFlow's profiler (FLOPs,
 2 per MAC) and by reading the shapes of the graph's Conv2D/MatMul ops.
 """
 
+import itertools
 import math
 
 import keras
 import pytest
 
-from dlcourse import opcount
+from dlcourse import core, opcount
 
 L = keras.layers
 
@@ -30,9 +31,31 @@ def test_conv_macs_inception_3a_5x5_branch():
 @pytest.mark.parametrize("n, k, stride, padding, expected", [
     (64, 4, 1, "SAME", 64), (64, 4, 1, "VALID", 61), (224, 7, 2, "SAME", 112),
     (7, 3, 2, "same", 4), (7, 3, 2, "valid", 3), (2, 3, 1, "VALID", 0),
+    (10, 3, 1, (1, 2), 11),
+    # a pair anywhere: two axes, per axis (issue #26 item 10: the stride pair was cut to 2)
+    (10, 3, (2, 1), "VALID", (4, 8)), (10, 3, (2, 1), "SAME", (5, 10)),
+    ((10, 12), (3, 1), 1, ((1, 2), (0, 1)), (11, 13)), ((10, 12), 3, 2, (1, 0), (5, 5)),
 ])
 def test_conv_output_size(n, k, stride, padding, expected):
     assert opcount.conv_output_size(n, k, stride, padding) == expected
+
+
+def test_conv_output_size_is_core_output_size_per_axis_with_the_same_default():
+    # issue #26 item 10: the default was SAME here and VALID in core
+    for n, k, stride in itertools.product((1, 7, 10), (1, 3, 8), (1, 2, 3)):
+        assert opcount.conv_output_size(n, k, stride) == core.output_size(n, k, stride)
+        assert opcount.conv_output_size(n, k, (stride, 1)) == (core.output_size(n, k, stride),
+                                                               core.output_size(n, k, 1))
+    assert opcount.conv_output_size(10, 3, 2) == 4  # VALID: floor(7 / 2) + 1
+
+
+@pytest.mark.parametrize("args, error", [
+    ((10, 3, (2, 1, 1)), TypeError), ((10.0, 3), TypeError), ((True, 3), TypeError),
+    ((10, 3, (2, 0)), ValueError), ((10, 3, (2, 1), (1, 2, 3)), ValueError),
+])
+def test_conv_output_size_bad_input(args, error):
+    with pytest.raises(error):
+        opcount.conv_output_size(*args)
 
 
 def test_conv_macs_stride_and_valid_padding_and_rectangular_kernel():
@@ -61,7 +84,7 @@ def test_conv_macs_accepts_numpy_integers_and_explicit_padding():
     # explicit padding: ((1, 2), (0, 1)) on 10×10 with a 3×3 kernel → 11 × 9 positions
     assert opcount.conv_macs(10, 10, 2, 4, 3, padding=((1, 2), (0, 1))) == 11 * 9 * 9 * 2 * 4
     assert opcount.conv_macs(10, 10, 2, 4, 3, padding=(2, 1)) == 12 * 10 * 9 * 2 * 4
-    assert opcount.conv_output_size(np.int64(224), np.int64(7), np.int64(2)) == 112
+    assert opcount.conv_output_size(np.int64(224), np.int64(7), np.int64(2), "SAME") == 112
 
 
 def test_conv_params():

@@ -21,21 +21,29 @@ import html
 import math
 from dataclasses import dataclass
 
-from .core.shapes import normalize_padding, output_size, pair
+from .core.shapes import is_int, normalize_padding, output_size, pair
 
 __all__ = ["Count", "Row", "conv_macs", "conv_output_size", "conv_params", "count", "table"]
 
 
 # ---------------------------------------------------------------- hand formulas
-def conv_output_size(n: int, k: int, stride: int = 1, padding="SAME") -> int:
-    """Output length along one axis of a convolution or pooling window.
+def conv_output_size(n, k, stride=1, padding="VALID"):
+    """Output length of a convolution or pooling window: :func:`dlcourse.core.output_size` per axis.
 
-    SAME: ceil(n / stride) (TensorFlow pads as needed, maybe unevenly);
-    VALID: floor((n - k) / stride) + 1 (no padding; 0 if the window does not fit);
-    explicit amounts as in :func:`dlcourse.core.output_size`, which computes all three.
+    VALID (the default, as in ``core``): floor((n - k) / stride) + 1, 0 if the window
+    does not fit; SAME: ceil(n / stride) (TensorFlow pads as needed, maybe unevenly).
+    With ints n, k and stride, one axis: returns an int, and padding is a name, an
+    int or a ``(before, after)`` pair. When any of n, k, stride is a pair (h, w),
+    two axes: the others are used on both, padding is read per axis as in
+    :func:`dlcourse.core.normalize_padding` (``(p_h, p_w)`` or one pair per axis),
+    and the result is ``(out_h, out_w)``.
     """
-    n, k = pair((n, k), "(n, k)")
-    return output_size(n, k, pair(stride, "stride")[0], padding)
+    if all(is_int(v) for v in (n, k, stride)):
+        return output_size(n, k, stride, padding)
+    padding = normalize_padding(padding)
+    per_axis = (padding, padding) if isinstance(padding, str) else padding
+    return tuple(output_size(*axis) for axis in zip(
+        pair(n, "n"), pair(k, "k"), pair(stride, "stride"), per_axis, strict=True))
 
 
 def conv_macs(h: int, w: int, c_in: int, c_out: int, k, stride=1, padding="SAME") -> int:
@@ -47,12 +55,9 @@ def conv_macs(h: int, w: int, c_in: int, c_out: int, k, stride=1, padding="SAME"
     Returns k_h·k_w·H_out·W_out·c_in·c_out; with SAME padding and stride 1 this
     is the familiar k²·H·W·C_in·C_out.
     """
-    (h, w), (c_in, c_out) = pair((h, w), "(h, w)"), pair((c_in, c_out), "(c_in, c_out)")
-    (kh, kw), (sh, sw) = pair(k, "k"), pair(stride, "stride")
-    padding = normalize_padding(padding)
-    pad_h, pad_w = (padding, padding) if isinstance(padding, str) else padding
-    h_out = conv_output_size(h, kh, sh, pad_h)
-    w_out = conv_output_size(w, kw, sw, pad_w)
+    c_in, c_out = pair((c_in, c_out), "(c_in, c_out)")
+    kh, kw = pair(k, "k")
+    h_out, w_out = conv_output_size(pair((h, w), "(h, w)"), (kh, kw), stride, padding)
     return kh * kw * h_out * w_out * c_in * c_out
 
 
