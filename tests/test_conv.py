@@ -188,6 +188,20 @@ def test_kernel_larger_than_the_padded_input_is_refused():
     assert core.output_size(4, 5, 1, "VALID") == 0
 
 
+def test_padding_wider_than_input_and_kernel_is_refused_before_any_allocation():
+    # issue #26 item 18: padding=10**9 failed deep inside np.pad ("array is too big")
+    x, w = np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 2, 1))
+    for padding in (10**9, 6, ((0, 0), (0, 6)), (1, 7)):
+        for call in (lambda p: conv.conv2d(x, w, padding=p), lambda p: conv.im2col(x, 3, padding=p),
+                     lambda p: conv.conv2d_backward(np.zeros((1, 3, 3, 1)), x, w, padding=p)):
+            with pytest.raises(ValueError, match="padding"):
+                call(padding)
+    # up to the input size, or k - 1 for a kernel larger than the input, still works
+    assert conv.conv2d(x, w, padding=5).shape == (1, 13, 13, 1)
+    assert conv.conv2d(np.zeros((1, 1, 1, 1)), np.zeros((7, 7, 1, 1)), padding=6).shape == \
+        (1, 7, 7, 1)
+
+
 def test_flops():
     assert conv.conv2d_flops((16, 56, 56, 64), (3, 3, 64, 64), 1, "SAME") == \
         2 * 16 * 56 * 56 * 3 * 3 * 64 * 64

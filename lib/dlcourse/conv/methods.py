@@ -81,15 +81,24 @@ def geometry(x_shape, w_shape, stride=1, padding="VALID"):
 
     x_shape: (N, H, W, C) or anything whose items 1 and 2 are H and W; w_shape:
     (kh, kw, ...). Returns ``((s_h, s_w), ((top, bottom), (left, right)), (OH, OW))``.
-    Raises ValueError when the kernel does not fit in the padded input.
+    Raises ValueError when the kernel does not fit in the padded input, and for an
+    explicit padding amount above ``max(n, k - 1)`` on an axis of input size n and
+    kernel size k: k - 1 zeros are the most any window needs to touch the input (a
+    "full" convolution), and a border wider than the image too only adds windows of
+    zeros; it is taken as a mistake (``padding=10**9``) before any array is allocated.
     """
     sh, sw = shapes.pair(stride, "stride")
     kh, kw = shapes.pair(tuple(w_shape[:2]), "kernel size")
     padding = shapes.normalize_padding(padding)
     per_axis = (padding, padding) if isinstance(padding, str) else padding
     pads, out = [], []
-    for n, k, s, p in zip(x_shape[1:3], (kh, kw), (sh, sw), per_axis, strict=True):
+    for axis, n, k, s, p in zip(("height", "width"), x_shape[1:3], (kh, kw), (sh, sw), per_axis,
+                                strict=True):
         before, after = shapes.pad_amounts(n, k, s, p)
+        if max(before, after) > max(n, k - 1):
+            raise ValueError(f"padding of {max(before, after)} on the {axis} axis is wider than "
+                             f"both the input ({n}) and the kernel less one ({k - 1}): use at "
+                             f"most {max(n, k - 1)}")
         size = shapes.output_size(n, k, s, (before, after))
         if size == 0:
             raise ValueError(f"kernel size {k} is larger than the padded input ({n} + {before} + "
