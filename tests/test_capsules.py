@@ -47,3 +47,10 @@ def test_peak_memory_matches_formula():
         _, peak = cp.peak_memory(lambda fn=fn: fn(u, w))
         assert peak == pytest.approx(expected[name], rel=0.05), name
     assert expected["tile + matmul"] > 5 * expected["einsum"]
+
+
+@pytest.mark.parametrize("bad, error", [("abc", TypeError), (True, TypeError), (2.0, TypeError),
+                                        (-1, ValueError)])
+def test_random_capsules_checks_its_seed(bad, error):
+    with pytest.raises(error, match="seed"):
+        cp.random_capsules(batch=1, n_in=2, d_in=2, n_out=2, d_out=2, seed=bad)

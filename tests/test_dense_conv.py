@@ -111,3 +111,11 @@ def test_coverage_counts_every_read():
     n_out = core.output_size(11, 3, 2) * core.output_size(9, 4, 3)
     assert counts.sum() == n_out * 3 * 4
     assert dc.coverage((10, 10), (2, 2), (3, 3))[2, 2] == 0  # stride > window leaves gaps
+
+
+@pytest.mark.parametrize("bad, error", [("abc", TypeError), (True, TypeError), (2.0, TypeError),
+                                        (-1, ValueError)])
+def test_windows_batches_checks_its_seed(bad, error):
+    # dense.batches lives in windows.py; its other tests are in test_windows.py
+    with pytest.raises(error, match="seed"):
+        next(dc.batches(np.zeros((4, 2)), np.zeros(4), 2, seed=bad))

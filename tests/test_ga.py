@@ -351,6 +351,12 @@ def test_solver_finds_p08_optimum_in_90_percent_of_seeds():
     (dict(patience=0), ValueError, "patience"),
     (dict(capacity=float("nan")), ValueError, "capacity"),
     (dict(values=[1, 2, [3, 4]]), TypeError, "numbers"),
+    (dict(seed="abc"), TypeError, "seed"),
+    (dict(seed=True), TypeError, "seed"),
+    (dict(seed=[1, 2]), TypeError, "seed"),
+    (dict(seed=2.0), TypeError, "seed"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(values=[], weights=[], seed="abc"), TypeError, "seed"),
 ])
 def test_solver_rejects_bad_input(kwargs, error, match):
     args = dict(values=[1, 2, 3], weights=[1, 2, 3], capacity=3, generations=2)
@@ -360,3 +366,11 @@ def test_solver_rejects_bad_input(kwargs, error, match):
     if "crossover" not in kwargs:
         with pytest.raises(error, match=match):
             solve_knapsack_loop(**args)
+
+
+def test_widget_and_speed_comparison_refuse_a_bad_seed():
+    # the widget's callback is made at once; a bad seed must not wait for the first redraw
+    with pytest.raises(TypeError, match="seed"):
+        ga.explore([1, 2], [1, 2], 2, optimum=2.0, generations=2, seed="abc")
+    with pytest.raises(TypeError, match="seed"):
+        ga.compare_speed([1, 2], [1, 2], 2, population=4, generations=2, seed=True)

@@ -118,3 +118,12 @@ def test_bad_inputs():
         gradcheck.gradient_error(f, np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="resolution"):
         gradcheck.partial_derivative(f, np.ones(3, np.float32), (0,), eps=1e-12)
+
+
+@pytest.mark.parametrize("bad, error", [("abc", TypeError), (True, TypeError), (2.0, TypeError),
+                                        (-1, ValueError)])
+def test_sample_indices_checks_its_seed_and_count(bad, error):
+    with pytest.raises(error, match="seed"):
+        gradcheck.sample_indices((3, 4), 2, seed=bad)
+    with pytest.raises(TypeError, match="count"):
+        gradcheck.sample_indices((3, 4), 2.5)

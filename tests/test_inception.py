@@ -90,3 +90,13 @@ def test_naive_vs_reduced_rows():
         6, 6, 8, INCEPTION_3A.naive()).values())
     for row in rows:   # the rate is 2 FLOPs per MAC, per example, over the measured time
         assert row["gflops"] == pytest.approx(2 * row["macs"] * 2 / row["seconds"] / 1e9)
+
+
+@pytest.mark.parametrize("bad, error", [("abc", TypeError), (True, TypeError), (2.0, TypeError),
+                                        (-1, ValueError)])
+def test_forward_seconds_checks_its_seed(bad, error):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(error, match="seed"):
+        inception.forward_seconds(model, batch=2, repeat=1, seed=bad)

@@ -140,3 +140,16 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="examples"):
         layers.train(layers.ConvNet((6, 6, 1), 2), layers.SGD(), np.zeros((3, 6, 6, 1)),
                      np.zeros(2, int), progress=False)
+
+
+@pytest.mark.parametrize("bad, error", [("abc", TypeError), (True, TypeError), (2.0, TypeError),
+                                        (-1, ValueError)])
+def test_every_seed_argument_is_checked(bad, error):
+    # issue #26 item 18: NumPy's SeedSequence errors (or a bool taken as 1) before
+    x, y = np.zeros((2, 6, 6, 1)), np.zeros(2, int)
+    with pytest.raises(error, match="seed"):
+        layers.ConvNet((6, 6, 1), 2, seed=bad)
+    with pytest.raises(error, match="seed"):
+        layers.train(layers.ConvNet((6, 6, 1), 2), layers.SGD(), x, y, seed=bad, progress=False)
+    with pytest.raises(error, match="seed"):
+        layers.gradient_errors(layers.ReLU(), np.ones((2, 3)), seed=bad)

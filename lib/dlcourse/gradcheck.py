@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .core import validate
+
 Index = tuple[int, ...]
 
 __all__ = ["Index", "StepTooSmallError", "eps_sweep", "gradient_error", "numerical_gradient",
@@ -88,9 +90,9 @@ def sample_indices(shape: Sequence[int], count: int, seed: int = 0) -> list[Inde
     For spot-checking the gradient of a large array without 2·size calls of f.
     """
     size = int(np.prod(shape))
-    if count < 1:
-        raise ValueError(f"count must be at least 1, got {count}")
-    flat = np.random.default_rng(seed).choice(size, size=min(count, size), replace=False)
+    count = validate.count("count", count)
+    rng = np.random.default_rng(validate.seed("seed", seed))
+    flat = rng.choice(size, size=min(count, size), replace=False)
     return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in flat]
 
 

@@ -19,6 +19,7 @@ and the hand formulas for a module's cost (``module_costs``).
 
 from dataclasses import dataclass, replace
 
+from .core import validate
 from .opcount import conv_macs, conv_params
 
 __all__ = ["BRANCHES", "GOOGLENET_TABLE1", "INCEPTION_3A", "PAPER_TOTAL_MULTIPLY_ADDS",
@@ -218,10 +219,9 @@ def forward_seconds(model, batch: int, repeat: int = 3, seed: int = 0) -> float:
 
     from .timing import best_time
 
-    if batch < 1:
-        raise ValueError(f"batch must be at least 1, got {batch}")
-    shape = (batch, *model.inputs[0].shape[1:])
-    x = tf.constant(np.random.default_rng(seed).random(shape, dtype=np.float32))
+    batch = validate.count("batch", batch)
+    rng = np.random.default_rng(validate.seed("seed", seed))
+    x = tf.constant(rng.random((batch, *model.inputs[0].shape[1:]), dtype=np.float32))
     fn = tf.function(lambda t: model(t, training=False))
     return best_time(lambda: fn(x).numpy(), repeat=repeat, min_seconds=0.02)
 

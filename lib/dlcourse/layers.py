@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import conv, gradcheck
-from .core import output_size
+from .core import output_size, validate
 
 __all__ = ["SGD", "Adam", "Conv2D", "ConvNet", "Dense", "Flatten", "Layer", "ReLU",
            "SoftmaxCrossEntropy", "accuracy", "gradient_errors", "train"]
@@ -129,7 +129,7 @@ def gradient_errors(layer: Layer, x: np.ndarray, seed: int = 0,
     Returns {"x": error of dL/dx, then one entry per parameter}. Use float64 for
     ``x`` and the parameters: in float32 rounding swamps the comparison.
     """
-    r = np.random.default_rng(seed).standard_normal(layer.forward(x).shape)
+    r = np.random.default_rng(validate.seed("seed", seed)).standard_normal(layer.forward(x).shape)
     def loss(_):
         return float(np.sum(layer.forward(x) * r))
     layer.forward(x)
@@ -176,7 +176,7 @@ class ConvNet:
 
     def __init__(self, input_shape: tuple[int, int, int] = (28, 28, 1), filters: int = 32,
                  kernel_size: int = 3, classes: int = 10, seed: int = 0, dtype=np.float32):
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(validate.seed("seed", seed))
         h, w, c = input_shape
         h2, w2 = (output_size(output_size(n, kernel_size, 1, "VALID"),
                                    kernel_size, 1, "VALID") for n in (h, w))
@@ -264,7 +264,7 @@ def train(model: ConvNet, optimizer: SGD | Adam, x: np.ndarray, y: np.ndarray,
         raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
     if batch_size < 1 or epochs < 0:
         raise ValueError(f"need batch_size >= 1 and epochs >= 0, got {batch_size}, {epochs}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(validate.seed("seed", seed))
     steps_per_epoch = -(-len(x) // batch_size)
     losses: list[float] = []
     with tqdm(total=epochs * steps_per_epoch, desc="training", disable=not progress) as bar:

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..core import validate
+
 
 def check_capsule_shapes(u: np.ndarray, w: np.ndarray) -> None:
     """Raise ValueError unless ``u`` is (B, n_in, d_in) and ``w`` is (n_in, n_out, d_out, d_in)."""
@@ -75,7 +77,7 @@ CAPSULE_METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 def random_capsules(batch: int = 50, n_in: int = 1152, d_in: int = 8, n_out: int = 10,
                     d_out: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Random float32 ``u`` (batch, n_in, d_in) and ``W`` (n_in, n_out, d_out, d_in)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(validate.seed("seed", seed))
     u = rng.standard_normal((batch, n_in, d_in), dtype=np.float32)
     w = rng.standard_normal((n_in, n_out, d_out, d_in), dtype=np.float32) * 0.1
     return u, w

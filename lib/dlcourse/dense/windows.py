@@ -79,6 +79,7 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None = No
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
     batch_size = validate.count("batch_size", batch_size)
+    seed = validate.seed("seed", seed, allow_none=True)
     order = np.arange(len(x)) if seed is None else np.random.default_rng(seed).permutation(len(x))
     for start in range(0, len(x), batch_size):
         rows = order[start:start + batch_size]

@@ -30,12 +30,12 @@ def solve_knapsack_loop(values, weights, capacity, population: int = 100,
     weights (exact in float64) every history entry equals the vectorised one.
     """
     cfg = check_settings(values, weights, capacity, population, generations, mutation, p_init,
-                         "uniform", pressure, target, patience, repair)
+                         "uniform", pressure, target, patience, repair, seed)
     if (trivial := trivial_result(cfg)) is not None:
         return trivial
     values, weights = cfg.values.tolist(), cfg.weights.tolist()
     n, k, limit = len(values), cfg.population, cfg.limit
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(cfg.seed)
 
     pop = [[rng.random() < cfg.p_init for _ in range(n)] for _ in range(k)]
     if cfg.repair:

@@ -310,6 +310,7 @@ class Settings:
     target: float | None
     patience: int | None
     repair: bool
+    seed: int | None
 
     @property
     def limit(self) -> float:
@@ -327,7 +328,7 @@ class Settings:
 
 def check_settings(values, weights, capacity, population=100, generations=3000, mutation=None,
                    p_init=0.5, crossover="uniform", pressure=2.0, target=None, patience=None,
-                   repair=True) -> Settings:
+                   repair=True, seed=0) -> Settings:
     """Validate every argument of :func:`solve_knapsack`; return them as :class:`Settings`."""
     values, weights, capacity = check_problem(values, weights, capacity)
     if crossover not in CROSSOVER_KERNELS:
@@ -347,7 +348,8 @@ def check_settings(values, weights, capacity, population=100, generations=3000, 
                   else validate.finite_number("pressure", pressure, strictly_above=0)),
         target=None if target is None else validate.finite_number("target", target),
         patience=None if patience is None else validate.count("patience", patience),
-        repair=bool(repair))
+        repair=bool(repair),
+        seed=validate.seed("seed", seed, allow_none=True))
 
 
 def trivial_result(settings: Settings) -> GAResult | None:
@@ -393,13 +395,13 @@ def solve_knapsack(values, weights, capacity, population: int = 100, generations
     then k·n crossover numbers, then k·n mutation numbers.
     """
     cfg = check_settings(values, weights, capacity, population, generations, mutation, p_init,
-                         crossover, pressure, target, patience, repair)
+                         crossover, pressure, target, patience, repair, seed)
     if (trivial := trivial_result(cfg)) is not None:
         return trivial
     k, n, limit = cfg.population, cfg.values.size, cfg.limit
     cross = CROSSOVER_KERNELS[cfg.crossover]
     value_weight = np.stack([cfg.values, cfg.weights], axis=1)          # (n, 2)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(cfg.seed)
     # Hot loop, about 60 generations per millisecond on P08: each NumPy call costs about a
     # microsecond whatever its size, so the generation is written with as few as possible
     # (the population multiplied as float64, one boolean gather of the feasible objectives

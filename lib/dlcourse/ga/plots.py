@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..core import validate
 from .operators import solve_knapsack
 
 
@@ -93,6 +94,7 @@ def plot_history(history: dict, optimum: float | None = None, title: str = "", a
 
 def explore(values, weights, capacity, optimum: float, generations: int, seed: int = 0):
     """Callback for the lesson's widget: run the GA with the chosen knobs and plot the curves."""
+    seed = validate.seed("seed", seed, allow_none=True)  # refused now, not at the first redraw
     def run(mutation: float = 0.04, population: int = 100, crossover: str = "uniform") -> None:
         res = solve_knapsack(values, weights, capacity, population=population,
                              generations=generations, mutation=mutation, seed=seed,
