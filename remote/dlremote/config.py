@@ -25,18 +25,34 @@ from pathlib import Path
 
 from dlremote import RemoteError
 
+# ssh takes ConnectTimeout as whole seconds in a C int; a day is far more than any wait
+MAX_SECONDS = 86400
 
-def _port(text: str) -> int:
-    value = int(text)
+
+def port(text: str) -> int:
+    """A TCP port number, 1..65535, from a flag or the config file (ValueError if not)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a port number") from None
     if not 1 <= value <= 65535:
-        raise ValueError("not in 1..65535")
+        raise ValueError(f"port must be in 1..65535, not {value}")
     return value
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError("must be positive")
+def seconds(text: str) -> float:
+    """A number of seconds in (0, MAX_SECONDS], from a flag or the config file.
+
+    Finite and bounded, so every use can take it: ssh's ConnectTimeout (an int),
+    subprocess timeouts and deadlines. ValueError naming the problem otherwise.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
+        raise ValueError(f"must be a positive number of seconds up to {MAX_SECONDS} (one day), "
+                         f"not {text.strip()}")
     return value
 
 
@@ -53,15 +69,15 @@ def _flag(text: str) -> bool:
 SETTINGS = {
     "identity": str,
     "user": str,
-    "port": _port,
+    "port": port,
     "ssh_config": str,
-    "local_port": _port,
-    "remote_port": _port,
+    "local_port": port,
+    "remote_port": port,
     "remote_dir": str,
     "venv": str,
     "remote_python": str,
-    "timeout": _seconds,
-    "connect_timeout": _seconds,
+    "timeout": seconds,
+    "connect_timeout": seconds,
     "browser": _flag,
 }
 

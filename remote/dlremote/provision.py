@@ -40,7 +40,8 @@ def setup(host: str, s: dict, *, install: bool = True, copy: bool = True,
         out(f"[3/4] reusing the environment at {venv} (--no-install)")
         proc = sshcmd.run_script(target, scripts.reuse_venv(venv, remote_dir), timeout=60)
         status, found = proc.returncode, proc.stdout.splitlines()
-    _setup_problem(status, scripts.markers("\n".join(found)), target, requires, venv)
+    _setup_problem(status, scripts.markers("\n".join(found)), target, requires, venv,
+                   s["remote_python"])
     if gpu_check:
         out("[4/4] GPU check")
         problem = gpu_report(target, venv, remote_dir, out=out)
@@ -64,16 +65,18 @@ def _upload(target, remote_dir: str, archive: bytes) -> None:
                           f"{scripts.last_line(stderr)}")
 
 
-def _setup_problem(status: int, found: dict, target, requires: str, venv: str) -> None:
+def _setup_problem(status: int, found: dict, target, requires: str, venv: str,
+                   remote_python: str | None = None) -> None:
     where = target.label
     if status == 0 and "SETUP_OK" in found:
         return
     if status == scripts.NO_PYTHON:
-        have = found.get("NOPYTHON", ["?"])[0]
+        tried = ", ".join(" ".join(line.split("\t", 1)) for line in found.get("NOPYTHON", []))
+        given = "the --remote-python " if remote_python else ""
         raise RemoteError(
-            f"no suitable Python ({requires}) at {have} on {where}: install one (Ubuntu: "
-            "sudo apt install python3.11 python3.11-venv; or `uv python install 3.11`) "
-            "and pass --remote-python")
+            f"no suitable Python ({requires}) on {where}: {given}{tried or '(none tried)'}; "
+            "install one (Ubuntu: sudo apt install python3.11 python3.11-venv; or "
+            "`uv python install 3.11`) and pass its path with --remote-python")
     if status == scripts.NO_ENV:
         raise RemoteError(f"no environment at {found.get('NOENV', [venv])[0]} on {where}: leave "
                           f"out --no-install to create it (`{suggest('setup', target.dest)}`), "

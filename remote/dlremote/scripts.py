@@ -189,17 +189,24 @@ if [ ! -x "$VENV/bin/python" ]; then echo "DLREMOTE_NOENV $VENV"; exit {NO_ENV};
 
 def install(remote_dir, venv, python: str | None, version_check: str,
             requirements: str) -> str:
-    """Create the venv and pip-install the pinned requirements plus the course package."""
+    """Create the venv and pip-install the pinned requirements plus the course package.
+
+    Each interpreter tried and refused prints ``DLREMOTE_NOPYTHON NAME<tab>why``.
+    """
     candidates = shlex.quote(python) if python else "python3.11 python3"
     return locate(venv, remote_dir) + f"""\
 umask 022
 PY=
 for c in {candidates}; do
-  if command -v "$c" >/dev/null 2>&1 && "$c" -c {shlex.quote(version_check)}; then PY=$c; break; fi
+  if ! command -v "$c" >/dev/null 2>&1; then
+    printf 'DLREMOTE_NOPYTHON %s\tis not found\n' "$c"
+  elif "$c" -c {shlex.quote(version_check)}; then PY=$c; break
+  else
+    v=$("$c" --version 2>&1 | head -n 1)
+    printf 'DLREMOTE_NOPYTHON %s\tis %s\n' "$c" "${{v:-not a Python that runs -c}}"
+  fi
 done
-if [ -z "$PY" ]; then
-  echo "DLREMOTE_NOPYTHON $(python3 --version 2>&1 || echo none)"; exit {NO_PYTHON}
-fi
+[ -n "$PY" ] || exit {NO_PYTHON}
 if [ ! -r "$DIR/{requirements}" ]; then echo "DLREMOTE_NOCOURSE $DIR"; exit {NO_DIR}; fi
 echo "Using $PY ($("$PY" --version 2>&1)) to create $VENV"
 if [ ! -x "$VENV/bin/python" ]; then

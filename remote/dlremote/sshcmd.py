@@ -80,6 +80,50 @@ def safety_options(resolved: dict, connect_timeout: float = 15) -> list:
     return opts
 
 
+# What a Target's options may hold: the flags of base_options (with a value) and of
+# safety_options (alone), and the -o keywords those two set, each with its allowed values.
+# Anything else (ProxyCommand, LocalCommand, PermitLocalCommand, ...) could run a command.
+VALUE_FLAGS = {"-F": r".+", "-i": r".+", "-l": r".+", "-p": r"\d+"}
+LONE_FLAGS = {"-a", "-x"}
+OWN_OPTIONS = {"IdentitiesOnly": "yes", "ForwardAgent": "no", "ForwardX11": "no",
+               "BatchMode": "yes", "StrictHostKeyChecking": "accept-new",
+               "ConnectTimeout": r"\d+", "ServerAliveInterval": r"\d+",
+               "ServerAliveCountMax": r"\d+"}
+
+
+def check_options(options) -> list:
+    """``options`` itself if it is a list this tool could have built, else RemoteError.
+
+    Applied to the options of every Target, from the command line (``resolve``) or
+    read back from a state file, so neither can carry an ssh option that runs commands.
+    """
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise RemoteError(f"ssh options must be a list of strings, not {options!r}")
+    words = iter(options)
+    for word in words:
+        if word in LONE_FLAGS:
+            continue
+        value = next(words, None)
+        if word == "-o" and value is not None:
+            name, _, setting = value.partition("=")
+            allowed = OWN_OPTIONS.get(name)
+        else:
+            allowed, setting = VALUE_FLAGS.get(word), value
+        if allowed is None or setting is None or not re.fullmatch(allowed, setting):
+            shown = " ".join(shlex.quote(w) for w in (word, value) if w is not None)
+            raise RemoteError(f"ssh option {shown} refused (dlcourse-remote passes only -F, -i, "
+                              "-l, -p and its own safety options)")
+    return options
+
+
+def check_host(host) -> str:
+    """``host`` if ssh can only take it as a destination (not an option), else RemoteError."""
+    if not isinstance(host, str) or not host or host.startswith("-") or any(
+            c.isspace() for c in host):
+        raise RemoteError(f"not a host name: {host!r} (expected HOST, user@host or an ssh alias)")
+    return host
+
+
 def parse_ssh_g(text: str) -> dict:
     """``ssh -G`` output -> {lowercase keyword: [values in order]}."""
     resolved: dict = {}
@@ -112,8 +156,8 @@ def expand_identity(path: str, resolved: dict) -> str | None:
 
 def resolve(host: str, options: list, connect_timeout: float = 15) -> Target:
     """Ask ``ssh -G`` what ``ssh options host`` would do (aliases, Include, Match...)."""
-    if not host or host.startswith("-") or any(c.isspace() for c in host):
-        raise RemoteError(f"not a host name: {host!r} (expected HOST, user@host or an ssh alias)")
+    check_host(host)
+    check_options(options)
     if shutil.which(SSH) is None:
         raise RemoteError(f"the OpenSSH client ({SSH}) is not installed or not on PATH")
     proc = subprocess.run([SSH, "-G", *options, host], capture_output=True, text=True,

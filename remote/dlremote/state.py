@@ -3,7 +3,9 @@
 It records what ``stop`` and ``status`` need: the ssh options used, the control
 socket and pid of the tunnel, both ports, the remote server's pid and its token.
 The directory is ``$DLREMOTE_STATE_DIR``, else ``$XDG_STATE_HOME/dlcourse-remote``,
-else ``~/.local/state/dlcourse-remote`` (mode 0700, checked to be ours and private).
+else ``~/.local/state/dlcourse-remote`` (mode 0700). Every command checks the folder
+and each file before reading it (:func:`check_trusted`), and the recorded ssh
+options as the command line's (``sshcmd.check_options``).
 The token lives only here: in the state file and in the small page that opens the
 browser (``HOST-....open.html``, mode 0600), both deleted by ``stop``.
 """
@@ -21,7 +23,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from dlremote import RemoteError
+from dlremote import RemoteError, sshcmd
 
 # A Unix socket path must fit in sun_path (104 bytes on macOS, 108 on Linux);
 # ssh also appends a random suffix while it creates the socket.
@@ -55,10 +57,9 @@ def state_path(directory: Path, host: str) -> Path:
 def private_dir(directory: Path, shared: bool = False) -> Path:
     """Create ``directory`` (mode 0700) or check that the one there is safe to use.
 
-    Refused with a one-line RemoteError: a symbolic link, not a directory, owned by
-    another user, or writable by group or others (someone else may have put things in
-    it). A directory of ours that others may only read is tightened to 0700.
-    ``shared``: it lives in the shared temporary directory (changes the advice given).
+    Refused as :func:`check_trusted` does; a directory of ours that others may only
+    read is tightened to 0700. ``shared``: it lives in the shared temporary directory
+    (changes the advice given).
     """
     directory = Path(directory)
     try:
@@ -67,32 +68,77 @@ def private_dir(directory: Path, shared: bool = False) -> Path:
             os.mkdir(directory, 0o700)
         except FileExistsError:
             pass
-        st = os.lstat(directory)
     except OSError as exc:
         raise RemoteError(f"cannot create the folder {directory}: {exc.strerror}") from None
-    problem = unsafe_dir_problem(st)
-    if problem:
-        fix = ("remove it (as its owner, or root), or set TMPDIR to a private folder of yours"
-               if shared else "remove it, or set DLREMOTE_STATE_DIR to a private folder")
-        raise RemoteError(f"refusing to use the folder {directory}: {problem}; {fix}")
-    if stat.S_IMODE(st.st_mode) != 0o700:
+    st = check_trusted(directory, shared=shared)
+    if st is not None and stat.S_IMODE(st.st_mode) != 0o700:
         os.chmod(directory, 0o700)
     return directory
 
 
-def unsafe_dir_problem(st: os.stat_result, uid: int | None = None) -> str | None:
-    """Why a folder with ``lstat`` result ``st`` is unsafe for user ``uid`` (None if safe)."""
+class UntrustedPathError(RemoteError):
+    """A state folder or file that someone else could have written: never read."""
+
+
+def _user(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name}, uid {uid}"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def trust_problem(path: Path, st: os.stat_result, folder: bool = True,
+                  uid: int | None = None) -> tuple | None:
+    """(why, fix) when ``path`` (``lstat`` result ``st``) is unsafe for user ``uid``, else None.
+
+    Safe: a real folder (or, with ``folder=False``, a regular file), owned by ``uid``
+    (default: you), that neither group nor others may write to.
+    """
     uid = os.getuid() if uid is None else uid
+    quoted = shlex.quote(str(path))
+    remove = "remove it (as its owner, or root)" if folder else f"delete it (rm {quoted})"
     if stat.S_ISLNK(st.st_mode):
-        return "it is a symbolic link"
-    if not stat.S_ISDIR(st.st_mode):
-        return "it is not a folder"
+        return "it is a symbolic link", remove
+    if not (stat.S_ISDIR if folder else stat.S_ISREG)(st.st_mode):
+        return ("it is not a folder" if folder else "it is not a regular file"), remove
     if st.st_uid != uid:
-        return f"it belongs to another user (uid {st.st_uid}, you are {uid})"
+        return f"it belongs to another user (you are {_user(uid)})", remove
     if st.st_mode & 0o022:
-        return (f"group or others may write to it (mode {stat.S_IMODE(st.st_mode):03o}), "
-                "so someone else may have put things in it")
+        why = "group or others may write to it, so someone else may have changed it"
+        # chmod makes a folder of ours safe again (what others left in it is refused file
+        # by file); a file's text may already have been changed, so it goes
+        return why, f"fix it with: chmod 700 {quoted}" if folder else remove
     return None
+
+
+def check_trusted(path: Path, folder: bool = True, shared: bool = False,
+                  uid: int | None = None) -> os.stat_result | None:
+    """The ``lstat`` of a state folder (or file), or None when there is none.
+
+    Every command checks a folder and a file before it reads them: one that
+    :func:`trust_problem` finds unsafe raises UntrustedPathError, one line naming
+    the path, its owner and mode, why, and the fix. ``shared``: the folder lives in
+    the shared temporary directory (changes the advice given).
+    """
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RemoteError(f"cannot check {path}: {exc.strerror}") from None
+    found = trust_problem(path, st, folder, uid)
+    if found is None:
+        return st
+    why, fix = found
+    if folder:
+        fix += (", or set TMPDIR to a private folder of yours" if shared
+                else ", or set DLREMOTE_STATE_DIR to a private folder of yours")
+    raise UntrustedPathError(
+        f"refusing to use the {'folder' if folder else 'state file'} {path} (owner "
+        f"{_user(st.st_uid)}; mode {stat.S_IMODE(st.st_mode):03o}): {why}; {fix}")
 
 
 def _write_private(path: Path, text: str) -> Path:
@@ -156,12 +202,19 @@ def _check_record(path: Path, text: str, host: str | None) -> dict:
     for name, kind in REQUIRED.items():
         if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
             raise RemoteError(f"state file {path} is damaged ({name!r} missing or wrong); {fix}")
-    if not isinstance(data["target"].get("dest"), str):
-        raise RemoteError(f"state file {path} is damaged (no ssh destination); {fix}")
+    try:  # the same checks as what the command line gives
+        sshcmd.check_host(data["target"].get("dest"))
+        sshcmd.check_options(data["target"].get("options", []))
+    except RemoteError as exc:
+        raise RemoteError(f"state file {path} has an ssh target this tool would not use ({exc}); "
+                          f"{fix}") from None
     return data
 
 
 def _read(path: Path) -> str | None:
+    """The text of a state file, None if absent; its folder and itself are checked first."""
+    if check_trusted(path.parent) is None or check_trusted(path, folder=False) is None:
+        return None
     try:
         return path.read_text()
     except FileNotFoundError:
@@ -194,6 +247,8 @@ def remove(directory: Path, host: str) -> bool:
 
 
 def _state_files(directory: Path) -> list:
+    if check_trusted(directory) is None:
+        return []
     return [p for p in sorted(Path(directory).glob("*.json")) if not p.name.startswith(".tmp-")]
 
 

@@ -182,7 +182,8 @@ def test_full_setup_creates_the_venv_and_installs_the_pins(tool, tmp_path):
 def test_setup_without_a_suitable_python(tool, tmp_path):
     run = tool("setup", "dlr-test", "-F", tool.srv.config, "--remote-dir", tmp_path / "c",
                "--remote-python", "python2.7-missing", "--no-gpu-check")
-    one_line_error(run, "no suitable Python (>=3.11,<3.12)", "--remote-python")
+    one_line_error(run, "no suitable Python (>=3.11,<3.12)",
+                   "the --remote-python python2.7-missing is not found;")
 
 
 def test_gpu_check_uses_nvidia_smi_and_tensorflow(tool, course_venv):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import itertools
+import json
 import os
 import shutil
 import socket
@@ -24,6 +26,7 @@ from dlremote import (
     gpucheck,
     keys,
     ports,
+    provision,
     scripts,
     session,
     sshcmd,
@@ -599,7 +602,7 @@ def plant(kind: str, folder: Path, elsewhere: Path) -> None:
 
 
 PLANTED = {"symlink": "symbolic link", "file": "not a folder",
-           "other-owner": "belongs to another user (uid 65534",
+           "other-owner": "uid 65534; mode 700): it belongs to another user",
            "group-writable": "mode 770", "world-writable": "mode 777"}
 
 
@@ -619,9 +622,15 @@ def test_a_planted_temp_folder_is_refused_and_left_alone(tmp_path, shared_tmp, k
         assert stat.S_IMODE((tmp_path / "elsewhere").stat().st_mode) == 0o700
 
 
-def test_unsafe_dir_problem_checks_the_owner():
+def test_the_trust_check_refuses_another_users_folder_and_file(tmp_path):
     st = os.lstat(tempfile.gettempdir())
-    assert "another user" in state.unsafe_dir_problem(st, uid=st.st_uid + 1)
+    why, fix = state.trust_problem(Path(tempfile.gettempdir()), st, uid=st.st_uid + 1)
+    assert "another user" in why and "remove it" in fix
+    record = state.save(tmp_path / "st", "h", session_record("h"))
+    for path, folder in ((record.parent, True), (record, False)):
+        assert state.check_trusted(path, folder=folder) is not None
+        with pytest.raises(state.UntrustedPathError, match="belongs to another user"):
+            state.check_trusted(path, folder=folder, uid=os.getuid() + 1)
 
 
 @needs_ssh
@@ -669,13 +678,15 @@ def test_stop_still_stops_the_good_sessions_next_to_a_damaged_one(tmp_path, caps
     assert [p.name for p in sdir.glob("*.json")] == [state.state_path(sdir, "bad").name]
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "-0.5", "nan", "inf", "soon"])
-def test_timeout_must_be_positive(value, capsys):
+@pytest.mark.parametrize("flag", ["--timeout", "--connect-timeout"])
+@pytest.mark.parametrize("value", ["0", "-1", "-0.5", "nan", "inf", "soon", "1e300", "86401"])
+def test_timeout_must_be_positive(flag, value, capsys):
     with pytest.raises(SystemExit) as exc:
-        parse("start", "h", f"--timeout={value}")
+        parse("start", "h", f"{flag}={value}")
     assert exc.value.code == 2
     line = one_line(capsys)
-    assert "--timeout" in line and ("positive" in line or "not a number" in line)
+    assert flag in line and ("positive number of seconds up to 86400" in line
+                             or "not a number" in line)
 
 
 def test_wrong_arguments_are_one_line(capsys):
@@ -704,3 +715,144 @@ def test_a_local_file_error_names_the_file(tmp_path, monkeypatch, capsys):
     assert cli.main(["start", "ubuntu@127.0.0.1", "-p", str(closed), "--no-browser"]) == 1
     line = one_line(capsys)
     assert f"cannot create the folder {blocker / 'state'}" in line and str(blocker) in line
+
+
+# ----------------------------------------------------------------------------- issue 26, item 2
+def planted_record(pwned: Path, **target) -> str:
+    """A state file whose ssh options would run ``touch pwned`` (remote_pid: stop tries too)."""
+    evil = {"dest": "gpubox", "options": ["-o", f"ProxyCommand=sh -c 'touch {pwned}'"]}
+    record = session_record(host="gpubox", remote_pid=1, target=dict(evil, **target))
+    return json.dumps(record)
+
+
+COMMANDS = [["status"], ["stop"], ["status", "gpubox"], ["stop", "gpubox"]]
+
+
+@needs_ssh  # on the old code ssh ran the planted ProxyCommand
+@pytest.mark.parametrize("argv", COMMANDS)
+@pytest.mark.parametrize("kind, shown", [("other-owner", "nobody, uid 65534; mode 777"),
+                                         ("world-writable", "mode 777")])
+def test_status_and_stop_refuse_a_planted_state_folder(tmp_path, monkeypatch, capsys, argv,
+                                                       kind, shown):
+    folder, pwned = tmp_path / "planted", tmp_path / "pwned"
+    plant(kind, folder, tmp_path / "elsewhere")
+    folder.chmod(0o777)
+    state.state_path(folder, "gpubox").write_text(planted_record(pwned))
+    monkeypatch.setenv("DLREMOTE_STATE_DIR", str(folder))
+    assert cli.main(argv) == 1
+    line = one_line(capsys)
+    assert f"refusing to use the folder {folder} (owner " in line and shown in line
+    fix = "remove it (as its owner, or root)" if kind == "other-owner" else f"chmod 700 {folder}"
+    assert fix in line and "DLREMOTE_STATE_DIR" in line
+    assert not pwned.exists() and state.state_path(folder, "gpubox").exists()
+
+
+def plant_file(kind: str, path: Path, text: str) -> None:
+    if kind == "symlink":
+        elsewhere = path.parent.parent / "elsewhere.json"
+        elsewhere.write_text(text)
+        path.symlink_to(elsewhere)
+        return
+    path.write_text(text)
+    path.chmod(0o666 if kind == "world-writable" else 0o600)
+    if kind == "other-owner":
+        if os.geteuid() != 0:
+            pytest.skip("giving a file to another user needs root")
+        os.chown(path, 65534, 65534)
+
+
+@needs_ssh
+@pytest.mark.parametrize("argv", COMMANDS)
+@pytest.mark.parametrize("kind, why", [("other-owner", "belongs to another user"),
+                                       ("world-writable", "group or others may write"),
+                                       ("symlink", "symbolic link")])
+def test_status_and_stop_refuse_a_planted_state_file(tmp_path, capsys, argv, kind, why):
+    sdir, pwned = tmp_path / "state", tmp_path / "pwned"  # DLREMOTE_STATE_DIR, ours
+    path = state.state_path(state.private_dir(sdir), "gpubox")
+    plant_file(kind, path, planted_record(pwned))
+    assert cli.main(argv) == 1
+    line = one_line(capsys)
+    assert f"refusing to use the state file {path} (owner " in line and why in line
+    assert f"rm {path}" in line and not pwned.exists()
+
+
+@needs_ssh
+@pytest.mark.parametrize("argv", COMMANDS)
+@pytest.mark.parametrize("target, why", [
+    ({}, "ssh option -o 'ProxyCommand=sh -c"),
+    ({"options": ["-oProxyCommand=sh -c 'touch {pwned}'"]}, "ssh option '-oProxyCommand="),
+    ({"options": ["-o", "PermitLocalCommand=yes", "-o", "LocalCommand=touch {pwned}"]},
+     "ssh option -o PermitLocalCommand=yes refused"),
+    ({"options": ["-p", "22", "-o"]}, "ssh option -o refused"),
+    ({"options": "-oProxyCommand=x"}, "must be a list"),
+    ({"dest": "-oProxyCommand=sh -c 'touch {pwned}'", "options": []}, "not a host name"),
+])
+def test_recorded_ssh_options_are_checked_like_the_command_line(tmp_path, capsys, argv,
+                                                                target, why):
+    sdir, pwned = tmp_path / "state", tmp_path / "pwned"  # ours and private: trusted
+    target = json.loads(json.dumps(target).replace("{pwned}", str(pwned)))
+    path = state.state_path(state.private_dir(sdir), "gpubox")
+    path.write_text(planted_record(pwned, **target))
+    path.chmod(0o600)
+    assert cli.main(argv) == 1
+    line = one_line(capsys)
+    assert f"state file {path} has an ssh target this tool would not use" in line
+    assert why in line and f"rm {path}" in line and not pwned.exists()
+
+
+def test_every_option_list_the_tool_builds_passes_the_check():
+    for identity, user, port, cfg in itertools.product(
+            (None, "~/k.pem"), (None, "bob"), (None, 2222), (None, "/my config")):
+        for resolved in ({}, {"stricthostkeychecking": ["yes"]}):
+            options = (sshcmd.base_options(identity, user, port, cfg)
+                       + sshcmd.safety_options(resolved, config.MAX_SECONDS))
+            assert sshcmd.check_options(options) is options
+
+
+# ----------------------------------------------------------------------------- issue 26, item 19
+@pytest.mark.parametrize("name, value", [("timeout", "inf"), ("connect_timeout", "inf"),
+                                         ("connect_timeout", "1e300"), ("timeout", "nan")])
+def test_config_file_timeouts_are_checked_like_the_flags(tmp_path, capsys, name, value):
+    ini = tmp_path / "c.ini"
+    ini.write_text(f"[defaults]\n{name} = {value}\n")
+    with pytest.raises(RemoteError, match="positive number of seconds up to 86400"):
+        config.read_config(ini, "h")
+    assert cli.main(["start", "ubuntu@192.0.2.1", "--config", str(ini), "--no-browser"]) == 1
+    message = one_line(capsys)
+    assert f"[defaults] {name} = {value!r} is invalid" in message
+    assert "up to 86400 (one day)" in message and "bug" not in message
+
+
+@needs_ssh
+def test_the_longest_connect_timeout_is_one_ssh_accepts():
+    options = sshcmd.safety_options({}, config.MAX_SECONDS)
+    proc = subprocess.run(["ssh", "-G", *options, "gpubox"], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert f"connecttimeout {config.MAX_SECONDS}" in proc.stdout
+
+
+@pytest.mark.parametrize("python, body, said", [
+    ("python3.9", 'case "$1" in --version) echo "Python 3.9.2";; *) exit 1;; esac\n',
+     "the --remote-python python3.9 is Python 3.9.2;"),
+    ("python3.12-missing", None, "the --remote-python python3.12-missing is not found;"),
+    ("notpython", "exit 2\n", "the --remote-python notpython is not a Python that runs -c;"),
+])
+def test_a_rejected_remote_python_is_named_with_why(host_here, monkeypatch, python, body, said):
+    if body is not None:
+        executable(host_here / "bin" / python, body)
+    executable(host_here / "bin" / "python3", 'echo "Python 3.11.7"\n')  # must not be quoted
+
+    def stream_script(target, script, timeout=3600):
+        proc = sshcmd.run_script(target, script)
+        return proc.returncode, proc.stdout.splitlines()
+
+    monkeypatch.setattr(sshcmd, "stream_script", stream_script)
+    monkeypatch.setattr(sshcmd, "connect", lambda host, s: target())
+    settings = dict(config.DEFAULTS, remote_python=python, remote_dir=str(host_here / "c"))
+    with pytest.raises(RemoteError) as exc:
+        provision.setup("gpubox", settings, copy=False, gpu_check=False, project=str(ROOT),
+                        out=lambda line: None)
+    message = str(exc.value)
+    assert message.startswith("no suitable Python (>=") and said in message
+    assert "3.11.7" not in message and "--remote-python" in message.split(";")[-1]
