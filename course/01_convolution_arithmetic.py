@@ -169,8 +169,9 @@ plt.show()
 #
 # Worked example: a 64×64×3 input and 8 filters of 4×4×3 at stride 1. SAME gives 64×64×8;
 # VALID gives 61×61×8 (64 − 4 + 1 = 61). With a 4×4 kernel SAME needs 3 zeros per axis:
-# 1 before, 2 after. The original course's `conv_forward` used `pad=1` on each side for this
-# layer and got 63×63, not 64: with an even kernel no *symmetric* padding keeps the size
+# 1 before, 2 after. The Q&A answer this example comes from says SAME keeps 64×64, then
+# illustrates it with a loop-based `conv_forward` called with `pad = 1` on each side, which
+# gives 63×63: with an even kernel no *symmetric* padding keeps the size
 # ($64 + 2 - 4 + 1 = 63$, $64 + 4 - 4 + 1 = 65$); only the uneven split does.
 
 # %%
@@ -407,16 +408,19 @@ assert worst[np.float32] < 1e-5 and worst[np.float64] < 1e-12
 # %% [markdown]
 # ## 6. Data types: float32, float64, and an old pitfall
 #
-# **Then and now.** TensorFlow 1.x code built a graph and ran it in a session, and early
-# versions had no float64 `Conv2D` kernel on the CPU, failing with *"No OpKernel was registered
-# to support Op 'Conv2D' with these attrs"*:
+# **Then and now.** The NumPy notebook these lessons grew from has one TensorFlow cell (an old
+# TensorFlow under Python 2.7): a VALID `tf.nn.conv2d` of two float64 `tf.Variable`s, run in a
+# `tf.Session` after `tf.initialize_all_variables()`. It failed with *"No OpKernel was
+# registered to support Op 'Conv2D' with these attrs"*: that TensorFlow had no float64
+# convolution kernel for the device it ran on. In the style of that time (a sketch, not the
+# source's code):
 #
 # ```python
-# x = tf.placeholder(tf.float64, [None, 28, 28, 1])          # TF 0.x / 1.x
-# y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME")
+# x = tf.Variable(images_float64)                             # TF 0.x / 1.x
+# y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="VALID")
 # with tf.Session() as sess:
 #     sess.run(tf.initialize_all_variables())
-#     out = sess.run(y, feed_dict={x: batch})                 # the error appeared here
+#     out = sess.run(y)                                       # the error appeared here
 # ```
 #
 # Today TensorFlow 2 runs eagerly, `tf.nn.conv2d(x, w, 1, "SAME")` returns the result directly,

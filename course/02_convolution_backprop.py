@@ -505,8 +505,9 @@ assert max(net_errors.values()) < 1e-6
 # %% [markdown]
 # ## 4. A convolutional network in NumPy, trained on MNIST
 #
-# The material this lesson grew from sketched exactly this network in NumPy, but the sketch
-# never ran: it had syntax errors and its backward pass was unfinished. The version in
+# The notebook this lesson grew from sketched exactly this network in NumPy, but the sketch
+# never ran: its `relu` cell and its training-loop cell stop with a `SyntaxError`, and its
+# `ConvLayer.backwardPass` calls a `bprop_conv` that is never written. The version in
 # `dlcourse.layers` is short, gradient-checked above and unit-tested
 # (`tests/test_layers.py`):
 #
@@ -683,9 +684,16 @@ assert abs(E - float(E_tf)) < 1e-9 * E
 # %% [markdown]
 # ### Then and now
 #
-# The original material computed such gradients with TensorFlow 1.x graphs: declare
-# placeholders, ask for symbolic gradients, initialise variables and feed the numbers through a
-# session.
+# The notebook this lesson grew from never asked TensorFlow for a gradient: its one TensorFlow
+# cell, a float64 forward convolution, failed (lesson 01, section 6). The two-layer network in
+# the sources is PyTorch's tutorial code, quoted in a Q&A thread, that writes the gradients by
+# hand exactly as above (its loss has no ½, so its output gradient carries a factor 2); the
+# asker wondered why $\nabla W_2$ multiplies by the hidden activations: they are the input of
+# the layer $W_2$ belongs to.
+#
+# Asking TensorFlow 1.x for these gradients meant building a graph: declare placeholders, ask
+# for symbolic gradients, initialise variables and feed the numbers through a session (a
+# sketch in the style of that time):
 #
 # ```python
 # # TensorFlow 0.x / 1.x (does not run on TensorFlow 2)

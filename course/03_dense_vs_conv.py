@@ -640,6 +640,23 @@ plt.show()
 #   no tiles, but the full 50×1152×10×16×8 product array;
 # * **broadcast matmul**: `np.matmul` broadcasts leading axes itself;
 # * **einsum**: `np.einsum("ijkl,bil->bijk", W, u, optimize=True)`.
+#
+# The Q&A answer that suggested einsum for this wrote the output indices as `bilk`, for a
+# result of shape (batch, 1152, 8, 16). That keeps the input dimension $l$ and sums over the
+# output capsule $j$ instead: each entry is $\sum_j W_{ijkl}\,u_{bil}$, not a
+# matrix-vector product at all. The course uses `bijk` (sum over $l$, keep $j$), the
+# formula above; the next cell shows the two disagree and checks ours against a loop.
+
+# %%
+u_check, w_check = dense.random_capsules(batch=2)
+ours = np.einsum("ijkl,bil->bijk", w_check, u_check)
+answer = np.einsum("ijkl,bil->bilk", w_check, u_check)
+i, j = 5, 3  # one input capsule, one output capsule: W_ij (16×8) times u_0i (8)
+check_close("einsum 'bijk' vs one product W_ij u_i", ours[0, i, j], w_check[i, j] @ u_check[0, i],
+            tol=1e-5)
+print(f"ours: shape {ours.shape} (batch, input capsule, output capsule, output dim); "
+      f"the answer's 'bilk': shape {answer.shape}, a different quantity")
+assert answer.shape != ours.shape
 
 # %%
 u_caps, w_caps = dense.random_capsules(batch=CAPSULE_BATCH)
