@@ -4,6 +4,7 @@ VGG preprocessing against Keras, layer names, bad input, and (slow) the real wei
 import urllib.error
 import urllib.request
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -211,6 +212,45 @@ def test_random_weights_only_when_asked_and_announced(capsys):
     assert (out["conv4_2"].numpy() >= 0).all()  # activations after ReLU
 
 
+@pytest.mark.parametrize("layers, net, expected", [
+    (style.STYLE_LAYERS, "vgg16", (16, "conv5_1")),
+    (["conv4_2", "block1_conv1"], "vgg16", (8, "conv4_2")),
+    (["conv1_2"], "vgg16", (1, "conv1_2")),
+    (["conv3_4"], "vgg19", (4, "conv3_4")),
+])
+def test_min_side_counts_the_pools_before_the_deepest_layer(layers, net, expected):
+    assert style.min_side(layers, net) == expected
+
+
+def test_min_side_is_where_the_deepest_map_shrinks_to_one_pixel():
+    # the independent reference: Keras' own VGG16 on an image of exactly that side
+    ex = style.feature_extractor(["conv3_1", "conv4_2", "conv5_1"], weights="random")
+    for layer, channels in (("conv4_2", 512), ("conv5_1", 512), ("conv3_1", 256)):
+        need, _ = style.min_side([layer])
+        assert ex(np.zeros((need, need, 3)))[layer].shape == (1, 1, 1, channels)
+
+
+def test_garbage_weights_file_names_the_file_and_the_repair(tmp_path, monkeypatch):
+    garbage = tmp_path / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    garbage.write_bytes(b"not HDF5 at all " * 64)
+    # vgg19: the test mirror holds only VGG16, so no earlier test has a good VGG19 loaded
+    monkeypatch.setattr(data, "fetch_one", lambda *args, **kwargs: garbage)
+    repair = "Repair it with: python -m dlcourse.data verify --repair vgg19"
+    with pytest.raises(data.CorruptDataError, match=repair) as err:
+        style.feature_extractor(["conv1_1"], net="vgg19")
+    assert str(garbage) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_weights_file_of_the_wrong_kind_is_named(tmp_path):
+    (tmp_path / "garbage.h5").write_bytes(b"\0" * 4096)
+    with pytest.raises(data.CorruptDataError, match="garbage.h5 is not a readable VGG16"):
+        style.feature_extractor(["conv1_1"], weights=tmp_path / "garbage.h5")
+    with h5py.File(tmp_path / "other.h5", "w") as f:  # valid HDF5, but not VGG16's layers
+        f["x"] = np.zeros(3)
+    with pytest.raises(data.CorruptDataError, match="other.h5 .*no-top vgg16 weights"):
+        style.feature_extractor(["conv1_1"], weights=tmp_path / "other.h5")
+
+
 def test_vgg19_offline_stops_with_the_data_layers_message(data_cache, monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network (test)")
@@ -232,12 +272,67 @@ IMG = np.full((32, 32, 3), 128.0)
     ({"init": "zeros"}, ValueError, "init"),
     ({"init": np.zeros((8, 8, 3))}, ValueError, "init has shape"),
     ({"size": 8}, ValueError, "size"),
+    ({"size": 15}, ValueError, "size=15 is too small: style transfer through conv5_1 needs "
+                               "at least 16×16 px"),
+    ({"size": "32"}, TypeError, "size must be an integer"),
+    # a NumPy integer is a size: it gets as far as comparing the shape of init
+    ({"size": np.int64(20), "init": np.zeros((8, 8, 3))}, ValueError,
+     r"init has shape \(8, 8, 3\), the image to generate is \(20, 20, 3\)"),
+    ({"seed": "abc"}, TypeError, "seed must be a whole number >= 0, got 'abc'"),
+    ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
+    ({"steps": 2.5}, TypeError, "steps must be an integer"),
+    ({"callback_every": 0}, ValueError, "callback_every must be at least 1"),
     ({"content_layers": ["conv9_9"]}, ValueError, "valid layers"),
 ])
 def test_transfer_rejects_bad_arguments(kwargs, error, match):
     args = {"content": IMG, "style": IMG, "steps": 3, **kwargs}
     with pytest.raises(error, match=match):
         style.transfer(**args, weights="random", progress=False)
+
+
+@pytest.mark.slow
+def test_transfer_takes_numpy_integers():
+    img, hist = style.transfer(IMG, IMG, np.int64(2), size=np.int64(20),
+                               content_layers=["conv1_1"], style_layers=["conv1_1"],
+                               weights="random", seed=np.int64(1), progress=False)
+    assert img.shape == (20, 20, 3) and len(hist["total"]) == 2
+
+
+@pytest.mark.parametrize("where, value", [("content", np.nan), ("style", np.inf),
+                                          ("init", -np.inf)])
+def test_transfer_refuses_non_finite_pixels(where, value):
+    bad = IMG.copy()
+    bad[3, 5, 1] = value
+    args = {"content": IMG, "style": IMG, where: bad}
+    with pytest.raises(ValueError, match=f"{where} holds 1 NaN or infinite values "
+                                         "\\(the first at row 3, column 5\\)"):
+        style.transfer(**args, steps=2, weights="random", progress=False)
+
+
+def test_an_image_full_of_nan_is_refused_not_painted_black():
+    nan = np.full((32, 32, 3), np.nan)
+    with pytest.raises(ValueError, match="content holds 3072 NaN"):
+        style.transfer(nan, None, 2, weights="random", progress=False)
+    ex = style.feature_extractor(["conv1_1"], weights="random")
+    with pytest.raises(ValueError, match="style holds 3072 NaN"):
+        style.make_objective(ex, IMG, nan, content_layers=["conv1_1"], style_layers=["conv1_1"])
+
+
+def test_transfer_says_the_image_is_too_small_before_tensorflow_runs():
+    tiny = np.full((8, 8, 3), 128.0)
+    with pytest.raises(ValueError, match="the content image is 8×8 px; style transfer through "
+                                         "conv5_1 needs at least 16×16"):
+        style.transfer(tiny, IMG, 2, weights="random", progress=False)
+    with pytest.raises(ValueError, match="the style image is 8×12 px; style transfer through "
+                                         "conv5_1 needs at least 16×16"):
+        style.transfer(IMG, np.full((8, 12, 3), 9.0), 2, weights="random", progress=False)
+    ex = style.feature_extractor(["conv4_2", "conv5_1"], weights="random")
+    with pytest.raises(ValueError, match="the content image is 8×8 px"):
+        style.make_objective(ex, tiny, IMG, content_layers=["conv4_2"], style_layers=["conv5_1"])
+    # content alone, through conv4_2: three pools, so 7×7 is not enough
+    with pytest.raises(ValueError, match="7×7 px; style transfer through conv4_2 needs at "
+                                         "least 8×8"):
+        style.transfer(tiny[:7, :7], None, 1, weights="random", progress=False)
 
 
 def test_transfer_needs_an_image_and_a_size():

@@ -8,7 +8,7 @@ Public API (notebooks and tests import only these names):
 - the network: :func:`feature_extractor` (VGG16 by default, VGG19 as an option;
   ImageNet weights through ``dlcourse.data``, random filters only when asked),
   :func:`preprocess`, :func:`deprocess`, :func:`layer_names`, :func:`keras_name`,
-  :func:`paper_name`, :func:`weights_path`, :func:`weights_fingerprint`,
+  :func:`paper_name`, :func:`min_side`, :func:`weights_path`, :func:`weights_fingerprint`,
   ``STYLE_LAYERS``, ``CONTENT_LAYERS``, ``NETS``, ``MEAN_BGR``;
 - optimisation: :func:`transfer` (Adam or L-BFGS), :func:`make_objective`;
 - images: :func:`content_image`, :func:`style_image`, :func:`load_image`,
@@ -49,6 +49,7 @@ from .vgg import (
     feature_extractor,
     keras_name,
     layer_names,
+    min_side,
     paper_name,
     preprocess,
     weights_fingerprint,
@@ -60,7 +61,7 @@ __all__ = [
     "CONTENT_LAYERS", "CONTENT_PHOTOS", "MEAN_BGR", "NETS", "PAINTINGS", "STYLE_LAYERS",
     "FeatureExtractor", "as_rgb", "center_square", "content_image", "content_loss", "deprocess",
     "explore", "feature_extractor", "fit_shorter_side", "gram_matrix", "keras_name", "layer_names",
-    "layer_style_loss", "load_image", "loss_ratio", "make_objective", "paper_name",
+    "layer_style_loss", "load_image", "loss_ratio", "make_objective", "min_side", "paper_name",
     "png_bytes", "preprocess", "resize", "show_images", "style_image", "style_loss",
     "to_uint8", "total_variation_loss", "transfer", "weights_fingerprint", "weights_path",
 ]

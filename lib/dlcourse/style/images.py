@@ -18,7 +18,11 @@ PAINTINGS = {"great_wave": "Hokusai, The Great Wave off Kanagawa (c. 1831)",
 
 
 def as_rgb(image, name: str = "image") -> np.ndarray:
-    """``image`` as float32 ``(H, W, 3)``: grey repeated, alpha dropped, batch of 1 unwrapped."""
+    """``image`` as float32 ``(H, W, 3)``: grey repeated, alpha dropped, batch of 1 unwrapped.
+
+    Raises ValueError for a NaN or infinite pixel: VGG would turn it into NaN losses and
+    gradients, and the result into a silently black image.
+    """
     arr = np.asarray(image)
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
@@ -28,7 +32,13 @@ def as_rgb(image, name: str = "image") -> np.ndarray:
         raise ValueError(f"{name} must have shape (H, W, 3), got {arr.shape}")
     if not np.issubdtype(arr.dtype, np.number):
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
-    return arr[..., :3].astype(np.float32)
+    arr = arr[..., :3].astype(np.float32)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row, col, _ = np.argwhere(bad)[0]
+        raise ValueError(f"{name} holds {bad.sum()} NaN or infinite values (the first at row "
+                         f"{row}, column {col}); pixels must be finite numbers in 0-255")
+    return arr
 
 
 def center_square(image) -> np.ndarray:

@@ -20,6 +20,7 @@ import tensorflow as tf
 from scipy import optimize
 from tqdm.auto import tqdm
 
+from .. import core
 from . import images, losses, vgg
 
 OPTIMIZERS = ("adam", "lbfgs")
@@ -32,25 +33,23 @@ class _BudgetSpent(Exception):
     """Raised inside the L-BFGS objective to stop SciPy after the last allowed evaluation."""
 
 
-def _check_number(name: str, value, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value}")
-    return value
+def _check_sides(layers, net: str, **named_images) -> None:
+    """ValueError, before TensorFlow runs, when an image ``(H, W, 3)`` is too small to reach
+    the deepest of ``layers`` (see :func:`~dlcourse.style.vgg.min_side`)."""
+    need, deepest = vgg.min_side(layers, net)
+    for what, image in named_images.items():
+        if image is not None and min(image.shape[:2]) < need:
+            h, w = image.shape[:2]
+            raise ValueError(f"the {what} image is {h}×{w} px; style transfer through {deepest} "
+                             f"needs at least {need}×{need}")
 
 
 def _prepare_images(content, style, size):
     """(content (s, s, 3) or None, style (h, w, 3) or None, output shape (H, W))."""
-    if content is None and style is None:
-        raise ValueError("give a content image, a style image, or both")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 16):
-        raise ValueError(f"size must be an integer >= 16 (pixels), got {size!r}")
     if content is not None:
-        content = images.center_square(content) if size else images.as_rgb(content, "content")
+        content = images.as_rgb(content, "content")
         if size:
-            content = images.resize(content, (size, size))
+            content = images.resize(images.center_square(content), (size, size))
         shape = content.shape[:2]
     elif size is None:
         raise ValueError("without a content image, give size= for the image to generate")
@@ -94,12 +93,17 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
     ``tf.function`` per extractor and choice of layers, so a new photo, painting or
     weight reuses the traced VGG gradient instead of tracing it again
     (``objective.trace_count()`` says how often that function was traced).
+    Raises ValueError for a NaN or infinite pixel, or an image too small to reach the
+    extractor's deepest layer.
     """
     content_layers = tuple(content_layers) if content is not None else ()
     style_layers = tuple(style_layers) if style is not None else ()
     missing = [n for n in (*content_layers, *style_layers) if n not in extractor.requested]
     if missing:
         raise ValueError(f"the extractor lacks the layers {missing}; it has {extractor.requested}")
+    content = None if content is None else images.as_rgb(content, "content")
+    style = None if style is None else images.as_rgb(style, "style")
+    _check_sides(extractor.layers, extractor.net, content=content, style=style)
     content_targets = {}
     if content_layers:
         feats = extractor(content)
@@ -174,16 +178,27 @@ def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float 
     minimum of ``total``), ``seconds`` (since the start), plus ``description``
     (network and weights) and ``optimizer``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if content is None and style is None:
+        raise ValueError("give a content image, a style image, or both")
+    steps = core.count("steps", steps)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
-    alpha, beta = _check_number("alpha", alpha), _check_number("beta", beta)
-    tv_weight = _check_number("tv_weight", tv_weight)
-    learning_rate = _check_number("learning_rate", learning_rate)
-    content, style, shape = _prepare_images(content, style, size)
+    alpha = core.finite_number("alpha", alpha, minimum=0.0)
+    beta = core.finite_number("beta", beta, minimum=0.0)
+    tv_weight = core.finite_number("tv_weight", tv_weight, minimum=0.0)
+    learning_rate = core.finite_number("learning_rate", learning_rate, minimum=0.0)
+    seed = core.seed("seed", seed)
+    callback_every = core.count("callback_every", callback_every)
     c_layers = [vgg.keras_name(n, net) for n in content_layers] if content is not None else []
     s_layers = [vgg.keras_name(n, net) for n in style_layers] if style is not None else []
+    if size is not None:
+        size = core.count("size", size)
+        need, deepest = vgg.min_side(c_layers + s_layers, net)
+        if size < need:
+            raise ValueError(f"size={size} is too small: style transfer through {deepest} "
+                             f"needs at least {need}×{need} px")
+    content, style, shape = _prepare_images(content, style, size)
+    _check_sides(c_layers + s_layers, net, content=content, style=style)
     if isinstance(style_weights, dict):
         style_weights = {vgg.keras_name(n, net): w for n, w in style_weights.items()}
     start = _initial_image(init, content, shape, seed)
@@ -192,8 +207,8 @@ def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float 
                                content_layers=c_layers, style_layers=s_layers,
                                style_weights=style_weights, tv_weight=tv_weight)
     run = _adam if optimizer == "adam" else _lbfgs
-    record = _Recorder(int(steps), callback, callback_every, progress, optimizer)
-    final = run(objective, start[None], int(steps), learning_rate, record)
+    record = _Recorder(steps, callback, callback_every, progress, optimizer)
+    final = run(objective, start[None], steps, learning_rate, record)
     history = record.history()
     history["description"] = extractor.description
     return images.to_uint8(final), history
@@ -203,7 +218,7 @@ class _Recorder:
     """Collects the loss parts per evaluation, drives the progress bar and the callback."""
 
     def __init__(self, steps, callback, every, progress, name):
-        self.rows, self.callback, self.every = [], callback, max(1, int(every))
+        self.rows, self.callback, self.every = [], callback, every
         self.t0 = time.perf_counter()
         self.bar = tqdm(total=steps, desc=f"style transfer ({name})", disable=not progress,
                         leave=False)

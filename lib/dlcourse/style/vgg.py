@@ -75,6 +75,22 @@ def keras_name(layer: str, net: str = "vgg16") -> str:
     return name
 
 
+def min_side(layers, net: str = "vgg16") -> tuple[int, str]:
+    """``(pixels, layer)``: the smallest image side that reaches every layer of ``layers``,
+    and the deepest of them (the paper's name).
+
+    Each max pool before a layer halves the side, rounding down, and a side of 0 fails
+    deep inside TensorFlow; a layer of block ``b`` comes after ``b - 1`` pools, so it
+    needs at least ``2**(b - 1)`` pixels: 16 for conv5_1, 8 for conv4_2.
+    """
+    names = [keras_name(layer, net) for layer in layers]
+    if not names:
+        raise ValueError("give at least one layer name")
+    deepest = max(names, key=layer_names(net).index)
+    block = int(deepest.removeprefix("block").partition("_")[0])
+    return 2 ** (block - 1), paper_name(deepest)
+
+
 def _blocks(net: str) -> tuple[int, ...]:
     if net not in _BLOCKS:
         raise ValueError(f"unknown net {net!r}; choose one of {', '.join(NETS)}")
@@ -183,8 +199,17 @@ def _load_base(net: str, weights):
     else:
         raise ValueError(f"weights must be 'imagenet', 'random' or a path to an .h5 file, "
                          f"got {weights!r}")
-    base = constructor(include_top=False, weights=None if source is None else str(source),
-                       input_shape=(None, None, 3))
+    base = constructor(include_top=False, weights=None, input_shape=(None, None, 3))
+    if source is not None:
+        try:
+            base.load_weights(str(source))
+        except (OSError, ValueError) as err:  # h5py: not HDF5; Keras: not these layers
+            fix = (f"Repair it with: python -m dlcourse.data verify --repair {net}"
+                   if str(weights) == "imagenet" else
+                   f"Give the path of a Keras .h5 file of no-top {net} weights")
+            reason = str(err).splitlines()[0]
+            raise data.CorruptDataError(f"{source} is not a readable {net.upper()} weights "
+                                        f"file ({reason}). {fix}") from None
     base.trainable = False
     return base, label
 
