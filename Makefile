@@ -25,22 +25,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip && \
 	$(BIN)/python -m pip install --quiet -e . && \
 	echo "installed the course environment in $$(( $$(date +%s) - start )) s"
-	@$(BIN)/python tools/check_env.py || { echo "The course environment $(VENV) is still \
+	@$(BIN)/python tools/check_env.py --repair || { echo "The course environment $(VENV) is still \
 	incomplete after installing. Start it afresh with: rm -rf $(VENV) && make install"; exit 1; }
 	@touch $@
 
-# A broken environment is repaired before use: an interpreter that no longer runs (Python
-# removed or moved) means a new .venv; a missing, damaged or re-versioned package means
-# reinstalling the pins. tools/check_env.py says what it found.
+# A broken environment is repaired before use, and nothing is deleted: tools/check_env.py, run
+# by the system Python (-I: a stray PYTHONHOME cannot stop it), moves a .venv whose Python is
+# gone aside to be rebuilt, force-reinstalls a damaged package and reinstalls the pins when one
+# is missing or re-versioned; another user's .venv, a stray PYTHONHOME/PYTHONPATH or an
+# interpreter failing for another reason stops with what it found.
 env-check:
-	@if [ -e $(VENV) ] && ! $(BIN)/python -c '' 2>/dev/null; then \
-		echo "The course environment $(VENV) is broken: its Python interpreter does not run" \
-			"($(BIN)/python -> $$(readlink $(BIN)/python || echo missing)). Rebuilding it."; \
-		rm -rf $(VENV); \
-	elif [ -f $(STAMP) ] && ! $(BIN)/python tools/check_env.py; then \
-		echo "The course environment $(VENV) does not match pyproject.toml (above); reinstalling."; \
-		rm -f $(STAMP); \
-	fi
+	@$(PYTHON) -I tools/check_env.py --venv $(VENV)
 
 # The course's Jupyter settings (jupyter/README.md): its kernel, which keeps library noise
 # out of the outputs, and JupyterLab defaults (no news pop-up, the kernel starts unasked).
