@@ -75,3 +75,10 @@ def test_download_deadline_errors_are_setting_errors(monkeypatch):
     monkeypatch.setenv("DLCOURSE_DOWNLOAD_DEADLINE", "soon")
     with pytest.raises(config.SettingError, match="DLCOURSE_DOWNLOAD_DEADLINE"):
         config.download_deadline()
+
+
+@pytest.mark.parametrize("value", ["yes", "true", "2"])
+def test_strict_mode_is_read_by_the_same_parser(monkeypatch, value):
+    monkeypatch.setenv("DLCOURSE_STRICT", value)
+    with pytest.raises(config.SettingError, match="DLCOURSE_STRICT"):
+        config.strict_checks()

@@ -63,9 +63,10 @@ def sync_problems(ipynb: Path) -> list[str]:
                         "(run `make sync` after editing either one)")
     if not any("parameters" in c.metadata.get("tags", []) for c in notebook.cells):
         problems.append(f"{ipynb.name}: no cell tagged `parameters`")
-    elif not any("DLCOURSE_QUICK" in c.source for c in notebook.cells
+    elif not any("config.quick_mode()" in c.source for c in notebook.cells
                  if "parameters" in c.metadata.get("tags", [])):
-        problems.append(f"{ipynb.name}: the parameters cell does not read DLCOURSE_QUICK")
+        problems.append(f"{ipynb.name}: the parameters cell does not call config.quick_mode() "
+                        "(the one reader of DLCOURSE_QUICK)")
     return problems
 
 

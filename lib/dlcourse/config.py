@@ -94,4 +94,4 @@ def results_path() -> Path:
 
 def strict_checks() -> bool:
     """In strict mode (tests, ``make course``) a wrong exercise answer raises."""
-    return env("DLCOURSE_STRICT") == "1"
+    return switch("DLCOURSE_STRICT")
