@@ -147,3 +147,16 @@ def test_make_test_repeats_lessons_with_nbval_only_when_the_browser_did_not_run_
     assert run_tests.lessons_ran_in_browser(report("needs data files: MissingDataError: mnist"))
     assert not run_tests.lessons_ran_in_browser(report("playwright is not installed"))
     assert not run_tests.lessons_ran_in_browser(tmp_path / "missing.xml")
+
+
+def test_make_course_reports_an_unreadable_results_file_in_one_line(tmp_path, monkeypatch,
+                                                                     capsys):
+    import run_course
+
+    (tmp_path / "results.json").mkdir()  # a folder where the results file should be
+    monkeypatch.setattr(run_course, "BUILD", tmp_path)
+    monkeypatch.setattr(run_course, "lesson_notebooks", lambda selected: [])
+    monkeypatch.setattr(run_course, "run_with_deadline", lambda *args, **kwargs: 0)
+    monkeypatch.setenv("QUICK", "1")
+    assert run_course.main() == 1
+    assert "results not shown:" in capsys.readouterr().out

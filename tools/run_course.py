@@ -70,8 +70,12 @@ def main() -> int:
         if executed.exists():
             run_with_deadline([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--output-dir",
                                str(BUILD / "html"), str(executed)], 300)
-    results = report.load(BUILD / "results.json")
-    print("\n" + (report.table(results) if results else "no results recorded"))
+    try:
+        results = report.load(BUILD / "results.json")
+        print("\n" + (report.table(results) if results else "no results recorded"))
+    except report.ResultsFileError as err:  # a results file that cannot be read: one line
+        print(f"\nresults not shown: {err}")
+        failures.append("results.json")
     if failures:
         print(f"\nfailed: {', '.join(failures)} (see {BUILD}/executed/ and {BUILD}/html/)")
     site = run_with_deadline([sys.executable, str(ROOT / "tools" / "site.py")], 600)  # build/site/
