@@ -214,7 +214,8 @@ report.record(NOTEBOOK, "inception 3a MACs naive / reduced", total_naive / total
 # 3×3 tower dominates both versions. The 1×1 and pool towers are untouched.
 #
 # ### Then and now
-# The original inception code (TensorFlow 0.x/1.x) built the towers with `tf.nn.conv2d` on
+# The blog post this lesson grew from was written for TensorFlow 0.x, under Python 2 (its
+# `print` statements have no parentheses). It built the towers with `tf.nn.conv2d` on
 # `tf.placeholder` inputs, ran them in a `tf.Session` after `tf.initialize_all_variables()`,
 # and joined them with `tf.concat(3, [t1, t2, t3, t4])`: **axis first**. TensorFlow 1.0
 # swapped the arguments to `tf.concat(values, axis)`, so old code run today fails (it tries to
@@ -407,10 +408,14 @@ plt.show()
 #
 # The reference network stacks two inception blocks on the 28×28×1 digits: 32 maps in every
 # tower of the first (output 28×28×128) and 64 in the second (28×28×256), with 16-map
-# reductions, then a dense layer of 700 units, dropout 0.5 and 10 outputs. The original
-# TensorFlow 1 version reached 98.5 % test accuracy after about an hour on a GTX 1060.
+# reductions, then a dense layer of 700 units, dropout 0.5 and 10 outputs: the settings of the
+# post's TensorFlow 0.x code. The post prints no result of its own: it says training should
+# take about an hour on a GTX 1060 and reach about 98.5 % test accuracy. (Run as published,
+# its code would not train at all: its `use_previous = 1` restores a saved checkpoint before
+# the first step, and there is none on a first run.)
 #
-# *Then and now*: the original wrote dropout as `tf.nn.dropout(h, keep_prob)`, the fraction
+# *Then and now*: the post calls its `dropout = 0.5` a dropout rate but passes it as the
+# second argument of `tf.nn.dropout`, which TensorFlow 0.x read as `keep_prob`, the fraction
 # of units **kept**; Keras' `Dropout(rate)` (and TF 2's `tf.nn.dropout(h, rate=...)`) takes
 # the fraction **dropped**, so `rate = 1 - keep_prob`. At 0.5 the two coincide, which hides
 # the change; a ported `keep_prob=0.8` must become `rate=0.2`, not `rate=0.8`.
@@ -529,14 +534,15 @@ elif FULL_MNIST:
 else:
     print(
         "Full MNIST was not available: this accuracy is on the offline split, not comparable "
-        "with the original 98.5 %."
+        "with the 98.5 % the post expected."
     )
 
 # %% [markdown]
 # Full mode on the official split asserts that the reference network reaches at least 99.2 %:
-# better than the original's 98.5 %, in minutes on a GPU rather than an hour. Nothing about the
-# architecture changed; Adam with a learning rate that decays to zero (a cosine schedule) and
-# a modern GPU do the work. Quick mode's number only shows that training works: a narrower
+# better than the 98.5 % the post said to expect, with the same architecture; Adam with a
+# learning rate that decays to zero (a cosine schedule) does the work. The seconds per epoch
+# printed above are this machine's; the post expected about an hour on a GTX 1060. Quick
+# mode's number only shows that training works: a narrower
 # network, a few thousand images, two epochs.
 #
 # ## 5. Does fewer MACs mean less time?
@@ -761,6 +767,6 @@ checks.check_function(
 #   widths. The whole network costs 1.58 billion MACs; the paper's 1.5 billion is the sum of
 #   its own column, which undercounts the first convolution.
 # - Two inception blocks with a dense head classify MNIST digits; almost all of the
-#   parameters are in the dense layer, and full mode beats the original's 98.5 %.
+#   parameters are in the dense layer, and full mode beats the 98.5 % the post expected.
 # - On real hardware the reduction's saving is smaller than the MAC count promises: 1×1
 #   convolutions run at a lower FLOP rate. Count first, then measure.
