@@ -51,6 +51,19 @@ def no_leftovers(folder):
     return not [p for p in folder.rglob("*") if p.name.endswith(".partial")]
 
 
+def use_manifest(source, monkeypatch, *entries):
+    """Make the manifest one that lists ``entries`` (data.Entry objects)."""
+    datasets = {}
+    for e in entries:
+        spec = {"file": e.file, "url": e.url, "mirror": e.mirror, "size": e.size}
+        spec.update({f: list(v) if isinstance(v, tuple) else v
+                     for f in ("md5", "sha256", "content_md5") if (v := getattr(e, f))})
+        datasets.setdefault(e.dataset, {"files": []})["files"].append(spec)
+    path = source / "manifest.json"
+    path.write_text(json.dumps({"datasets": datasets}))
+    monkeypatch.setenv("DLCOURSE_MANIFEST", str(path))
+
+
 # --- download, mirror, verification ---------------------------------------------
 
 def test_download_verifies_and_caches(source, data_cache):
@@ -181,16 +194,72 @@ def test_damaged_cache_file_names_itself_and_the_repair(source, data_cache, dama
     assert "toy/toy.bin" in message and "verify --repair toy" in message
     assert err.value._render_traceback_() == [f"CorruptDataError: {message}"]
     # the repair command fetches it again
-    manifest = source / "manifest.json"
-    manifest.write_text(json.dumps({"datasets": {"toy": {"files": [
-        {"file": entry.file, "url": entry.url, "mirror": entry.mirror, "size": entry.size,
-         "sha256": entry.sha256}]}}}))
-    monkeypatch.setenv("DLCOURSE_MANIFEST", str(manifest))
+    use_manifest(source, monkeypatch, entry)
     assert data.main(["verify", "toy"]) == 1
     assert "toy/toy.bin: damaged" in capsys.readouterr().out
     assert data.main(["verify", "--repair", "toy"]) == 0
     assert "fetched again" in capsys.readouterr().out
     assert data.fetch_file(entry).read_bytes() == b"hello course"
+
+
+@pytest.mark.parametrize("damage", ["manifest hash wrong", "file truncated"])
+def test_repair_keeps_the_file_and_fails_when_no_verified_copy_can_be_had(
+        source, data_cache, monkeypatch, capsys, damage):
+    """Issue #26.3: offline, --repair deleted the file, then could not fetch it, and said 0."""
+    data.fetch_file(make_entry(source))
+    offline = make_entry(source, online=False)
+    if damage == "manifest hash wrong":
+        offline = make_entry(source, online=False, sha256="0" * 64)
+    else:
+        offline.cache_path.write_bytes(b"hello")
+    kept = offline.cache_path.read_bytes()
+    use_manifest(source, monkeypatch, offline)
+    assert data.main(["verify", "--repair", "toy"]) == 1
+    out = capsys.readouterr().out
+    assert "toy/toy.bin: damaged" in out and "kept as it was" in out and "0 repaired" in out
+    assert offline.cache_path.read_bytes() == kept
+    # with a good copy in the mirror, the same repair replaces it and succeeds
+    monkeypatch.setenv("DLCOURSE_DATA_MIRROR", str(source / "mirror"))
+    (source / "mirror" / "toy" / "toy.bin").write_bytes(b"hello course")
+    assert data.main(["verify", "--repair", "toy"]) == (1 if damage == "manifest hash wrong"
+                                                         else 0)
+
+
+@pytest.mark.parametrize("how", ["copied by hand", "overwritten after its receipt",
+                                 "manifest changed after its receipt"])
+def test_a_cached_file_of_the_right_size_but_wrong_content_is_refused(source, data_cache,
+                                                                      monkeypatch, how):
+    """Issue #26.4: a cached file whose size matched was used without a hash check."""
+    entry = make_entry(source)
+    if how == "copied by hand":
+        entry.cache_path.parent.mkdir(parents=True)
+        entry.cache_path.write_bytes(b"hello COURSE")
+    else:
+        data.fetch_file(entry)
+        assert entry.receipt_path.exists()
+    if how == "overwritten after its receipt":
+        time.sleep(0.05)  # file times tick in milliseconds; a person takes longer
+        with open(entry.cache_path, "r+b") as f:  # in place, like `head -c N > file`
+            f.write(os.urandom(entry.size))
+    elif how == "manifest changed after its receipt":
+        entry = make_entry(source, sha256=hashlib.sha256(b"hello COURSE").hexdigest())
+    with pytest.raises(data.CorruptDataError, match="toy/toy.bin is damaged.*sha256"):
+        data.fetch_file(entry)
+
+
+def test_a_receipt_spares_the_hashing_only_while_it_holds(source, data_cache, monkeypatch):
+    entry = make_entry(source)
+    data.fetch_file(entry)
+    hashed = []
+    real_new = hashlib.new
+    monkeypatch.setattr(hashlib, "new", lambda name, *a: hashed.append(name) or real_new(name, *a))
+    data.fetch_file(entry)
+    assert hashed == []  # the receipt holds: no hashing
+    entry.receipt_path.write_text("")  # a half-written receipt (full disk) vouches for nothing
+    data.fetch_file(entry)
+    assert hashed == ["sha256"]
+    data.fetch_file(entry)  # ... and the receipt written again holds
+    assert hashed == ["sha256"]
 
 
 @needs_real_mirror
@@ -457,7 +526,9 @@ def test_cli_status_and_fetch(toy_mnist, capsys):
 def test_cli_fetch_failure_and_unknown_name(toy_mnist, capsys, monkeypatch):
     monkeypatch.delenv("DLCOURSE_DATA_MIRROR")
     assert data.main(["fetch", "mnist"]) == 1
-    assert "mnist: FAILED" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "mnist: INCOMPLETE (0 of 4 file(s)" in out
+    assert "mnist/t10k-images-idx3-ubyte.gz: FAILED" in err
     with pytest.raises(SystemExit):
         data.main(["fetch", "imagenet"])
     assert "unknown dataset(s) imagenet" in capsys.readouterr().err

@@ -5,10 +5,11 @@ Public API:
 - ``fetch_one(dataset, file)`` / ``fetch(dataset)``: verified local paths (cache,
   then the mirror named by ``DLCOURSE_DATA_MIRROR``, then a download).
 - ``load_mnist(...)``, ``read_idx(path)``, ``mnist_arrays(split)``: MNIST.
-- ``manifest()``, ``status()``, ``verify_cache(names, repair)``: inspection.
+- ``manifest()``, ``status()``, ``verify_cache(names, repair)`` (a list of ``Problem``):
+  inspection.
 - Errors, all subclasses of ``DataError`` with messages that say what to do:
   ``MissingDataError``, ``ChecksumError``, ``CorruptDataError``, ``ManifestError``,
-  ``CacheNotWritableError``.
+  ``CacheNotWritableError``, ``UnreadableDataError``.
 
 Command line: ``python -m dlcourse.data status | fetch [NAME…] | verify [--repair]``.
 """
@@ -21,6 +22,8 @@ from .cache import (
     Entry,
     ManifestError,
     MissingDataError,
+    Problem,
+    UnreadableDataError,
     check_cached,
     fetch,
     fetch_command,
@@ -37,7 +40,7 @@ from .mnist import load_mnist, mnist_arrays, read_idx
 
 __all__ = [
     "CacheNotWritableError", "ChecksumError", "CorruptDataError", "DataError", "Entry",
-    "ManifestError", "MissingDataError", "check_cached", "fetch", "fetch_command",
-    "fetch_file", "fetch_one", "find_entries", "load_mnist", "main", "manifest",
-    "mnist_arrays", "print_status", "read_idx", "status", "verify", "verify_cache",
+    "ManifestError", "MissingDataError", "Problem", "UnreadableDataError", "check_cached",
+    "fetch", "fetch_command", "fetch_file", "fetch_one", "find_entries", "load_mnist", "main",
+    "manifest", "mnist_arrays", "print_status", "read_idx", "status", "verify", "verify_cache",
 ]
