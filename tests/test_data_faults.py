@@ -63,6 +63,7 @@ def test_a_killed_download_leaves_a_partial_the_next_fetch_removes(trickle_serve
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not no_leftovers(data_cache)  # the killed writer's partial is there
+    (data_cache / "toy" / "..toy.bin.verified.dead.partial").write_text("{")  # and a receipt's
     assert data.fetch_file(make_entry(source)).read_bytes() == b"hello course"
     assert no_leftovers(data_cache)
 

@@ -377,10 +377,10 @@ def _partial(target: Path):
             Path(tmp).unlink(missing_ok=True)
 
 
-def _remove_stale_partials(folder: Path, file: str = "") -> None:
-    """Remove the partials in ``folder`` (of ``file`` only, when given) that no live
-    process holds: what a killed fetch left behind."""
-    for path in folder.glob(f".{file}*.partial"):
+def _remove_stale_partials(folder: Path, pattern: str = "*.partial") -> None:
+    """Remove the partials in ``folder`` matching ``pattern`` that no live process holds:
+    what a killed fetch left behind."""
+    for path in folder.glob(pattern):
         try:
             with open(path, "rb") as f:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -400,7 +400,7 @@ def _install(entry: Entry, blocks: Iterator[bytes], source: str) -> Path:
     target = entry.cache_path
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_partials(target.parent, entry.file)
+        _remove_stale_partials(target.parent, f"*.{entry.file}.*.partial")  # receipt's too
         with contextlib.closing(blocks), _partial(target) as (out, tmp):
             for block in blocks:
                 out.write(block)
@@ -493,8 +493,8 @@ def _download(entry: Entry, where: str) -> Iterator[bytes]:
     except queue.Empty:
         reason = (f"not finished after {deadline:g} s ({done:,} bytes received; "
                   "DLCOURSE_DOWNLOAD_DEADLINE sets the limit)")
-    except (OSError, ValueError, http.client.HTTPException) as err:  # URLError, timeouts,
-        # resets, a malformed URL: all relayed from the thread
+    # relayed from the thread: URLError, timeouts, resets, a malformed URL
+    except (OSError, ValueError, http.client.HTTPException) as err:
         reason = getattr(err, "reason", err)
     else:
         return
