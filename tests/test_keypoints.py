@@ -88,11 +88,28 @@ def test_kaggle_missing_pattern():
     assert np.array_equal(k[~missing], full[~missing])
 
 
-@pytest.mark.parametrize("bad", [dict(n=-1), dict(n=2.5), dict(n=2, size=64),
-                                 dict(n=2, missing="some")])
-def test_bad_arguments(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad, error, match", [
+    (dict(n=-1), ValueError, "n must be at least 0"),
+    (dict(n=2.5), TypeError, "n must be an integer"),
+    (dict(n=2, size=64), ValueError, "size must be 96"),
+    (dict(n=2, missing="some"), ValueError, "missing must be None or 'kaggle'"),
+    (dict(n=2, seed=-1), ValueError, "seed must be >= 0, got -1"),
+    (dict(n=2, seed="abc"), TypeError, "seed must be a whole number >= 0, got 'abc'"),
+])
+def test_bad_arguments(bad, error, match):
+    with pytest.raises(error, match=match):
         make_faces(**bad)
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), ("abc", TypeError), (1.5, TypeError)])
+def test_kaggle_incomplete_names_a_bad_seed(seed, error):
+    with pytest.raises(error, match="seed must be"):
+        kaggle_incomplete(10, seed=seed)
+
+
+def test_numpy_integers_are_counts_and_seeds():
+    images, _ = make_faces(np.int64(2), seed=np.uint32(3))
+    np.testing.assert_array_equal(images, make_faces(2, seed=3)[0])
 
 
 # ---------------------------------------------------------------- scaling
@@ -122,6 +139,20 @@ def test_masked_mse_against_numpy():
     assert float(masked_mse(no_nan, y_pred[:4])) == pytest.approx(
         np.mean((no_nan - y_pred[:4]) ** 2), rel=1e-5)
     assert float(masked_mse(np.full((2, 30), np.nan, np.float32), y_pred[:2])) == 0.0
+
+
+def test_masked_mse_names_both_shapes_when_they_differ():
+    import tensorflow as tf
+
+    with pytest.raises(ValueError, match=r"y_true has shape \(4, 30\) but y_pred has shape "
+                                         r"\(4, 28\)"):
+        masked_mse(np.zeros((4, 30)), np.zeros((4, 28)))
+    with pytest.raises(ValueError, match=r"\(1, 30\) but y_pred has shape \(4, 30\)"):
+        masked_mse(np.zeros((1, 30)), np.zeros((4, 30)))  # would broadcast silently
+    # while Keras traces, the batch axis is unknown: that is not a mismatch
+    spec = tf.TensorSpec((None, 30), tf.float32)
+    traced = tf.function(masked_mse, input_signature=[spec, spec])
+    assert float(traced(np.ones((3, 30), np.float32), np.zeros((3, 30), np.float32))) == 1.0
 
 
 def test_masked_mse_gradient_is_finite_and_zero_where_missing():

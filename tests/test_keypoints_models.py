@@ -106,6 +106,24 @@ def test_training_lowers_the_error_and_rejects_pixel_targets():
         train(models.plain_encoder(), x, k, x, k, steps=2, evals=1, progress=False)
 
 
+@pytest.mark.parametrize("bad, error, match", [
+    (dict(seed="abc"), TypeError, "seed must be a whole number >= 0, got 'abc'"),
+    (dict(seed=-1), ValueError, "seed must be >= 0, got -1"),
+    (dict(steps=2.0), TypeError, "steps must be an integer"),
+    (dict(steps=2, evals=3), ValueError, "need steps >= evals"),
+    (dict(batch_size=0), ValueError, "batch_size must be at least 1"),
+    (dict(lr=0.0), ValueError, "lr must be greater than 0"),
+])
+def test_training_names_a_bad_argument_before_building(bad, error, match):
+    x, k = np.zeros((2, SIZE, SIZE, 1), np.float32), np.zeros((2, 30), np.float32)
+
+    def never_built():
+        raise AssertionError("the model was built before the arguments were checked")
+
+    with pytest.raises(error, match=match):
+        train(never_built, x, k, x, k, **{"steps": 2, "evals": 1, "progress": False, **bad})
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_plain_encoder_does_not_saturate_its_tanh_early(seed):

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import core
+
 __all__ = [
     "KAGGLE_COMPLETE",
     "KAGGLE_PARTIAL_POINTS",
@@ -78,9 +80,7 @@ def unscale_targets(k, size: int = SIZE) -> np.ndarray:
 
 
 def _half(size) -> float:
-    if not isinstance(size, int | np.integer) or isinstance(size, bool) or size < 2:
-        raise ValueError(f"size must be an integer image side of at least 2, got {size!r}")
-    return size / 2
+    return core.count("size", size, minimum=2) / 2
 
 
 # ---------------------------------------------------------------- drawing helpers
@@ -270,10 +270,9 @@ def make_faces(n: int, seed: int = 0, size: int = SIZE, missing: str | None = No
     the others only the four of :data:`KAGGLE_PARTIAL_POINTS` (the rest NaN).
     The images do not depend on ``missing``.
     """
-    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"n must be a non-negative integer number of faces, got {n!r}")
-    if not isinstance(size, int | np.integer) or isinstance(size, bool) or size != SIZE:
-        raise ValueError(f"size must be {SIZE} (the layout is drawn for 96×96 faces), got {size!r}")
+    n, seed = core.count("n", n, minimum=0), core.seed("seed", seed)
+    if core.count("size", size) != SIZE:
+        raise ValueError(f"size must be {SIZE} (the layout is drawn for 96×96 faces), got {size}")
     if missing not in (None, "kaggle"):
         raise ValueError(f"missing must be None or 'kaggle', got {missing!r}")
     images = np.empty((n, size, size, 1), np.float32)
@@ -287,6 +286,7 @@ def make_faces(n: int, seed: int = 0, size: int = SIZE, missing: str | None = No
 
 def kaggle_incomplete(n: int, seed: int = 0) -> np.ndarray:
     """Boolean ``(n,)``: which faces lose all but four points under ``missing="kaggle"``."""
+    n, seed = core.count("n", n, minimum=0), core.seed("seed", seed)
     complete = round(n * KAGGLE_COMPLETE / KAGGLE_TOTAL)
     rng = np.random.default_rng([seed, 7049])
     flags = np.ones(n, bool)

@@ -18,11 +18,18 @@ def masked_mse(y_true, y_pred):
 
     One scalar for the whole batch (so a face with 4 of 15 points weighs 8 values,
     not 30). A batch with no target at all gives 0 (and no gradient), not NaN.
+    Raises ValueError when the shapes differ (axes still unknown while Keras traces
+    match anything): broadcasting would compare the wrong numbers or fail deep in TensorFlow.
     """
     from keras import ops
 
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
+    t_shape, p_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    if len(t_shape) != len(p_shape) or any(None not in (a, b) and a != b
+                                           for a, b in zip(t_shape, p_shape, strict=True)):
+        raise ValueError(f"y_true has shape {t_shape} but y_pred has shape {p_shape}; "
+                         "they must be the same, (n, 30) for the 15 keypoints")
     present = ops.logical_not(ops.isnan(y_true))
     diff = ops.where(present, ops.where(present, y_true, 0.0) - y_pred, 0.0)
     count = ops.sum(ops.cast(present, y_pred.dtype))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import core
 from .faces import unscale_targets
 from .losses import masked_mse, rmse_pixels
 
@@ -64,8 +65,12 @@ def train(model, images, targets, val_images, val_keypoints, *, steps: int, batc
     if not np.nanmax(np.abs(targets)) <= 1.5:
         raise ValueError("targets must be scaled to [-1, 1] (use scale_targets), "
                          f"got values up to {np.nanmax(np.abs(targets)):.3g}")
-    if steps < evals or evals < 1:
-        raise ValueError(f"need steps >= evals >= 1, got steps={steps}, evals={evals}")
+    steps, evals = core.count("steps", steps), core.count("evals", evals)
+    if steps < evals:
+        raise ValueError(f"need steps >= evals, got steps={steps}, evals={evals}")
+    batch_size = core.count("batch_size", batch_size)
+    lr = core.finite_number("lr", lr, strictly_above=0.0)
+    seed = core.seed("seed", seed)
     keras.utils.set_random_seed(seed)
     if callable(model) and not isinstance(model, keras.Model):
         model = model()
