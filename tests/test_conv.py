@@ -241,13 +241,21 @@ def test_compare_with_tf_reports_consistent_ratios():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 9, 9, 3)).astype(np.float32)
     w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
-    result = conv.compare_with_tf(x, w, 1, "SAME", rounds=3, min_seconds=0.001, square=16)
+    # A clock that ticks half a second per reading: every timed call then takes 0.5 s, so
+    # the rates must be exactly the operation counts over 0.5 s.
+    ticks = itertools.count(step=0.5)
+    result = conv.compare_with_tf(x, w, 1, "SAME", rounds=3, min_seconds=0.001, square=16,
+                                  clock=lambda: next(ticks))
     assert result["max_error"] < 1e-5
     assert result["matmul_shapes"] == ((2 * 9 * 9, 27), (27, 4))
-    s = result["seconds"]
+    assert all(np.all(t == 0.5) for t in result["seconds"].values()), result["seconds"]
+    forward_flops = 2 * (2 * 9 * 9) * (3 * 3 * 3) * 4  # 2 per MAC, output pixels x window x O
+    rates = result["gflops"]
+    assert rates["im2col forward"] == pytest.approx(forward_flops / 0.5 / 1e9)
+    assert rates["tf backward"] == pytest.approx(2 * forward_flops / 0.5 / 1e9)
+    assert rates["matmul (square)"] == pytest.approx(2 * 16**3 / 0.5 / 1e9)
     forward = result["ratios"]["im2col/tf forward"]
-    assert forward.median == pytest.approx(np.median(s["im2col forward"] / s["tf forward"]))
-    assert forward.low <= forward.median <= forward.high
+    assert (forward.median, forward.rounds) == (1.0, 3)
 
 
 @pytest.mark.parametrize("kernel, padding", [((2, 3), ((1, 2), (0, 1))), ((3, 1), "SAME"),

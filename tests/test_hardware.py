@@ -6,14 +6,29 @@ import pytest
 
 from dlcourse import hardware
 
+CACHED = (hardware.gpus, hardware.cpu_flags, hardware.cpu_model)
+
 
 @pytest.fixture
 def fresh_cache():
-    hardware.gpus.cache_clear()
-    hardware.cpu_flags.cache_clear()
+    for function in CACHED:
+        function.cache_clear()
     yield
-    hardware.gpus.cache_clear()
-    hardware.cpu_flags.cache_clear()
+    for function in CACHED:
+        function.cache_clear()
+
+
+@pytest.fixture
+def fake_cpuinfo(tmp_path, monkeypatch, fresh_cache):
+    """Point the module's reads of /proc/cpuinfo at a file the test writes."""
+    fake = tmp_path / "cpuinfo"
+    real_open = open
+
+    def open_fake(path, *args, **kwargs):
+        return real_open(fake if path == "/proc/cpuinfo" else path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", open_fake)
+    return fake
 
 
 def fake_nvidia_smi(folder, output):
@@ -37,10 +52,13 @@ def test_no_gpu_when_nvidia_smi_is_absent(tmp_path, monkeypatch, fresh_cache):
     assert hardware.gpu_name() is None
 
 
-def test_cpu_fields():
+def test_cpu_fields_come_from_cpuinfo_and_the_affinity_mask(fake_cpuinfo, monkeypatch):
+    fake_cpuinfo.write_text("processor\t: 0\nmodel name\t: Fake CPU 9000 @ 3.0GHz\n"
+                            "flags\t\t: fpu avx2 avx512_bf16\n")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3}, raising=False)
     summary = hardware.summary()
-    assert summary["cpu"] and isinstance(summary["cpu"], str)
-    assert 1 <= summary["cores"] <= (os.cpu_count() or 1)
+    assert summary["cpu"] == "Fake CPU 9000 @ 3.0GHz"
+    assert summary["cores"] == 2  # the two cores this process may use, not the machine's
 
 
 @pytest.mark.parametrize("gpu, flags, policy", [
@@ -56,11 +74,12 @@ def test_mixed_precision_policy_follows_the_hardware(monkeypatch, gpu, flags, po
     assert hardware.mixed_precision_policy() == policy
 
 
-def test_cpu_flags_match_proc_cpuinfo(fresh_cache):
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [line for line in f if line.startswith("flags")]
-    except OSError:
-        lines = []
-    expected = frozenset(lines[0].split(":", 1)[1].split()) if lines else frozenset()
-    assert hardware.cpu_flags() == expected
+def test_cpu_flags_are_read_from_cpuinfo(fake_cpuinfo):
+    fake_cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 fma\n\n"
+                            "processor\t: 1\nflags\t\t: fpu avx2 fma\n")
+    assert hardware.cpu_flags() == frozenset({"fpu", "avx2", "fma"})
+
+
+def test_no_flags_line_means_no_flags(fake_cpuinfo):
+    fake_cpuinfo.write_text("processor\t: 0\nmodel name\t: Some ARM core\n")
+    assert hardware.cpu_flags() == frozenset()
