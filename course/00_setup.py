@@ -305,6 +305,16 @@ interact.show(
 # ```
 # TensorFlow 2 runs eagerly: `tf.matmul(a, a)` computes at once, and `tf.function` builds a
 # graph only when you ask for one.
+#
+# **Getting a GPU, then and now.** The posts this course grew from include a weekend's worth of
+# GPU set-up notes (autumn 2016, Ubuntu 14.04, a GTX 1060): purge old NVIDIA drivers and
+# kernel modules, install the CUDA 8.0 release candidate (the 10-series cards needed it, and
+# TensorFlow's own packages did not support it yet), copy cuDNN 5.1 into the CUDA folders by
+# hand, install the 367.44 driver, then install Bazel and Java and build TensorFlow 0.10 from
+# source, patching bugs in its code, into a conda environment. None of that is needed now: on
+# Linux, `pip install "tensorflow[and-cuda]==2.21.0"` inside `.venv` brings matching CUDA and
+# cuDNN libraries as ordinary Python packages; only the NVIDIA driver comes from the system
+# (cloud GPU images ship it). The cell in section 2 tells you whether TensorFlow sees the GPU.
 
 # %% [markdown]
 # ## The lessons
