@@ -6,7 +6,8 @@ Public API:
   then the mirror named by ``DLCOURSE_DATA_MIRROR``, then a download).
 - ``load_mnist(...)``, ``read_idx(path)``, ``mnist_arrays(split)``: MNIST.
 - ``manifest()``, ``status()``, ``verify_cache(names, repair)`` (a list of ``Problem``):
-  inspection.
+  inspection; ``fetch_command(name)`` and ``repair_command(name)``: the command lines a
+  message tells the learner to run.
 - Errors, all subclasses of ``DataError`` with messages that say what to do:
   ``MissingDataError``, ``ChecksumError``, ``CorruptDataError``, ``ManifestError``,
   ``CacheNotWritableError``, ``UnreadableDataError``.
@@ -31,6 +32,7 @@ from .cache import (
     fetch_one,
     find_entries,
     manifest,
+    repair_command,
     status,
     verify,
     verify_cache,
@@ -42,5 +44,6 @@ __all__ = [
     "CacheNotWritableError", "ChecksumError", "CorruptDataError", "DataError", "Entry",
     "ManifestError", "MissingDataError", "Problem", "UnreadableDataError", "check_cached",
     "fetch", "fetch_command", "fetch_file", "fetch_one", "find_entries", "load_mnist", "main",
-    "manifest", "mnist_arrays", "print_status", "read_idx", "status", "verify", "verify_cache",
+    "manifest", "mnist_arrays", "print_status", "read_idx", "repair_command", "status", "verify",
+    "verify_cache",
 ]

@@ -204,7 +204,7 @@ def _load_base(net: str, weights):
         try:
             base.load_weights(str(source))
         except (OSError, ValueError) as err:  # h5py: not HDF5; Keras: not these layers
-            fix = (f"Repair it with: python -m dlcourse.data verify --repair {net}"
+            fix = (f"Repair it with: {data.repair_command(net)}"
                    if str(weights) == "imagenet" else
                    f"Give the path of a Keras .h5 file of no-top {net} weights")
             reason = str(err).splitlines()[0]
