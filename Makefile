@@ -2,7 +2,11 @@
 # Both create the virtual environment .venv on first use (and only then, or when
 # pyproject.toml changes).
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The newest Python on PATH that TensorFlow 2.21 supports (pyproject.toml's requires-python) and
+# that runs (a pyenv shim of a version not selected does not), else python3, which make install
+# refuses with what to do when it is not one of them.
+PYTHON ?= $(shell for v in 13 12 11; do python3.$$v -c '' 2>/dev/null && { command -v python3.$$v; \
+	exit; }; done; command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -17,9 +21,11 @@ help: ## List the commands
 install: $(STAMP) ## Create .venv and install the pinned environment (once)
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
-		"The course needs Python 3.11; found " + sys.version.split()[0] + \
-		" (run: make PYTHON=/path/to/python3.11 ...)")'
+	@test -n "$(PYTHON)" || { echo "No Python found on PATH: install Python 3.13, 3.12 or 3.11 \
+	(README.md, Platforms), or run: make PYTHON=/path/to/python3.13 ..."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
+		"The course needs Python 3.11, 3.12 or 3.13 (those TensorFlow 2.21 supports); found " \
+		+ sys.version.split()[0] + " (run: make PYTHON=/path/to/python3.13 ...)")'
 	@start=$$(date +%s); \
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
 	$(BIN)/python -m pip install --quiet --upgrade pip && \

@@ -44,10 +44,11 @@ def environment_yml() -> tuple[list[str], list[str]]:
 
 
 def test_environment_yml_matches_pyproject_pins():
-    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = project["dependencies"]
     conda, pip = environment_yml()
-    assert sorted(p for p in pip if p != "-e .") == sorted(pins)
-    assert "-e ." in pip and "python=3.11" in conda
+    assert sorted(p for p in pip if p != "-e .") == sorted(pins)  # environment markers included
+    assert "-e ." in pip and f"python{project['requires-python']}" in conda
     assert all("==" in p for p in pins), "every dependency is pinned exactly"
 
 
