@@ -1,4 +1,7 @@
-"""Command line: ``dlcourse-remote {setup,start,status,stop,gpu} [HOST] [options]``."""
+"""Command line: ``dlcourse-remote COMMAND [HOST] [options] [-- REMOTE COMMAND]``.
+
+COMMAND is setup, start, run, logs, fetch, status, stop or gpu.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from dlremote import RemoteError, __version__, config, gpucheck, provision, session
+from dlremote import RemoteError, __version__, config, gpucheck, job, provision, session
 
 PROG = "dlcourse-remote"
 
@@ -16,8 +19,11 @@ HOST is what you would give ssh: an alias from ~/.ssh/config, a host name, or
 user@host. Settings come from flags, then the config file's [HOST] and
 [defaults] sections, then ~/.ssh/config. Errors are one line on stderr, exit
 status 1 (2 for a wrong argument); `status` exits 1 when the tunnel or the
-server is down. DLREMOTE_DEBUG=1 shows the traceback of an unexpected error.
-Example:  dlcourse-remote start ubuntu@203.0.113.7 -i ~/.ssh/gpu.pem
+server is down. `run` and `logs` exit with the job's own exit status, 255 when
+the connection drops (the job goes on). DLREMOTE_DEBUG=1 shows the traceback of
+an unexpected error.
+Examples:  dlcourse-remote start ubuntu@203.0.113.7 -i ~/.ssh/gpu.pem
+           dlcourse-remote run gpubox --fetch -- make course NOTEBOOK=05
 """
 
 
@@ -40,6 +46,7 @@ def checked(parse):
 
 seconds = checked(config.seconds)
 port = checked(config.port)
+minutes = checked(config.minutes)
 
 
 def _ssh_parent() -> argparse.ArgumentParser:
@@ -66,13 +73,21 @@ def _env_parent() -> argparse.ArgumentParser:
     return p
 
 
+def _idle_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--stop-after-idle", type=minutes, metavar="MINUTES",
+                   help="shut the host down (sudo shutdown -h now) once no job runs, no kernel "
+                        "is busy and no browser is connected for MINUTES (0: off; default off)")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG, description="JupyterLab on a cloud GPU through an SSH tunnel.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    ssh, env = _ssh_parent(), _env_parent()
+    ssh, env, idle = _ssh_parent(), _env_parent(), _idle_parent()
 
     p = sub.add_parser("setup", parents=[ssh, env], help="copy the course, build its venv")
     p.add_argument("host", metavar="HOST")
@@ -84,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Python used to create the venv (default: python3.11, python3)")
     p.add_argument("--project", metavar="DIR", help="course checkout to copy (default: this one)")
 
-    p = sub.add_parser("start", parents=[ssh, env], help="start JupyterLab and the tunnel")
+    p = sub.add_parser("start", parents=[ssh, env, idle], help="start JupyterLab and the tunnel")
     p.add_argument("host", metavar="HOST")
     p.add_argument("--local-port", type=port, metavar="N",
                    help="port on this computer (default: a free one)")
@@ -95,11 +110,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", dest="browser", action="store_false", default=None,
                    help="print the URL but do not open a browser")
 
-    p = sub.add_parser("status", parents=[ssh], help="tunnel, /api/status, GPU use")
+    p = sub.add_parser("run", parents=[ssh, env, idle],
+                       help="sync the course, run COMMAND detached on the host, follow it",
+                       usage="%(prog)s HOST [options] [-- COMMAND...]")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("--fetch", action="store_true", help="fetch the results when the job ends")
+    p.add_argument("--all", action="store_true",
+                   help="show every line of the log (cell outputs too), not only progress")
+    p.add_argument("--project", metavar="DIR", help="course checkout to copy (default: this one)")
+
+    p = sub.add_parser("logs", parents=[ssh], help="the job's log; --follow it to its end")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="keep following until the job ends; exit with its exit status")
+    p.add_argument("--all", action="store_true", help="show every line (cell outputs too)")
+
+    p = sub.add_parser("fetch", parents=[ssh, env],
+                       help="bring build/results.json, executed notebooks and site back")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("--into", metavar="DIR",
+                   help="where the new folder HOST-YYYY-MM-DD goes (default: here)")
+
+    p = sub.add_parser("status", parents=[ssh], help="tunnel, /api/status, GPU use, job")
     p.add_argument("host", metavar="HOST", nargs="?", help="default: every recorded session")
     p.add_argument("--url", action="store_true", help="also print the URL with its token")
 
-    p = sub.add_parser("stop", parents=[ssh], help="stop JupyterLab and close the tunnel")
+    p = sub.add_parser("stop", parents=[ssh],
+                       help="stop the job, stop JupyterLab and close the tunnel")
     p.add_argument("host", metavar="HOST", nargs="?", help="default: every recorded session")
 
     p = sub.add_parser("gpu", parents=[ssh, env], help="nvidia-smi and TensorFlow's GPU list")
@@ -124,7 +161,17 @@ def run(args: argparse.Namespace) -> int:
                                copy=not args.no_copy, gpu_check=not args.no_gpu_check,
                                project=args.project)
     if args.command == "start":
-        return session.start(args.host, s, open_browser=s["browser"])
+        return session.start(args.host, s, open_browser=s["browser"],
+                             idle_minutes=s["stop_after_idle"])
+    if args.command == "run":
+        return job.run(args.host, s, args.remote_command, fetch_after=args.fetch,
+                       idle_minutes=s["stop_after_idle"], show_all=args.all,
+                       project=args.project)
+    if args.command == "logs":
+        return job.logs(args.host, s, wait=args.follow, show_all=args.all)
+    if args.command == "fetch":
+        job.fetch(args.host, s, into=args.into)
+        return 0
     if args.command == "status":
         return session.status(args.host, s, show_url=args.url)
     if args.command == "stop":
@@ -132,10 +179,29 @@ def run(args: argparse.Namespace) -> int:
     return gpucheck.gpu(args.host, s)
 
 
+def split_command(argv: list) -> tuple:
+    """(the tool's arguments, the remote command after ``--``); ``--`` is only for `run`."""
+    if "--" not in argv:
+        return argv, []
+    at = argv.index("--")
+    return argv[:at], argv[at + 1:]
+
+
 def main(argv: list | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    own, remote_command = split_command(sys.argv[1:] if argv is None else list(argv))
+    parser = build_parser()
+    args = parser.parse_args(own)
+    if remote_command and args.command != "run":
+        parser.error(f"only `run` takes a command after --, not `{args.command}`")
+    args.remote_command = remote_command
     try:
         return run(args)
+    except job.JobFailed as exc:
+        _fail(str(exc))
+        return exc.status
+    except job.ConnectionLost as exc:
+        _fail(str(exc))
+        return 255
     except RemoteError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

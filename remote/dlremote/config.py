@@ -56,6 +56,18 @@ def seconds(text: str) -> float:
     return value
 
 
+def minutes(text: str) -> float:
+    """A number of minutes in [0, MAX_SECONDS / 60] (0: off), from a flag or the config file."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of minutes") from None
+    if not 0 <= value <= MAX_SECONDS / 60:  # also refuses nan and inf
+        raise ValueError(f"must be a number of minutes from 0 (off) up to {MAX_SECONDS // 60} "
+                         f"(one day), not {text.strip()}")
+    return value
+
+
 def _flag(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "yes", "true", "on"):
@@ -79,6 +91,7 @@ SETTINGS = {
     "timeout": seconds,
     "connect_timeout": seconds,
     "browser": _flag,
+    "stop_after_idle": minutes,
 }
 
 DEFAULTS = {
@@ -94,6 +107,7 @@ DEFAULTS = {
     "timeout": 90.0,
     "connect_timeout": 15.0,
     "browser": True,
+    "stop_after_idle": None,  # None: leave the host's idle watcher as it is (off unless armed)
 }
 
 

@@ -13,9 +13,11 @@ from pathlib import Path
 
 from dlremote import RemoteError
 
-# What `setup` copies to the host: enough to `pip install -e .` and open the lessons.
-COURSE_PATHS = ("pyproject.toml", "environment.yml", "README.md", "lib", "course",
-                "benchmarks", "data/manifest.json", "data/README.md")
+# What `setup` and `run` copy to the host: enough to `pip install -e .`, open the lessons
+# and run `make course` or `make test` there.
+COURSE_PATHS = ("pyproject.toml", "environment.yml", "README.md", "Makefile", "lib", "course",
+                "benchmarks", "tools", "tests", "jupyter", "data/manifest.json",
+                "data/README.md")
 SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
 REQUIREMENTS = ".dlcourse-requirements.txt"
 

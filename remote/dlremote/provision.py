@@ -26,7 +26,7 @@ def setup(host: str, s: dict, *, install: bool = True, copy: bool = True,
     if copy:
         archive = envspec.course_archive(root, lines)
         out(f"[2/4] copying the course ({len(archive) // 1024} KiB) to {remote_dir}")
-        _upload(target, remote_dir, archive)
+        upload(target, remote_dir, archive)
     else:
         out("[2/4] not copying the course files (--no-copy)")
     if install:
@@ -53,16 +53,26 @@ def setup(host: str, s: dict, *, install: bool = True, copy: bool = True,
     return 0
 
 
-def _upload(target, remote_dir: str, archive: bytes) -> None:
-    d = scripts.path_expr(remote_dir)
-    args = sshcmd.command(target, ["sh", "-c", shlex.quote(f"mkdir -p {d} && tar -xzf - -C {d}")])
+def upload(target, remote_dir: str, archive: bytes) -> None:
+    """Unpack ``archive`` (.tar.gz bytes) into ``remote_dir`` on the host; a full disk is
+    found before anything is written (and named if it fills up while unpacking)."""
+    script = scripts.unpack(remote_dir, len(archive))
+    args = sshcmd.command(target, ["sh", "-c", shlex.quote(script)])
     proc = subprocess.run(args, input=archive, capture_output=True, timeout=600)
-    if proc.returncode != 0:
-        stderr = proc.stderr.decode(errors="replace")
-        if proc.returncode == 255:
-            raise RemoteError(sshcmd.explain_failure(stderr, target))
-        raise RemoteError(f"copying the course to {remote_dir} on {target.label} failed: "
-                          f"{scripts.last_line(stderr)}")
+    stdout, stderr = (proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
+    if proc.returncode == 0:
+        return
+    if proc.returncode == 255:
+        raise RemoteError(sshcmd.explain_failure(stderr, target))
+    found = scripts.markers(stdout)
+    if "NOSPACE" in found or "No space left on device" in stderr:
+        free, need = found["NOSPACE"][0].split() if "NOSPACE" in found else ("?", "?")
+        detail = (f"{free} KiB free where {remote_dir} is, {need} KiB needed"
+                  if "NOSPACE" in found else f"it filled up while copying to {remote_dir}")
+        raise RemoteError(f"the disk of {target.label} is full ({detail}); free some space "
+                          "there (df -h; a fetched run's build/ folder can go), then try again")
+    raise RemoteError(f"copying the course to {remote_dir} on {target.label} failed: "
+                      f"{scripts.last_line(stderr + stdout)}")
 
 
 def _setup_problem(status: int, found: dict, target, requires: str, venv: str,

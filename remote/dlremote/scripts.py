@@ -8,6 +8,7 @@ the host. Values are quoted with shlex, so no setting can inject shell code.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 STATE = '"$HOME/.dlcourse-remote"'
 
@@ -18,6 +19,8 @@ NO_VENV_MODULE = 5
 PIP_FAILED = 6
 NO_DIR = 7
 NO_ENV = 8  # the virtual environment itself is missing
+NO_SPACE = 10
+NOTHING_TO_FETCH = 12
 
 
 def path_expr(path: str) -> str:
@@ -216,6 +219,53 @@ fi
 "$VENV/bin/python" -m pip install -r "$DIR/{requirements}" || exit {PIP_FAILED}
 "$VENV/bin/python" -m pip install --no-deps -e "$DIR" || exit {PIP_FAILED}
 """ + record_env('"$VENV"', '"$DIR"') + 'echo "DLREMOTE_SETUP_OK $VENV"\n'
+
+
+def hostside(venv, remote_dir, args: str, need_env: bool = False) -> str:
+    """Write ``hostside.py`` to ~/.dlcourse-remote on the host and run it there with ``args``
+    (shell words; $STATE, $DIR and $VENV may be used) under the course's Python (python3
+    without one; ``need_env``: exit NO_ENV instead). Prints DLREMOTE_DIR and DLREMOTE_VENV."""
+    source = Path(__file__).with_name("hostside.py").read_text()
+    return locate(venv, remote_dir) + f"""\
+echo "DLREMOTE_DIR $DIR"
+echo "DLREMOTE_VENV $VENV"
+PY="$VENV/bin/python"
+if [ ! -x "$PY" ]; then
+  {f'echo "DLREMOTE_NOENV $VENV"; exit {NO_ENV}' if need_env else 'PY=python3'}
+fi
+mkdir -p "$STATE"
+cat > "$STATE/dlremote_host.py.$$" <<'DLREMOTE_EOF'
+{source}DLREMOTE_EOF
+mv "$STATE/dlremote_host.py.$$" "$STATE/dlremote_host.py"
+"$PY" "$STATE/dlremote_host.py" {args}
+"""
+
+
+def unpack(remote_dir: str, size: int) -> str:
+    """Unpack a .tar.gz from stdin into ``remote_dir``, once it is known to fit (with 256 MiB
+    to spare for the run's outputs): exit NO_SPACE with DLREMOTE_NOSPACE FREE_KIB if not."""
+    d = path_expr(remote_dir)
+    need = size // 1024 + 256 * 1024
+    return f"""\
+mkdir -p {d} || exit {NO_DIR}
+FREE=$(df -Pk {d} | awk 'NR==2 {{print $4}}')
+if [ -n "$FREE" ] && [ "$FREE" -lt {need} ]; then
+  echo "DLREMOTE_NOSPACE $FREE {need}"; exit {NO_SPACE}
+fi
+tar -xzf - -C {d}
+"""
+
+
+def pack_results(remote_dir) -> str:
+    """A .tar.gz of the run's results on stdout (build/results.json, executed, site);
+    exit NOTHING_TO_FETCH (naming the folder on stderr) when there is none."""
+    return locate(None, remote_dir) + f"""\
+cd "$DIR" 2>/dev/null || {{ echo "$DIR" >&2; exit {NOTHING_TO_FETCH}; }}
+set --
+for p in build/results.json build/executed build/site; do [ -e "$p" ] && set -- "$@" "$p"; done
+[ $# -gt 0 ] || {{ echo "$DIR" >&2; exit {NOTHING_TO_FETCH}; }}
+tar -czf - "$@"
+"""
 
 
 def markers(text: str) -> dict:

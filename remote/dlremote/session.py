@@ -13,7 +13,7 @@ import signal
 import time
 import webbrowser
 
-from dlremote import RemoteError, local, ports, scripts, sshcmd, state, suggest
+from dlremote import RemoteError, job, local, ports, scripts, sshcmd, state, suggest
 
 
 def _hint_for_log(line: str, remote_port: int) -> str:
@@ -83,8 +83,16 @@ def _healthy(record) -> bool:
             and local.api_get(record["local_port"], record["token"], timeout=3) is not None)
 
 
-def start(host: str, s: dict, *, open_browser: bool = True, out=print) -> int:
+def start(host: str, s: dict, *, open_browser: bool = True, idle_minutes: float | None = None,
+          out=print) -> int:
     target = sshcmd.connect(host, s)
+    code = _start(host, target, s, open_browser, out)
+    if idle_minutes is not None:
+        job.arm_idle(target, idle_minutes, venv=s["venv"], remote_dir=s["remote_dir"], out=out)
+    return code
+
+
+def _start(host, target, s, open_browser, out) -> int:
     sdir = state.private_dir(state.state_dir())
     old = state.load(sdir, host)
     if old and old.get("ready") and _healthy(old):
@@ -257,6 +265,8 @@ def _recorded(sdir, host: str | None) -> tuple:
 
 
 def stop(host: str | None, s: dict, out=print) -> int:
+    """End the host's job, stop JupyterLab and close the tunnel (every recorded host
+    without HOST)."""
     sdir = state.state_dir()
     targets, errors = _recorded(sdir, host)
     if not targets and not errors:
@@ -265,9 +275,20 @@ def stop(host: str | None, s: dict, out=print) -> int:
     failed = []
     for name in targets:
         record = state.load(sdir, name)
+        try:
+            ended = job.stop_job(_target(name, record, s), _control(record))
+        except RemoteError as exc:
+            if record is None:
+                raise
+            ended = None
+            failed.append(f"could not stop the job on {name}: {exc}")
+        if ended:
+            out(ended)
         if record is None:
-            others = ", ".join(state.hosts(sdir)) or "none"
-            out(f"{name}: nothing to stop (no session recorded; recorded sessions: {others})")
+            if not ended:
+                others = ", ".join(state.hosts(sdir)) or "none"
+                out(f"{name}: nothing to stop (no job runs, no session recorded; recorded "
+                    f"sessions: {others})")
             continue
         problems = _teardown(record)
         if problems:
@@ -283,6 +304,19 @@ def stop(host: str | None, s: dict, out=print) -> int:
     return 0
 
 
+def _target(name: str, record: dict | None, s: dict):
+    """The host of a recorded session, else as the settings reach ``name``."""
+    return sshcmd.Target.from_dict(record["target"]) if record else sshcmd.connect(name, s)
+
+
+def _control(record: dict | None) -> str | None:
+    """The session's control socket when its tunnel is up (commands then reuse it)."""
+    if not record:
+        return None
+    target = sshcmd.Target.from_dict(record["target"])
+    return record.get("control") if sshcmd.master_pid(target, record.get("control")) else None
+
+
 def status(host: str | None, s: dict, *, show_url: bool = False, out=print) -> int:
     sdir = state.state_dir()
     targets, damaged = _recorded(sdir, host)
@@ -293,10 +327,17 @@ def status(host: str | None, s: dict, *, show_url: bool = False, out=print) -> i
     for name in targets:
         record = state.load(sdir, name)
         if record is None:
-            out(f"{name}: not running (no session recorded)")
-            healthy = False
-            continue
-        healthy &= _status_one(name, record, show_url, out)
+            out(f"{name}: JupyterLab not running (no session recorded)")
+        else:
+            healthy &= _status_one(name, record, show_url, out)
+        try:
+            lines, running = job.job_lines(_target(name, record, s), _control(record))
+        except RemoteError as exc:
+            lines, running = [f"  job:     unknown ({exc})"], False
+        for line in lines:
+            out(line)
+        if record is None:
+            healthy &= running
     if damaged:
         raise RemoteError("; ".join(damaged))
     return 0 if healthy else 1

@@ -1,0 +1,284 @@
+"""`run`, `logs`, `fetch`, `--stop-after-idle`: the course run on the host as a detached job.
+
+The job itself is kept on the host by ``hostside`` (one folder per job under
+``~/.dlcourse-remote/jobs``); nothing about it is stored on the laptop, so any laptop
+with the key can follow, stop or fetch it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from dlremote import RemoteError, envspec, provision, scripts, sshcmd, suggest
+from dlremote.hostside import BUSY, NO_SHUTDOWN, Progress
+
+JOBS = '"$STATE/jobs"'
+DEFAULT_COMMAND = ("make", "course")
+RESULTS = ("build/results.json", "build/executed", "build/site")
+
+
+class ConnectionLost(RemoteError):
+    """The connection dropped while following a job: the job goes on on the host."""
+
+
+class JobFailed(RemoteError):
+    """The job ended with a non-zero exit status (``status``), which becomes the tool's."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def call(target, args: str, *, venv=None, remote_dir=None, need_env=False, control=None,
+         what="the job command") -> dict:
+    """Run ``hostside.py args`` on the host; its markers (``scripts.markers``)."""
+    proc = sshcmd.run_script(target, scripts.hostside(venv, remote_dir, args, need_env),
+                             control=control, timeout=120, what=what)
+    found = scripts.markers(proc.stdout)
+    if proc.returncode == scripts.NO_ENV:
+        raise RemoteError(f"no course environment on {target.label}: {found['NOENV'][0]} does "
+                          f"not exist; run `{suggest('setup', target.dest)}` first, or pass "
+                          "--venv PATH")
+    if proc.returncode == BUSY:
+        raise busy(target, *(found["BUSY"][0].split(None, 2) + ["", ""])[:3])
+    if proc.returncode not in (0, NO_SHUTDOWN):
+        raise RemoteError(f"{what} failed on {target.label}: "
+                          f"{scripts.last_line(proc.stderr + proc.stdout)}")
+    return found
+
+
+def busy(target, job: str, pid: str, command: str) -> RemoteError:
+    return RemoteError(f"a job is already running on {target.label}: `{command}` (job {job}, "
+                       f"pid {pid}); follow it with `{suggest('logs', target.dest, '--follow')}` "
+                       f"or end it with `{suggest('stop', target.dest)}`")
+
+
+def notebook_cells(root: Path | None = None) -> dict:
+    """Lesson name -> number of cells, from the local course (for ``cell 5/42``)."""
+    cells = {}
+    try:
+        course = (root or envspec.project_root()) / "course"
+        for path in course.glob("[0-9][0-9]_*.ipynb"):
+            cells[path.stem] = len(json.loads(path.read_text()).get("cells", []))
+    except (RemoteError, OSError, ValueError):
+        pass  # only the "/42" is lost
+    return cells
+
+
+def run(host: str, s: dict, command: list, *, fetch_after: bool = False,
+        idle_minutes: float | None = None, show_all: bool = False, project: str | None = None,
+        out=print) -> int:
+    """Sync the course, start ``command`` detached on the host, follow it to its end."""
+    target = sshcmd.connect(host, s)
+    text = " ".join(command or DEFAULT_COMMAND)  # joined like ssh joins a remote command
+    where = {"venv": s["venv"], "remote_dir": s["remote_dir"]}
+    found = call(target, f"status {JOBS}", need_env=True, what="checking for a running job",
+                 **where)
+    if found.get("STATE", [""])[0].startswith("running"):
+        raise busy(target, *found["JOB"][0].split()[:2], found["COMMAND"][0])
+    remote_dir = found["DIR"][0]
+    root = Path(project) if project else envspec.project_root()
+    deps, _ = envspec.read_spec(root / "pyproject.toml")
+    archive = envspec.course_archive(root, envspec.requirements(deps, linux=True))
+    out(f"syncing the course ({len(archive) // 1024} KiB) to {remote_dir} on {target.label}")
+    provision.upload(target, remote_dir, archive)
+    started = call(target, f"start {JOBS} \"$DIR\" \"$VENV\" {_quote(text)}",
+                   what="starting the job", **where)
+    job = started["JOB"][0].split()[0]
+    out(f"started `{text}` on {target.label} as job {job}, detached: it goes on if this "
+        f"connection drops (`{suggest('logs', host, '--follow')}` reattaches)")
+    if idle_minutes is not None:
+        arm_idle(target, idle_minutes, out=out, **where)
+    code = follow(target, host, job, show_all=show_all, cells=notebook_cells(root), out=out)
+    if fetch_after:
+        fetch(host, s, target=target, remote_dir=remote_dir, out=out)
+    return finish(target, host, text, code)
+
+
+def finish(target, host: str, command: str, code: int) -> int:
+    if code != 0:
+        raise JobFailed(f"`{command}` on {target.label} ended with exit status {code}; the "
+                        f"whole log: `{suggest('logs', host, '--all')}`; what it made: "
+                        f"`{suggest('fetch', host)}`", code)
+    return 0
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: bool = False,
+           cells: dict | None = None, out=print) -> int:
+    """Show the job's log (progress lines, or ``show_all``), until it ends with ``wait``.
+
+    Returns its exit status (0 while it still runs, without ``wait``); ConnectionLost when
+    the connection drops first (the job goes on).
+    """
+    args = sshcmd.command(target, ["sh", "-s"])
+    script = scripts.hostside(None, None, f"follow {JOBS} {int(wait)} {_quote(job)}")
+    progress = Progress(cells, show_all)
+    end, full_disk = None, False
+    with subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, errors="replace") as proc:
+        proc.stdin.write(script)
+        proc.stdin.close()
+        try:
+            for raw in proc.stdout:
+                line = raw.rstrip("\n")
+                if line.startswith("DLREMOTE_"):
+                    key, _, value = line[len("DLREMOTE_"):].partition(" ")
+                    if key == "END":
+                        end = value.split()
+                    elif key == "NOJOB":
+                        end = ["none"]
+                    continue
+                full_disk |= "No space left on device" in line
+                shown = progress.feed(line)
+                if shown is not None:
+                    out(shown)
+        except KeyboardInterrupt:
+            proc.kill()
+            print(f"stopped following; the job goes on on {target.label}: "
+                  f"`{suggest('logs', host, '--follow')}` reattaches", file=sys.stderr)
+            return 130
+        stderr = proc.stderr.read()
+    if end is None:
+        why = sshcmd.explain_failure(stderr, target) if proc.returncode == 255 else \
+            f"ssh ended with status {proc.returncode}"
+        raise ConnectionLost(f"lost the connection to {target.label} ({why}); the job goes on "
+                             f"there: `{suggest('logs', host, '--follow')}` reattaches")
+    if end == ["none"]:
+        raise RemoteError(f"no job on {target.label}: start one with "
+                          f"`{suggest('run', host)}`")
+    if end[0] == "lost":
+        raise RemoteError(f"the job on {target.label} ended without an exit status (the host "
+                          f"rebooted, or its runner was killed); its log: "
+                          f"`{suggest('logs', host, '--all')}`")
+    if end[0] == "running":
+        return 0
+    code = int(end[1])
+    if code != 0 and full_disk:
+        out(f"the disk of {target.label} filled up during the job (No space left on device): "
+            "free some space there (df -h), then run again")
+    out(f"{progress.elapsed} job ended with exit status {code}".strip())
+    return code
+
+
+def logs(host: str, s: dict, *, wait: bool = False, show_all: bool = False, out=print) -> int:
+    target = sshcmd.connect(host, s)
+    code = follow(target, host, wait=wait, show_all=show_all, cells=notebook_cells(), out=out)
+    return finish(target, host, "the job", code)
+
+
+def arm_idle(target, minutes: float, *, venv=None, remote_dir=None, control=None,
+             out=print) -> None:
+    """Start (or with 0 stop) the host's idle watcher; a host that cannot shut itself
+    down is said so in one line, and nothing else changes."""
+    found = call(target, f"arm \"$STATE\" {minutes!r} \"$VENV\"", venv=venv,
+                 remote_dir=remote_dir, control=control, what="the idle watcher")
+    if "NOSHUTDOWN" in found:
+        out(f"WARNING: --stop-after-idle is OFF: {target.label} cannot shut itself down "
+            f"({found['NOSHUTDOWN'][0]}); allow it (a sudoers line `USER ALL=(root) NOPASSWD: "
+            "/sbin/shutdown`) or stop the machine in your cloud console when done")
+    elif "IDLE_OFF" in found:
+        out(f"idle shutdown of {target.label} is off")
+    else:
+        out(f"{target.label} shuts itself down ({found['IDLE_ARMED'][0].split(None, 1)[1]}) "
+            f"after {minutes:g} min with no job, no busy kernel and no browser connected")
+
+
+def job_lines(target, control=None) -> tuple:
+    """(lines describing the host's latest job, whether it runs) for `status`."""
+    found = call(target, f"status {JOBS}", control=control, what="job status")
+    if "NOJOB" in found:
+        return ["  job:     none"], False
+    job, _, seconds = found["JOB"][0].split()
+    state = found["STATE"][0].split()
+    said = {"running": f"running for {int(seconds) // 60} min",
+            "ended": f"ended with exit status {state[-1]}",
+            "lost": "ended without an exit status (host rebooted?)"}[state[0]]
+    lines = [f"  job:     {job} `{found['COMMAND'][0]}` {said}"]
+    if "PROGRESS" in found:
+        lines.append(f"  at:      {found['PROGRESS'][0]}")
+    return lines, state[0] == "running"
+
+
+def stop_job(target, control=None) -> str | None:
+    """End the host's running job (TERM, then KILL); one line saying so, None if none ran."""
+    found = call(target, f"stop {JOBS}", control=control, what="stopping the job")
+    if "STILL_RUNNING" in found:
+        raise RemoteError(f"the job on {target.label} is still running: "
+                          f"{found['STILL_RUNNING'][0]}")
+    if "STOPPED" in found:
+        return f"job {found['STOPPED'][0]} on {target.label} stopped"
+    return None
+
+
+def fetch(host: str, s: dict, *, into: str | None = None, target=None,
+          remote_dir: str | None = None, out=print) -> Path:
+    """Bring build/results.json, build/executed/ and build/site/ back into a new folder
+    ``HOST-YYYY-MM-DD`` (``-2``, ``-3``... when taken) under ``into`` (default: here)."""
+    target = target or sshcmd.connect(host, s)
+    args = sshcmd.command(target, ["sh", "-s"])
+    proc = subprocess.run(args, input=scripts.pack_results(remote_dir or s["remote_dir"]).encode(),
+                          capture_output=True, timeout=1800)
+    stderr = proc.stderr.decode(errors="replace")
+    if proc.returncode == 255:
+        raise RemoteError(sshcmd.explain_failure(stderr, target))
+    if proc.returncode == scripts.NOTHING_TO_FETCH:
+        raise RemoteError(f"nothing to fetch on {target.label}: no {', '.join(RESULTS)} in "
+                          f"{scripts.last_line(stderr)}; run the course there first "
+                          f"(`{suggest('run', host)}`)")
+    if proc.returncode != 0:
+        raise RemoteError(f"packing the results on {target.label} failed: "
+                          f"{scripts.last_line(stderr)}")
+    folder = new_folder(Path(into or "."), host)
+    files = unpack(proc.stdout, folder)
+    notebooks = len([f for f in files if f.startswith("build/executed/")])
+    out(f"fetched {len(files)} files from {target.label} into {folder}: "
+        f"{'results.json, ' if 'build/results.json' in files else ''}"
+        f"{notebooks} executed notebook(s), "
+        f"{'the site (build/site/index.html)' if 'build/site/index.html' in files else 'no site'}")
+    return folder
+
+
+def new_folder(parent: Path, host: str, today: datetime.date | None = None) -> Path:
+    """A new folder ``HOST-YYYY-MM-DD`` in ``parent``; an existing one is never reused."""
+    name = f"{re.sub(r'[^A-Za-z0-9._-]', '_', host)}-{today or datetime.date.today()}"
+    parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        candidate = parent / (name if n == 1 else f"{name}-{n}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RemoteError(f"too many fetches named {name} in {parent}: move some away")
+
+
+def unpack(data: bytes, folder: Path) -> list:
+    """Write the regular files of a .tar.gz under ``folder``; paths leaving it, links and
+    devices are refused (the archive comes from another machine)."""
+    written = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            parts = PurePosixPath(member.name).parts
+            if member.name.startswith("/") or ".." in parts or not (member.isfile()
+                                                                     or member.isdir()):
+                raise RemoteError(f"refusing {member.name!r} in the results from the host "
+                                  "(a link, a device or a path outside the folder)")
+            path = folder.joinpath(*parts)
+            if member.isdir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(tar.extractfile(member).read())
+            written.append(member.name)
+    return written
