@@ -14,11 +14,23 @@ PORT ?= 8888
 # Containers and cloud images often run as root, which Jupyter refuses unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install env-check lab test course site test-latest student sync data bench clean
+.PHONY: help install env-check lab test course site site-js test-latest student sync data bench clean
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-install: $(STAMP) ## Create .venv and install the pinned environment (once)
+# The course's kernel (jupyter/kernels/python3) replaces ipykernel's own in .venv, so every
+# front end that uses .venv (jupyter lab or nbconvert run by hand, VS Code) keeps TensorFlow's
+# start-up lines out of the notebooks, not only make lab and make course. Installed with the
+# environment (pip rewrites ipykernel's spec when it reinstalls ipykernel) and again when
+# the kernel's files change.
+KERNEL := $(VENV)/share/jupyter/kernels/python3/startup.py
+INSTALL_KERNEL := $(BIN)/jupyter kernelspec install --sys-prefix --name python3 \
+	--log-level=WARN jupyter/kernels/python3
+
+install: $(STAMP) $(KERNEL) ## Create .venv and install the pinned environment (once)
+
+$(KERNEL): jupyter/kernels/python3/kernel.json jupyter/kernels/python3/startup.py | $(STAMP)
+	@$(INSTALL_KERNEL)
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python found on PATH: install Python 3.13, 3.12 or 3.11 \
@@ -33,6 +45,7 @@ $(STAMP): pyproject.toml
 	echo "installed the course environment in $$(( $$(date +%s) - start )) s"
 	@$(BIN)/python tools/check_env.py --repair || { echo "The course environment $(VENV) is still \
 	incomplete after installing. Start it afresh with: rm -rf $(VENV) && make install"; exit 1; }
+	@$(INSTALL_KERNEL)
 	@touch $@
 
 # A broken environment is repaired before use, and nothing is deleted: tools/check_env.py, run
@@ -60,7 +73,17 @@ course: $(STAMP) ## Run every notebook with papermill (full mode; QUICK=1, NOTEB
 	QUICK=$(QUICK) NOTEBOOK=$(NOTEBOOK) $(BIN)/python tools/run_course.py
 
 site: $(STAMP) ## Render build/site/ (index, results, lessons) from the last make course
-	$(BIN)/python tools/site.py
+	$(BIN)/python tools/build_site.py
+
+# The site test's JavaScript (axe-core), pinned in tools/site-js/package-lock.json; the test
+# runs `make site-js` itself, so a clean clone's make test installs it (about 5 s, npm registry).
+SITE_JS := tools/site-js/node_modules/.installed
+site-js: $(SITE_JS)
+$(SITE_JS): tools/site-js/package.json tools/site-js/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18 or newer \
+	(Debian: apt-get install nodejs npm) to check the site"; exit 1; }
+	@cd tools/site-js && npm ci --ignore-scripts --no-audit --no-fund --silent
+	@touch $@
 
 test-latest: ## Upgrade guard: the suite with the newest TF, Keras, Lab... in .venv-latest
 	$(PYTHON) tools/test_latest.py

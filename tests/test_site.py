@@ -14,7 +14,7 @@ from browser import launch
 from conftest import ROOT
 
 SITE_LESSONS = "07"  # a small lesson with figures and formulas, run in quick mode
-spec = importlib.util.spec_from_file_location("course_site", ROOT / "tools" / "site.py")
+spec = importlib.util.spec_from_file_location("course_site", ROOT / "tools" / "build_site.py")
 course_site = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(course_site)
 
@@ -70,7 +70,7 @@ def test_the_results_table_shows_every_result(tmp_path):
     assert "Some CPU (2 cores)" in text and "2026-01-02 03:04" in text
     assert "not run yet" in text  # nothing in tmp_path/executed
     (tmp_path / "results.json").write_text("{broken")
-    run = subprocess.run([sys.executable, "tools/site.py"], cwd=ROOT, capture_output=True,
+    run = subprocess.run([sys.executable, "tools/build_site.py"], cwd=ROOT, capture_output=True,
                          text=True, env=dict(os.environ, BUILD_DIR=str(tmp_path)), timeout=120)
     assert run.returncode == 1 and "not a valid results file" in run.stdout
 

@@ -78,7 +78,7 @@ def main() -> int:
         failures.append("results.json")
     if failures:
         print(f"\nfailed: {', '.join(failures)} (see {BUILD}/executed/ and {BUILD}/html/)")
-    site = run_with_deadline([sys.executable, str(ROOT / "tools" / "site.py")], 600)  # build/site/
+    site = run_with_deadline([sys.executable, str(ROOT / "tools" / "build_site.py")], 600)
     return 1 if failures or site != 0 else 0
 
 
