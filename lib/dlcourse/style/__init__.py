@@ -13,49 +13,29 @@ Public API (notebooks and tests import only these names):
 - optimisation: :func:`transfer` (Adam or L-BFGS), :func:`make_objective`;
 - images: :func:`content_image`, :func:`style_image`, :func:`load_image`,
   :func:`as_rgb`, :func:`fit_shorter_side`, :func:`resize`, :func:`center_square`,
-  :func:`to_uint8`, :func:`show_images`,
-  ``CONTENT_PHOTOS``, ``PAINTINGS``;
-- the lesson's widget: :func:`explore`, :func:`png_bytes`; :func:`loss_ratio`.
+  :func:`to_uint8`, ``CONTENT_PHOTOS``, ``PAINTINGS``;
+- figures and the lesson's widget (``plots``): :func:`show_images`, :func:`explore`,
+  :func:`png_bytes`; and :func:`loss_ratio` of a run's history.
+
+Importing the package is quick: each name is loaded from its module on first use, so
+TensorFlow, matplotlib and ipywidgets load only when something needs them.
 """
 
-from .images import (
-    CONTENT_PHOTOS,
-    PAINTINGS,
-    as_rgb,
-    center_square,
-    content_image,
-    fit_shorter_side,
-    load_image,
-    resize,
-    show_images,
-    style_image,
-    to_uint8,
-)
-from .losses import (
-    content_loss,
-    gram_matrix,
-    layer_style_loss,
-    style_loss,
-    total_variation_loss,
-)
-from .transfer import make_objective, transfer
-from .vgg import (
-    CONTENT_LAYERS,
-    MEAN_BGR,
-    NETS,
-    STYLE_LAYERS,
-    FeatureExtractor,
-    deprocess,
-    feature_extractor,
-    keras_name,
-    layer_names,
-    min_side,
-    paper_name,
-    preprocess,
-    weights_fingerprint,
-    weights_path,
-)
-from .widgets import explore, loss_ratio, png_bytes
+import importlib
+
+# Where each public name lives; a name is imported from its module the first time it is used.
+SOURCES = {
+    "images": ("CONTENT_PHOTOS", "PAINTINGS", "as_rgb", "center_square", "content_image",
+               "fit_shorter_side", "load_image", "resize", "style_image", "to_uint8"),
+    "losses": ("content_loss", "gram_matrix", "layer_style_loss", "style_loss",
+               "total_variation_loss"),
+    "optimise": ("loss_ratio", "make_objective", "transfer"),
+    "vgg": ("CONTENT_LAYERS", "MEAN_BGR", "NETS", "STYLE_LAYERS", "FeatureExtractor",
+            "deprocess", "feature_extractor", "keras_name", "layer_names", "min_side",
+            "paper_name", "preprocess", "weights_fingerprint", "weights_path"),
+    "plots": ("explore", "png_bytes", "show_images"),
+}
+MODULE_OF = {name: module for module, names in SOURCES.items() for name in names}
 
 __all__ = [
     "CONTENT_LAYERS", "CONTENT_PHOTOS", "MEAN_BGR", "NETS", "PAINTINGS", "STYLE_LAYERS",
@@ -65,3 +45,15 @@ __all__ = [
     "png_bytes", "preprocess", "resize", "show_images", "style_image", "style_loss",
     "to_uint8", "total_variation_loss", "transfer", "weights_fingerprint", "weights_path",
 ]
+
+
+def __getattr__(name: str):
+    if name not in MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{MODULE_OF[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

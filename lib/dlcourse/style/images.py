@@ -7,7 +7,6 @@ data layer (``dlcourse.data``: cache, offline mirror, or download with a checksu
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import data
@@ -104,24 +103,3 @@ def fit_shorter_side(image, size: int) -> np.ndarray:
 def to_uint8(image) -> np.ndarray:
     """``(H, W, 3)`` or ``(1, H, W, 3)`` 0-255 floats -> displayable uint8 (rounded, clipped)."""
     return np.clip(np.rint(as_rgb(image)), 0, 255).astype(np.uint8)
-
-
-def show_images(images, titles=None, *, suptitle: str = "", size: float = 2.6, axes=None):
-    """Show images ``(H, W, 3)`` 0-255 side by side, one title each; returns the axes."""
-    images = list(images)
-    titles = list(titles) if titles is not None else [""] * len(images)
-    if len(titles) != len(images):
-        raise ValueError(f"{len(titles)} titles for {len(images)} images")
-    if axes is None:
-        _, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.15),
-                               squeeze=False)
-        axes = axes[0]
-    for ax, img, title in zip(axes, images, titles, strict=True):
-        ax.imshow(to_uint8(img))
-        ax.set_title(title, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    if suptitle:
-        axes[0].figure.suptitle(suptitle)
-    axes[0].figure.tight_layout()
-    return axes

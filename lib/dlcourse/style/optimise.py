@@ -299,3 +299,9 @@ def cached_extractor(layers: tuple[str, ...], net: str = "vgg16", weights="image
     if key not in _EXTRACTORS:
         _EXTRACTORS[key] = vgg.feature_extractor(layers, net, weights)
     return _EXTRACTORS[key]
+
+
+def loss_ratio(history: dict) -> float:
+    """First total loss divided by the best one reached (how far the loss fell)."""
+    total = np.asarray(history["total"])
+    return float(total[0] / np.min(total))

@@ -1,19 +1,43 @@
-"""The lesson's widget: choose α/β, the painting and the number of steps, watch the image form."""
+"""Lesson 06's figures and widget: images side by side, and the α/β explorer.
+
+matplotlib and ipywidgets are imported here, where figures are drawn, so that the
+computing modules (and ``import dlcourse.style``) stay light.
+"""
 
 import io
 
-import ipywidgets as widgets
-import numpy as np
+import matplotlib.pyplot as plt
 from PIL import Image
 
-from . import images
-from .transfer import transfer
+from .images import to_uint8
+from .optimise import transfer
+
+
+def show_images(images, titles=None, *, suptitle: str = "", size: float = 2.6, axes=None):
+    """Show images ``(H, W, 3)`` 0-255 side by side, one title each; returns the axes."""
+    images = list(images)
+    titles = list(titles) if titles is not None else [""] * len(images)
+    if len(titles) != len(images):
+        raise ValueError(f"{len(titles)} titles for {len(images)} images")
+    if axes is None:
+        _, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.15),
+                               squeeze=False)
+        axes = axes[0]
+    for ax, img, title in zip(axes, images, titles, strict=True):
+        ax.imshow(to_uint8(img))
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if suptitle:
+        axes[0].figure.suptitle(suptitle)
+    axes[0].figure.tight_layout()
+    return axes
 
 
 def png_bytes(image) -> bytes:
     """PNG encoding of an RGB image ``(H, W, 3)`` 0-255 (for an ``ipywidgets.Image``)."""
     buffer = io.BytesIO()
-    Image.fromarray(images.to_uint8(image)).save(buffer, format="png")
+    Image.fromarray(to_uint8(image)).save(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -25,6 +49,8 @@ def explore(content, paintings: dict, size: int, max_steps: int, **transfer_kwar
     until the button is pressed (or ``run`` is called); the image is redrawn about
     ten times per run through ``transfer``'s callback.
     """
+    import ipywidgets as widgets  # only where a widget is drawn: the package imports fast
+
     if not paintings:
         raise ValueError("give at least one painting")
     picture = widgets.Image(format="png", width=max(256, 2 * size))
@@ -56,9 +82,3 @@ def explore(content, paintings: dict, size: int, max_steps: int, **transfer_kwar
         init=widgets.Dropdown(options=["noise", "content"], description="start from"),
     )
     return widgets.VBox([controls, picture, status]), run
-
-
-def loss_ratio(history: dict) -> float:
-    """First total loss divided by the best one reached (how far the loss fell)."""
-    total = np.asarray(history["total"])
-    return float(total[0] / np.min(total))
