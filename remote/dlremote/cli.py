@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                        usage="%(prog)s HOST [options] [-- COMMAND...]")
     p.add_argument("host", metavar="HOST")
     p.add_argument("--fetch", action="store_true", help="fetch the results when the job ends")
+    p.add_argument("--into", metavar="DIR", help="with --fetch: where the new folder goes")
     p.add_argument("--all", action="store_true",
                    help="show every line of the log (cell outputs too), not only progress")
     p.add_argument("--project", metavar="DIR", help="course checkout to copy (default: this one)")
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         return session.start(args.host, s, open_browser=s["browser"],
                              idle_minutes=s["stop_after_idle"])
     if args.command == "run":
-        return job.run(args.host, s, args.remote_command, fetch_after=args.fetch,
+        return job.run(args.host, s, args.remote_command, fetch_after=args.fetch, into=args.into,
                        idle_minutes=s["stop_after_idle"], show_all=args.all,
                        project=args.project)
     if args.command == "logs":

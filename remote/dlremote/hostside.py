@@ -11,7 +11,7 @@ The laptop writes this file to ``~/.dlcourse-remote/dlremote_host.py`` on the ho
 - ``follow JOBS WAIT [ID]``: the log of the job (default: the latest), with WAIT=1
   until ``exit`` appears;
 - ``status JOBS`` and ``stop JOBS``: the latest job, and ending it (TERM, then KILL);
-- ``arm STATE MINUTES VENV``: the idle watcher (``watch``), which shuts the host down
+- ``arm STATE MINUTES``: the idle watcher (``watch``), which shuts the host down
   when no job runs, no kernel is busy and no browser is connected for MINUTES.
 
 Lines for the laptop start with ``DLREMOTE_`` (see ``scripts.markers``). The laptop
@@ -120,8 +120,9 @@ def alive(pid: int) -> bool:
         return True
 
 
-def ours(pid: int, word: str) -> bool:
-    """True while ``pid`` is alive and is this script doing ``word`` (not a reused pid)."""
+def ours(pid: int, *words: str) -> bool:
+    """True while ``pid`` is alive and its command line holds each of ``words`` (this
+    script's runner or watcher with its folder: a pid reused by another process is not)."""
     if not alive(pid):
         return False
     try:
@@ -129,7 +130,7 @@ def ours(pid: int, word: str) -> bool:
             args = fh.read().decode(errors="replace").split("\0")
     except OSError:
         return True  # no /proc (macOS host): trust the pid
-    return os.path.basename(__file__) in " ".join(args) and word in args
+    return all(word in args for word in words)
 
 
 def job_state(jobdir: str) -> tuple:
@@ -139,7 +140,7 @@ def job_state(jobdir: str) -> tuple:
     if code:
         return "ended", int(code)
     pid = read(os.path.join(jobdir, "pid"))
-    if pid and ours(int(pid), "runner"):
+    if pid and ours(int(pid), "runner", os.path.abspath(jobdir)):
         return "running", None
     return "lost", None
 
@@ -175,7 +176,8 @@ def start(jobs: str, course_dir: str, venv: str, command: str) -> int:
         write(os.path.join(jobdir, "command"), command)
         write(os.path.join(jobdir, "dir"), course_dir)
         runner = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "runner", jobdir, course_dir, venv],
+            [sys.executable, os.path.abspath(__file__), "runner", os.path.abspath(jobdir),
+             course_dir, venv],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, close_fds=True)
         write(os.path.join(jobdir, "pid"), str(runner.pid))
@@ -319,17 +321,32 @@ def shutdown_command() -> tuple:
     return ["sudo", "-n", found, "-h", "now"], None
 
 
-def busy_jupyter(venv: str) -> str | None:
+def jupyter_servers() -> list:
+    """The running Jupyter servers of this user: their runtime files (url, token, pid),
+    read directly (``jupyter server list`` takes seconds to start on a busy host)."""
+    runtime = os.environ.get("JUPYTER_RUNTIME_DIR") or os.path.join(
+        os.environ.get("JUPYTER_DATA_DIR") or (
+            os.path.expanduser("~/Library/Jupyter") if sys.platform == "darwin" else
+            os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"),
+                         "jupyter")), "runtime")
+    servers = []
+    for name in sorted(os.listdir(runtime)) if os.path.isdir(runtime) else []:
+        if name.startswith("jpserver-") and name.endswith(".json"):
+            try:
+                with open(os.path.join(runtime, name)) as fh:
+                    server = json.load(fh)
+            except (OSError, ValueError):
+                continue
+            if isinstance(server, dict) and alive(int(server.get("pid", 0))):
+                servers.append(server)
+    return servers
+
+
+def busy_jupyter() -> str | None:
     """Why JupyterLab on this host is not idle (a kernel busy, a browser connected), or None."""
-    jupyter = os.path.join(venv, "bin", "jupyter")
-    if not os.access(jupyter, os.X_OK):
-        return None
-    listed = subprocess.run([jupyter, "server", "list", "--json"], capture_output=True,
-                            text=True, timeout=60)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    for line in listed.stdout.splitlines():
+    for server in jupyter_servers():
         try:
-            server = json.loads(line)
             base = server["url"].rstrip("/")
             headers = {"Authorization": f"token {server.get('token', '')}"}
             with opener.open(urllib.request.Request(base + "/api/status", headers=headers),
@@ -340,12 +357,12 @@ def busy_jupyter(venv: str) -> str | None:
                              timeout=10) as answer:
                 if any(k.get("execution_state") == "busy" for k in json.loads(answer.read())):
                     return f"a kernel is busy in JupyterLab at {base}"
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return "JupyterLab does not answer (counted as busy)"  # never shut down blindly
     return None
 
 
-def watch(state_dir: str, minutes: float, venv: str) -> int:
+def watch(state_dir: str, minutes: float) -> int:
     """Shut the host down once it has been idle for ``minutes``; log why to idle.log."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     limit = minutes * 60
@@ -356,7 +373,7 @@ def watch(state_dir: str, minutes: float, venv: str) -> int:
     while True:
         current = latest(jobs)
         why = "a job runs" if current and job_state(current)[0] == "running" else \
-            busy_jupyter(venv)
+            busy_jupyter()
         now = time.time()
         if why:
             idle_since = now
@@ -376,11 +393,11 @@ def watch(state_dir: str, minutes: float, venv: str) -> int:
         time.sleep(poll)
 
 
-def arm(state_dir: str, minutes: float, venv: str) -> int:
+def arm(state_dir: str, minutes: float) -> int:
     """(Re)start the idle watcher; MINUTES 0 only stops the one running."""
     pidfile = os.path.join(state_dir, "idle.pid")
     old = read(pidfile)
-    if old and ours(int(old), "watch"):
+    if old and ours(int(old), "watch", os.path.abspath(state_dir)):
         os.kill(int(old), signal.SIGTERM)
     if minutes == 0:
         print("DLREMOTE_IDLE_OFF")
@@ -390,7 +407,8 @@ def arm(state_dir: str, minutes: float, venv: str) -> int:
         print("DLREMOTE_NOSHUTDOWN", problem)
         return NO_SHUTDOWN
     watcher = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "watch", state_dir, str(minutes), venv],
+        [sys.executable, os.path.abspath(__file__), "watch", os.path.abspath(state_dir),
+         str(minutes)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True, close_fds=True)
     write(pidfile, str(watcher.pid))
@@ -404,8 +422,8 @@ COMMANDS = {
     "follow": lambda a: follow(a[0], a[1] == "1", *a[2:]),
     "status": lambda a: status(a[0]),
     "stop": lambda a: stop(a[0]),
-    "arm": lambda a: arm(a[0], float(a[1]), a[2]),
-    "watch": lambda a: watch(a[0], float(a[1]), a[2]),
+    "arm": lambda a: arm(a[0], float(a[1])),
+    "watch": lambda a: watch(a[0], float(a[1])),
 }
 
 if __name__ == "__main__":

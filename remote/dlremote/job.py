@@ -72,7 +72,7 @@ def notebook_cells(root: Path | None = None) -> dict:
     return cells
 
 
-def run(host: str, s: dict, command: list, *, fetch_after: bool = False,
+def run(host: str, s: dict, command: list, *, fetch_after: bool = False, into: str | None = None,
         idle_minutes: float | None = None, show_all: bool = False, project: str | None = None,
         out=print) -> int:
     """Sync the course, start ``command`` detached on the host, follow it to its end."""
@@ -98,7 +98,7 @@ def run(host: str, s: dict, command: list, *, fetch_after: bool = False,
         arm_idle(target, idle_minutes, out=out, **where)
     code = follow(target, host, job, show_all=show_all, cells=notebook_cells(root), out=out)
     if fetch_after:
-        fetch(host, s, target=target, remote_dir=remote_dir, out=out)
+        fetch(host, s, into=into, target=target, remote_dir=remote_dir, out=out)
     return finish(target, host, text, code)
 
 
@@ -181,7 +181,7 @@ def arm_idle(target, minutes: float, *, venv=None, remote_dir=None, control=None
              out=print) -> None:
     """Start (or with 0 stop) the host's idle watcher; a host that cannot shut itself
     down is said so in one line, and nothing else changes."""
-    found = call(target, f"arm \"$STATE\" {minutes!r} \"$VENV\"", venv=venv,
+    found = call(target, f"arm \"$STATE\" {minutes!r}", venv=venv,
                  remote_dir=remote_dir, control=control, what="the idle watcher")
     if "NOSHUTDOWN" in found:
         out(f"WARNING: --stop-after-idle is OFF: {target.label} cannot shut itself down "

@@ -114,5 +114,6 @@ class Tool:
         return self.home / ".local" / "state" / "dlcourse-remote"
 
     def __call__(self, *args, timeout: float = 120) -> subprocess.CompletedProcess:
+        # in HOME: what the tool writes where it runs (fetch) stays out of the checkout
         return subprocess.run([sys.executable, str(TOOL), *map(str, args)], env=self.env,
-                              capture_output=True, text=True, timeout=timeout)
+                              cwd=self.home, capture_output=True, text=True, timeout=timeout)

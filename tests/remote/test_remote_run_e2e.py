@@ -79,8 +79,8 @@ def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
     cfg = tool.srv.config
     started = time.monotonic()
     run = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(cfg), "--",
-                            "PAUSE=0.4", "sh", str(stand_in)], env=tool.env, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            "PAUSE=0.4", "sh", str(stand_in)], env=tool.env, cwd=tool.home,
+                           text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # the course was synced, the job started and its progress reaches the laptop
     first = [run.stdout.readline() for _ in range(3)]
     assert first[0].startswith("syncing the course") and "started `PAUSE=0.4 sh" in first[1]
@@ -128,8 +128,8 @@ def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
 
 def test_a_failing_third_notebook_still_fetches_the_first_two(host, tmp_path):
     tool, _, stand_in = host
-    run = tool("run", "dlr-test", "-F", tool.srv.config, "--fetch", "--", "FAIL_AT=03_gamma",
-               "sh", stand_in, timeout=60)
+    run = tool("run", "dlr-test", "-F", tool.srv.config, "--fetch", "--into", tmp_path, "--",
+               "FAIL_AT=03_gamma", "sh", stand_in, timeout=60)
     assert run.returncode == 1  # the job's own exit status
     one_line_error(run, "ended with exit status 1", f"{TOOL} logs dlr-test --all")
     assert "!!! 03_gamma papermill exited with 1" in run.stdout
@@ -143,7 +143,8 @@ def test_second_run_status_and_stop(host):
     tool, _, stand_in = host
     cfg = tool.srv.config
     first = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(cfg), "--",
-                              "PAUSE=5", "sh", str(stand_in)], env=tool.env, text=True,
+                              "PAUSE=5", "sh", str(stand_in)], env=tool.env, cwd=tool.home,
+                             text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_until(lambda: jobs_on_host(tool) and (jobs_on_host(tool)[0] / "log").exists()
@@ -173,7 +174,7 @@ def test_fetch_with_nothing_to_fetch(host):
     tool, course_dir, _ = host
     run = tool("fetch", "dlr-test", "-F", tool.srv.config)
     one_line_error(run, "nothing to fetch on dlr-test", str(course_dir), f"{TOOL} run dlr-test")
-    assert not list(tool.home.glob("dlr-test-*"))
+    assert not list(tool.home.glob("dlr-test-*"))  # no empty folder either
 
 
 def test_idle_host_shuts_itself_down(host, tmp_path):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import http.server
 import itertools
 import json
 import os
+import re
+import shlex
 import shutil
 import socket
 import stat
@@ -13,8 +16,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
+import time
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from dlremote import (
@@ -24,6 +30,8 @@ from dlremote import (
     diagnose,
     envspec,
     gpucheck,
+    hostside,
+    job,
     keys,
     ports,
     provision,
@@ -856,3 +864,235 @@ def test_a_rejected_remote_python_is_named_with_why(host_here, monkeypatch, pyth
     message = str(exc.value)
     assert message.startswith("no suitable Python (>=") and said in message
     assert "3.11.7" not in message and "--remote-python" in message.split(";")[-1]
+
+
+# ----------------------------------------------------------------------------- issue 28: jobs
+
+PAPERMILL_LOG = """\
+[0:00:01] === 01_convolution_arithmetic (quick mode)
+[0:00:02] Input Notebook:  course/01_convolution_arithmetic.ipynb
+[0:00:03] Executing notebook with kernel: python3
+[0:00:04] Executing Cell 1-----------------------------------------
+[0:00:04] a line the cell printed
+[0:00:05] Ending Cell 1--------------------------------------------
+[0:00:05] Executing Cell 2-----------------------------------------
+[0:00:09] Ending Cell 2--------------------------------------------
+[0:00:10]     9 s
+[0:00:11] === 02_convolution_backprop (quick mode)
+[0:00:12] Executing Cell 1-----------------------------------------
+"""
+
+
+def test_progress_shows_notebook_cell_and_time_not_cell_output():
+    progress = hostside.Progress({"01_convolution_arithmetic": 40})
+    shown = [s for s in map(progress.feed, PAPERMILL_LOG.splitlines()) if s is not None]
+    assert shown == ["[0:00:01] === 01_convolution_arithmetic (quick mode)",
+                     "[0:00:04] 01_convolution_arithmetic: cell 1/40",
+                     "[0:00:05] 01_convolution_arithmetic: cell 2/40",
+                     "[0:00:10]     9 s",
+                     "[0:00:11] === 02_convolution_backprop (quick mode)",
+                     "[0:00:12] 02_convolution_backprop: cell 1"]
+    everything = hostside.Progress(show_all=True)
+    assert "[0:00:04] a line the cell printed" in map(everything.feed, PAPERMILL_LOG.splitlines())
+
+
+def test_the_course_cell_counts_come_from_the_notebooks():
+    cells = job.notebook_cells(ROOT)
+    assert cells["01_convolution_arithmetic"] == len(json.loads(
+        (ROOT / "course" / "01_convolution_arithmetic.ipynb").read_text())["cells"]) > 10
+
+
+@pytest.fixture
+def jobs_here(tmp_path, monkeypatch):
+    """hostside.py run right here: HOME=tmp (its jobs in tmp/.dlcourse-remote/jobs), and the
+    tool's ssh commands replaced by the same command run locally."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(sshcmd, "command", lambda target, remote, control=None: remote)
+    jobs = tmp_path / ".dlcourse-remote" / "jobs"
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    course = tmp_path / "course"
+    course.mkdir()
+
+    def start(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, hostside.__file__, "start", str(jobs), str(course),
+                               str(venv), command], capture_output=True, text=True, timeout=30)
+
+    def wait_end(seconds: float = 30) -> Path:
+        current = jobs / (jobs / "current").read_text().strip()
+        deadline = time.monotonic() + seconds
+        while not (current / "exit").exists():
+            assert time.monotonic() < deadline, "the job did not end"
+            time.sleep(0.05)
+        return current
+
+    return SimpleNamespace(jobs=jobs, venv=venv, course=course, start=start, wait_end=wait_end)
+
+
+def test_a_job_runs_detached_and_records_its_exit_status(jobs_here):
+    started = jobs_here.start("echo \"=== 01_x (quick mode)\"; echo hello; exit 3")
+    assert started.returncode == 0 and started.stdout.startswith("DLREMOTE_JOB ")
+    jobdir = jobs_here.wait_end()
+    assert (jobdir / "exit").read_text().strip() == "3"
+    log = (jobdir / "log").read_text().splitlines()
+    assert re.fullmatch(r"\[0:00:0\d\] hello", log[1]) and log[-1].endswith("exit status 3")
+    lines = []
+    assert job.follow(target(), "gpubox", out=lines.append) == 3  # through "ssh": sh -s here
+    assert lines[0].endswith("=== 01_x (quick mode)") and lines[-1].endswith("exit status 3")
+
+
+def test_make_in_a_job_uses_the_environment_and_never_rebuilds_it(jobs_here):
+    # the course's Makefile pattern: .venv/.installed is remade when pyproject.toml is newer
+    (jobs_here.course / "Makefile").write_text(
+        "VENV := .venv\nSTAMP := $(VENV)/.installed\n$(STAMP): pyproject.toml\n\t@echo REBUILT\n"
+        "course: $(STAMP)\n\t@echo COURSE with $(VENV) && command -v python\n")
+    (jobs_here.course / "pyproject.toml").write_text("")
+    jobs_here.start("make course")
+    log = (jobs_here.wait_end() / "log").read_text()
+    assert "REBUILT" not in log and f"COURSE with {jobs_here.venv}" in log
+    assert f"{jobs_here.venv}/bin/python" in log
+
+
+def test_a_second_job_is_refused_and_stop_ends_the_first(jobs_here):
+    jobs_here.start("sleep 60")
+    second = jobs_here.start("true")
+    assert second.returncode == hostside.BUSY and "DLREMOTE_BUSY" in second.stdout
+    assert "sleep 60" in second.stdout
+    with pytest.raises(RemoteError, match="already running on gpubox .*`sleep 60`.* stop gpubox"):
+        job.call(target(), f"start {job.JOBS} \"$DIR\" \"$VENV\" true")
+    assert job.stop_job(target()).startswith("job ")
+    assert (jobs_here.wait_end(1) / "exit").read_text().strip() == "143"
+    assert job.stop_job(target()) is None  # nothing runs now
+
+
+def test_a_full_disk_during_the_job_is_named(jobs_here):
+    jobs_here.start("echo 'OSError: [Errno 28] No space left on device'; exit 1")
+    jobs_here.wait_end()
+    lines = []
+    assert job.follow(target(), "gpubox", out=lines.append) == 1
+    assert any("disk of gpubox" in ln and "filled up" in ln for ln in lines)
+
+
+def test_a_dropped_connection_says_the_job_goes_on(monkeypatch):
+    monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", "kill -9 $$"])
+    with pytest.raises(job.ConnectionLost, match="lost the connection.*goes on.*logs gpubox"):
+        job.follow(target(), "gpubox")
+
+
+def test_a_full_disk_is_refused_before_copying(tmp_path, monkeypatch):
+    executable(tmp_path / "bin" / "df",
+               "echo 'Filesystem 1024-blocks Used Available Capacity Mounted on'\n"
+               "echo '/dev/vda 1000000 999990 10 100% /'\n")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    monkeypatch.setattr(sshcmd, "command",  # `sh -c QUOTED` as the host's shell reads it
+                        lambda target, remote, control=None: ["sh", "-c", *shlex.split(remote[2])])
+    with pytest.raises(RemoteError, match=r"disk of gpubox .* is full \(10 KiB free"):
+        provision.upload(target(), str(tmp_path / "course"), b"x" * 4096)
+    assert list((tmp_path / "course").iterdir()) == []
+
+
+def test_fetch_folders_are_never_reused(tmp_path):
+    day = __import__("datetime").date(2026, 12, 7)
+    first = job.new_folder(tmp_path, "ubuntu@203.0.113.7", day)
+    second = job.new_folder(tmp_path, "ubuntu@203.0.113.7", day)
+    assert (first.name, second.name) == ("ubuntu_203.0.113.7-2026-12-07",
+                                         "ubuntu_203.0.113.7-2026-12-07-2")
+
+
+@pytest.mark.parametrize("kind", ["symlink", "parent"])
+def test_fetched_archives_cannot_write_outside_their_folder(tmp_path, kind):
+    buffer = BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("build/link" if kind == "symlink" else "../../evil")
+        if kind == "symlink":
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(info, BytesIO(b""))
+    with pytest.raises(RemoteError, match="refusing"):
+        job.unpack(buffer.getvalue(), tmp_path / "into")
+    assert not (tmp_path / "evil").exists()
+
+
+def test_shutdown_needs_root_or_sudo_without_a_password(tmp_path, monkeypatch):
+    executable(tmp_path / "bin" / "shutdown", "exit 0\n")
+    executable(tmp_path / "bin" / "sudo", "exit 1\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    argv, why = hostside.shutdown_command()
+    assert argv is None and why == f"sudo asks for a password to run {tmp_path}/bin/shutdown"
+    executable(tmp_path / "bin" / "sudo", "exit 0\n")
+    assert hostside.shutdown_command() == (
+        ["sudo", "-n", f"{tmp_path}/bin/shutdown", "-h", "now"], None)
+
+
+def test_a_host_that_cannot_shut_down_is_said_so(monkeypatch):
+    monkeypatch.setattr(job, "call", lambda *a, **k: {
+        "NOSHUTDOWN": ["sudo asks for a password to run /sbin/shutdown"]})
+    lines = []
+    job.arm_idle(target(), 30, out=lines.append)
+    assert lines == [f"WARNING: --stop-after-idle is OFF: {target().label} cannot shut itself "
+                     "down (sudo asks for a password to run /sbin/shutdown); allow it (a sudoers "
+                     "line `USER ALL=(root) NOPASSWD: /sbin/shutdown`) or stop the machine in "
+                     "your cloud console when done"]
+
+
+class _FakeJupyter(http.server.BaseHTTPRequestHandler):
+    answers: dict = {}
+
+    def do_GET(self):
+        body = json.dumps(self.answers[self.path]).encode()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("status, kernels, busy", [
+    ({"connections": 0}, [{"execution_state": "idle"}], None),
+    ({"connections": 1}, [], "a browser is connected"),
+    ({"connections": 0}, [{"execution_state": "busy"}], "a kernel is busy"),
+])
+def test_idle_means_no_browser_and_no_busy_kernel(tmp_path, monkeypatch, status, kernels, busy):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _FakeJupyter)
+    _FakeJupyter.answers = {"/api/status": status, "/api/kernels": kernels}
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    (runtime / "jpserver-1.json").write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    (runtime / "jpserver-2.json").write_text(json.dumps({"url": "http://127.0.0.1:1/",
+                                                         "pid": 2 ** 22 + 1}))  # gone
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    try:
+        found = hostside.busy_jupyter()
+    finally:
+        server.shutdown()
+    assert found is None if busy is None else found.startswith(busy)
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "abc", "1441"])
+def test_stop_after_idle_minutes_are_checked(value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "gpubox", "--stop-after-idle", value])
+    assert exc.value.code == 2
+    assert "--stop-after-idle" in capsys.readouterr().err
+
+
+def test_only_run_takes_a_remote_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["stop", "gpubox", "--", "make", "course"])
+    assert exc.value.code == 2 and "only `run` takes a command" in capsys.readouterr().err
+    assert cli.split_command(["run", "h", "--fetch", "--", "make", "-j2", "--", "x"]) == (
+        ["run", "h", "--fetch"], ["make", "-j2", "--", "x"])
+
+
+@pytest.mark.parametrize("error, status", [(job.JobFailed("`make course` ended with 3", 3), 3),
+                                           (job.ConnectionLost("lost the connection"), 255)])
+def test_the_job_status_becomes_the_tools(monkeypatch, capsys, error, status):
+    def fail(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(job, "run", fail)
+    assert cli.main(["run", "gpubox"]) == status
+    assert one_line(capsys).endswith(str(error))
