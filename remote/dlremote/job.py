@@ -96,7 +96,7 @@ def run(host: str, s: dict, command: list, *, fetch_after: bool = False, into: s
         f"connection drops (`{suggest('logs', host, '--follow')}` reattaches)")
     if idle_minutes is not None:
         arm_idle(target, idle_minutes, out=out, **where)
-    code = follow(target, host, job, show_all=show_all, cells=notebook_cells(root), out=out)
+    code, _ = follow(target, host, job, show_all=show_all, cells=notebook_cells(root), out=out)
     if fetch_after:
         fetch(host, s, into=into, target=target, remote_dir=remote_dir, out=out)
     return finish(target, host, text, code)
@@ -115,16 +115,16 @@ def _quote(text: str) -> str:
 
 
 def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: bool = False,
-           cells: dict | None = None, out=print) -> int:
+           cells: dict | None = None, out=print) -> tuple:
     """Show the job's log (progress lines, or ``show_all``), until it ends with ``wait``.
 
-    Returns its exit status (0 while it still runs, without ``wait``); ConnectionLost when
-    the connection drops first (the job goes on).
+    Returns (its exit status, 0 while it still runs without ``wait``; its command);
+    ConnectionLost when the connection drops first (the job goes on).
     """
     args = sshcmd.command(target, ["sh", "-s"])
     script = scripts.hostside(None, None, f"follow {JOBS} {int(wait)} {_quote(job)}")
     progress = Progress(cells, show_all)
-    end, full_disk = None, False
+    end, command, full_disk = None, "", False
     with subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, errors="replace") as proc:
         proc.stdin.write(script)
@@ -134,7 +134,9 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
                 line = raw.rstrip("\n")
                 if line.startswith("DLREMOTE_"):
                     key, _, value = line[len("DLREMOTE_"):].partition(" ")
-                    if key == "END":
+                    if key == "FOLLOWING":
+                        command = value.partition(" ")[2]
+                    elif key == "END":
                         end = value.split()
                     elif key == "NOJOB":
                         end = ["none"]
@@ -147,7 +149,7 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
             proc.kill()
             print(f"stopped following; the job goes on on {target.label}: "
                   f"`{suggest('logs', host, '--follow')}` reattaches", file=sys.stderr)
-            return 130
+            return 130, command
         stderr = proc.stderr.read()
     if end is None:
         why = sshcmd.explain_failure(stderr, target) if proc.returncode == 255 else \
@@ -162,19 +164,22 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
                           f"rebooted, or its runner was killed); its log: "
                           f"`{suggest('logs', host, '--all')}`")
     if end[0] == "running":
-        return 0
+        out(f"{progress.elapsed} still running: `{suggest('logs', host, '--follow')}` follows "
+            "it to its end".strip())
+        return 0, command
     code = int(end[1])
     if code != 0 and full_disk:
         out(f"the disk of {target.label} filled up during the job (No space left on device): "
             "free some space there (df -h), then run again")
     out(f"{progress.elapsed} job ended with exit status {code}".strip())
-    return code
+    return code, command
 
 
 def logs(host: str, s: dict, *, wait: bool = False, show_all: bool = False, out=print) -> int:
     target = sshcmd.connect(host, s)
-    code = follow(target, host, wait=wait, show_all=show_all, cells=notebook_cells(), out=out)
-    return finish(target, host, "the job", code)
+    code, command = follow(target, host, wait=wait, show_all=show_all, cells=notebook_cells(),
+                           out=out)
+    return finish(target, host, command, code)
 
 
 def arm_idle(target, minutes: float, *, venv=None, remote_dir=None, control=None,

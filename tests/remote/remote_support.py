@@ -16,9 +16,32 @@ COURSE_VENV = ROOT / ".venv"
 SHIM_GPU = "NVIDIA Shim A100-SXM4-40GB"
 
 NVIDIA_SMI_SHIM = f"""#!/bin/sh
-# Stand-in for nvidia-smi: answers the queries dlcourse-remote makes.
+# Stand-in for nvidia-smi: answers each --query-gpu field asked for (as dlcourse-remote and
+# dlcourse.hardware ask), the compute-apps query, and the plain table.
+fields=; units=1
+for arg in "$@"; do
+  case "$arg" in
+    --query-gpu=*) fields=${{arg#--query-gpu=}} ;;
+    --format=*nounits*) units= ;;
+  esac
+done
+if [ -n "$fields" ]; then
+  line=
+  for f in $(echo "$fields" | tr ',' ' '); do
+    case "$f" in
+      index) v=0 ;;
+      name) v="{SHIM_GPU}" ;;
+      utilization.gpu) v="7${{units:+ %}}" ;;
+      memory.used) v="1024${{units:+ MiB}}" ;;
+      memory.total) v="40960${{units:+ MiB}}" ;;
+      *) v="[N/A]" ;;
+    esac
+    line="${{line:+$line, }}$v"
+  done
+  echo "$line"
+  exit 0
+fi
 case "$*" in
-  *--query-gpu*) echo "0, {SHIM_GPU}, 7 %, 1024 MiB, 40960 MiB" ;;
   *--query-compute-apps*) echo "4242, python, 900 MiB" ;;
   *) echo "| NVIDIA-SMI 550.00   Driver Version: 550.00   CUDA Version: 12.4 |"
      echo "|   0  {SHIM_GPU}   On |" ;;

@@ -938,7 +938,8 @@ def test_a_job_runs_detached_and_records_its_exit_status(jobs_here):
     log = (jobdir / "log").read_text().splitlines()
     assert re.fullmatch(r"\[0:00:0\d\] hello", log[1]) and log[-1].endswith("exit status 3")
     lines = []
-    assert job.follow(target(), "gpubox", out=lines.append) == 3  # through "ssh": sh -s here
+    assert job.follow(target(), "gpubox", out=lines.append) == (  # through "ssh": sh -s here
+        3, "echo \"=== 01_x (quick mode)\"; echo hello; exit 3")
     assert lines[0].endswith("=== 01_x (quick mode)") and lines[-1].endswith("exit status 3")
 
 
@@ -970,7 +971,7 @@ def test_a_full_disk_during_the_job_is_named(jobs_here):
     jobs_here.start("echo 'OSError: [Errno 28] No space left on device'; exit 1")
     jobs_here.wait_end()
     lines = []
-    assert job.follow(target(), "gpubox", out=lines.append) == 1
+    assert job.follow(target(), "gpubox", out=lines.append)[0] == 1
     assert any("disk of gpubox" in ln and "filled up" in ln for ln in lines)
 
 
