@@ -112,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", parents=[ssh, env, idle],
                        help="sync the course, run COMMAND detached on the host, follow it",
-                       usage="%(prog)s HOST [options] [-- COMMAND...]")
+                       usage="%(prog)s HOST [options] [-- COMMAND...]",
+                       description="COMMAND (default: make course) runs in the course folder on "
+                                   "the host, e.g. `-- make course QUICK=1 NOTEBOOK=05` or "
+                                   "`-- make test`; its exit status becomes this tool's.")
     p.add_argument("host", metavar="HOST")
     p.add_argument("--fetch", action="store_true", help="fetch the results when the job ends")
     p.add_argument("--into", metavar="DIR", help="with --fetch: where the new folder goes")

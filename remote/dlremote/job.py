@@ -154,8 +154,9 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
     if end is None:
         why = sshcmd.explain_failure(stderr, target) if proc.returncode == 255 else \
             f"ssh ended with status {proc.returncode}"
-        raise ConnectionLost(f"lost the connection to {target.label} ({why}); the job goes on "
-                             f"there: `{suggest('logs', host, '--follow')}` reattaches")
+        lost = "lost the connection to" if command else "could not reach"
+        raise ConnectionLost(f"{lost} {target.label} ({why}); the job goes on there: "
+                             f"`{suggest('logs', host, '--follow')}` reattaches")
     if end == ["none"]:
         raise RemoteError(f"no job on {target.label}: start one with "
                           f"`{suggest('run', host)}`")

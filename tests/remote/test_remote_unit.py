@@ -977,6 +977,10 @@ def test_a_full_disk_during_the_job_is_named(jobs_here):
 
 def test_a_dropped_connection_says_the_job_goes_on(monkeypatch):
     monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", "kill -9 $$"])
+    with pytest.raises(job.ConnectionLost, match="could not reach.*goes on.*logs gpubox"):
+        job.follow(target(), "gpubox")
+    following = "echo 'DLREMOTE_FOLLOWING 1 make course'; echo '[0:00:01] === 01_x'; kill -9 $$"
+    monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", following])
     with pytest.raises(job.ConnectionLost, match="lost the connection.*goes on.*logs gpubox"):
         job.follow(target(), "gpubox")
 
