@@ -16,11 +16,13 @@ import time
 import urllib.request
 
 import pytest
+from dlremote import envspec
 
 from .remote_support import (
     COURSE_VENV,
     FAKE_PYTHON,
     JUPYTER_NEVER_READY,
+    ROOT,
     SHIM_GPU,
     TOOL,
     free_port,
@@ -182,7 +184,8 @@ def test_full_setup_creates_the_venv_and_installs_the_pins(tool, tmp_path):
 def test_setup_without_a_suitable_python(tool, tmp_path):
     run = tool("setup", "dlr-test", "-F", tool.srv.config, "--remote-dir", tmp_path / "c",
                "--remote-python", "python2.7-missing", "--no-gpu-check")
-    one_line_error(run, "no suitable Python (>=3.11,<3.12)",
+    requires = envspec.read_spec(ROOT / "pyproject.toml")[1]  # the course's own range
+    one_line_error(run, f"no suitable Python ({requires})",
                    "the --remote-python python2.7-missing is not found;")
 
 
