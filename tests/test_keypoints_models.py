@@ -6,6 +6,7 @@ import pytest
 from dlcourse import opcount
 from dlcourse.keypoints import (
     SIZE,
+    hard_argmax,
     make_faces,
     models,
     predict_pixels,
@@ -113,6 +114,7 @@ def test_training_lowers_the_error_and_rejects_pixel_targets():
     (dict(steps=2, evals=3), ValueError, "need steps >= evals"),
     (dict(batch_size=0), ValueError, "batch_size must be at least 1"),
     (dict(lr=0.0), ValueError, "lr must be greater than 0"),
+    (dict(loss="cross-entropy"), ValueError, "loss must be one of"),
 ])
 def test_training_names_a_bad_argument_before_building(bad, error, match):
     x, k = np.zeros((2, SIZE, SIZE, 1), np.float32), np.zeros((2, 30), np.float32)
@@ -182,6 +184,7 @@ def test_training_traces_its_step_once():
     assert len(traced) == 1
 
 
+@pytest.mark.slow  # about 70 s: it builds and times every model twice (issue #30)
 def test_keypoint_benchmark_times_the_mixed_policy_and_restores_float32(capsys, monkeypatch):
     """benchmarks/keypoints.py: one mixed/float32 step-time ratio per model, and float32
     left in force afterwards (the policy is global)."""
@@ -207,3 +210,39 @@ def test_keypoint_benchmark_times_the_mixed_policy_and_restores_float32(capsys, 
                            for m in ("plain", "SumNet", "RCN")}, figures
     assert all(0 < v < 100 for v in ratios.values()), ratios
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+# ---------------------------------------------------------------- the paper's read-out
+def test_heat_map_model_shares_the_layers_before_the_soft_argmax():
+    model = models.sumnet()
+    heat = models.heat_map_model(model)
+    assert heat.output.shape[1:] == (SIZE, SIZE, 15)
+    assert {id(w) for w in heat.trainable_weights} == {id(w) for w in model.trainable_weights}
+    x = np.random.default_rng(2).random((2, SIZE, SIZE, 1), dtype=np.float32)
+    maps = np.moveaxis(heat(x, training=False).numpy(), -1, 1)  # (2, 15, h, w)
+    got = unscale_targets(model(x, training=False).numpy()).reshape(2, 15, 2)
+    np.testing.assert_allclose(got, soft_argmax(maps), atol=2e-3)  # the head reads these maps
+    with pytest.raises(ValueError, match="no soft-argmax head"):
+        models.heat_map_model(models.plain_encoder())
+
+
+def test_predict_pixels_reads_a_heat_map_model_by_its_argmax():
+    model = models.heat_map_model(models.recombinator())
+    x, _ = make_faces(3, seed=8)
+    maps = np.moveaxis(model(x, training=False).numpy(), -1, 1)
+    np.testing.assert_array_equal(predict_pixels(model, x, batch_size=2),
+                                  hard_argmax(maps).reshape(3, 30))
+
+
+@pytest.mark.slow
+def test_training_with_the_papers_loss_returns_the_heat_map_model():
+    x, k = make_faces(16, seed=4)
+    run = train(models.sumnet, x, scale_targets(k), x, k, steps=4, batch_size=8, evals=2,
+                loss="nll", progress=False)
+    assert run.model.output.shape[1:] == (SIZE, SIZE, 15) and len(run.val_rmse) == 2
+    assert np.isfinite(run.train_loss).all()
+    pred = predict_pixels(run.model, x)
+    assert np.array_equal(pred, np.round(pred))  # the argmax: whole pixels
+    with pytest.raises(ValueError, match="no soft-argmax head"):
+        train(models.plain_encoder, x, scale_targets(k), x, k, steps=1, evals=1, loss="nll",
+              progress=False)

@@ -1,16 +1,24 @@
-"""The masked loss, the soft-argmax read-out and the error measures of lesson 08.
+"""The losses, the heat-map read-outs and the error measures of lesson 08.
 
 Shapes: targets and predictions are ``(n, 30)`` (interleaved x, y of 15 points),
-scaled to [-1, 1] for the losses and in pixels for the error measures; heat maps
-are ``(h, w)`` for one point or ``(n, h, w, k)`` (NHWC, one channel per point).
+scaled to [-1, 1] for the losses and in pixels for the error measures. The NumPy
+read-outs take heat maps ``(h, w)`` for one point or ``(..., h, w)``; the Keras loss
+:func:`position_nll` takes a model's heat maps ``(n, h, w, k)`` (NHWC, one channel
+per point).
+
+Two ways to train and read a heat map: this course's **soft-argmax** (the expected
+position under the softmax, trained with :func:`masked_mse` on the coordinates), and
+the paper's (Honari et al. 2016): the softmax over positions trained by the negative
+log-likelihood of the true position rounded to its pixel (:func:`position_nll`), read
+out at test time by the **argmax** (:func:`hard_argmax`).
 """
 
 import numpy as np
 
 from .faces import KEYPOINT_NAMES
 
-__all__ = ["interocular_error", "masked_mse", "per_keypoint_rmse", "rmse_pixels",
-           "soft_argmax", "softmax_grid"]
+__all__ = ["hard_argmax", "interocular_error", "masked_mse", "per_keypoint_rmse",
+           "position_nll", "rmse_pixels", "soft_argmax", "softmax_grid"]
 
 
 def masked_mse(y_true, y_pred):
@@ -36,6 +44,35 @@ def masked_mse(y_true, y_pred):
     return ops.sum(diff * diff) / ops.maximum(count, 1.0)
 
 
+def position_nll(y_true, heat):
+    """Keras loss: −log p(the true pixel) under a softmax over each heat map's positions.
+
+    y_true ``(n, 2k)``: scaled targets (interleaved x, y; NaN = missing point), rounded
+    to the nearest pixel of the ``s × s`` grid (x = column, y = row; outside points go
+    to the border). heat ``(n, s, s, k)``: scores, one map per point. The mean over the
+    present points of the batch; 0 (and no gradient) when none is present. Raises
+    ValueError when ``2k`` differs from the targets' width or the maps are not square.
+    """
+    from keras import ops
+
+    heat = ops.convert_to_tensor(heat)
+    if len(heat.shape) != 4 or heat.shape[1] != heat.shape[2]:
+        raise ValueError(f"heat maps must be (n, s, s, k), got shape {tuple(heat.shape)}")
+    s, k = heat.shape[1], heat.shape[3]
+    y_true = ops.cast(y_true, heat.dtype)
+    if y_true.shape[-1] is not None and y_true.shape[-1] != 2 * k:
+        raise ValueError(f"y_true has {y_true.shape[-1]} columns but there are {k} heat maps; "
+                         f"they need {2 * k} (x, y of each point)")
+    xy = ops.reshape(y_true, (-1, k, 2))
+    present = ops.logical_not(ops.any(ops.isnan(xy), axis=-1))  # (n, k)
+    pixel = ops.clip(ops.round(ops.where(ops.isnan(xy), 0.0, xy) * (s / 2) + s / 2), 0, s - 1)
+    index = ops.cast(pixel[..., 1] * s + pixel[..., 0], "int32")  # row-major position
+    logp = ops.log_softmax(ops.transpose(ops.reshape(heat, (-1, s * s, k)), (0, 2, 1)), axis=-1)
+    picked = ops.take_along_axis(logp, ops.expand_dims(index, -1), axis=-1)[..., 0]
+    count = ops.sum(ops.cast(present, heat.dtype))
+    return -ops.sum(ops.where(present, picked, 0.0)) / ops.maximum(count, 1.0)
+
+
 def softmax_grid(heat):
     """Softmax over the positions of each heat map: ``(..., h, w)`` -> same shape, sums to 1."""
     heat = np.asarray(heat, dtype=np.float64)
@@ -58,6 +95,19 @@ def soft_argmax(heat):
     x = (p.sum(axis=-2) * np.arange(w)).sum(axis=-1)
     y = (p.sum(axis=-1) * np.arange(h)).sum(axis=-1)
     return np.stack([x, y], axis=-1)
+
+
+def hard_argmax(heat):
+    """The (x, y) pixel of the largest score: the paper's test-time read-out, on the grid.
+
+    heat: ``(h, w)`` -> array ``[x, y]``; or ``(..., h, w)`` -> ``(..., 2)``; pixel (row r,
+    column c) is x = c, y = r, and the first maximum in row-major order wins a tie.
+    """
+    heat = np.asarray(heat)
+    if heat.ndim < 2:
+        raise ValueError(f"a heat map needs at least 2 axes (h, w), got shape {heat.shape}")
+    r, c = np.divmod(heat.reshape(*heat.shape[:-2], -1).argmax(axis=-1), heat.shape[-1])
+    return np.stack([c, r], axis=-1).astype(np.float64)
 
 
 def _check_pair(pred, true):

@@ -4,7 +4,7 @@ Every model maps images ``(n, 96, 96, 1)`` to scaled keypoints ``(n, 30)`` in
 [-1, 1] (interleaved x, y of 15 points), so all train with the same loss.
 
 - :func:`plain_encoder`: conv + 2×2 max-pool stages 96 → 48 → 24 → 12, then a dense
-  head with a tanh output (the original code's design).
+  head with a tanh output (the source post's head, without its decoder: a baseline).
 - :func:`sumnet`: the same encoder; each scale makes its own 15 heat maps, which are
   upsampled to 96×96 and *summed* (the baseline of Honari et al. 2016).
 - :func:`recombinator`: the same encoder; the decoder upsamples the coarse maps and
@@ -15,7 +15,9 @@ Every model maps images ``(n, 96, 96, 1)`` to scaled keypoints ``(n, 30)`` in
 
 The soft-argmax is written with counted layers: Reshape, Permute, Softmax over the
 9,216 positions, then a frozen Dense(2) whose kernel holds the (x, y) of every pixel
-(the expected position is a dot product with the coordinate grid).
+(the expected position is a dot product with the coordinate grid). The soft-argmax is
+this course's read-out; :func:`heat_map_model` cuts it off, for the paper's training
+(softmax and log-likelihood of the true pixel) and argmax read-out.
 """
 
 import numpy as np
@@ -23,8 +25,8 @@ import numpy as np
 from .faces import KEYPOINT_NAMES, SIZE
 
 __all__ = ["CONVS_PER_STAGE", "DECODER_WIDTHS", "WIDTHS", "coordinate_grid", "encoder",
-           "plain_encoder", "receptive_fields", "recombinator", "soft_argmax_head", "sumnet",
-           "upsample_repeat"]
+           "heat_map_model", "plain_encoder", "receptive_fields", "recombinator",
+           "soft_argmax_head", "sumnet", "upsample_repeat"]
 
 N_POINTS = len(KEYPOINT_NAMES)
 WIDTHS = (8, 16, 32, 48)  # encoder channels at 96, 48, 24 and 12 pixels
@@ -103,6 +105,23 @@ def soft_argmax_head(heat, name="soft_argmax"):
     x = dense(x)  # (k, 2): the expected (x, y) of each point
     dense.set_weights([coordinate_grid(s)])
     return layers.Reshape((2 * k,), name="keypoints", dtype="float32")(x)
+
+
+def heat_map_model(model):
+    """The part of a heat-map model (SumNet, RCN) before its soft-argmax head.
+
+    model: built by :func:`sumnet` or :func:`recombinator` -> a Keras model from the same
+    input to the heat maps ``(n, 96, 96, 15)``, sharing its layers (and weights). Raises
+    ValueError for a model without a soft-argmax head, such as :func:`plain_encoder`.
+    """
+    import keras
+
+    try:
+        heat = model.get_layer("flatten_positions").input
+    except ValueError:
+        raise ValueError(f"model {model.name!r} has no soft-argmax head to cut off: only "
+                         "sumnet and recombinator end in heat maps") from None
+    return keras.Model(model.input, heat, name=f"{model.name}_heat")
 
 
 def upsample_repeat(x, factor: int = 2):

@@ -7,8 +7,8 @@ import numpy as np
 
 from .faces import KEYPOINT_NAMES
 
-__all__ = ["face_grid", "per_keypoint_bars", "receptive_field_figure", "show_face",
-           "show_prediction"]
+__all__ = ["face_grid", "heat_map_figure", "per_keypoint_bars", "receptive_field_figure",
+           "show_face", "show_prediction"]
 
 _COLOURS = np.array([(0.9, 0.1, 0.1), (0.1, 0.4, 0.95), (1.0, 0.55, 0.0)])
 
@@ -54,6 +54,28 @@ def show_prediction(ax, image, true, pred, title: str = ""):
         if not np.isnan(tx):
             ax.plot([tx, px], [ty, py], color="yellow", linewidth=1)
     ax.scatter(p[:, 0], p[:, 1], s=22, c="lime", marker="x", linewidths=1.2)
+
+
+def heat_map_figure(image, maps: dict, true=None, title: str = "", cmap="magma"):
+    """One panel per entry of ``maps`` (title -> ``(96, 96)`` map), drawn over the face.
+
+    Each map gets its own colour bar (scores and probabilities differ in range); ``true``
+    ``(30,)`` in pixels adds the true points as dots.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(maps), figsize=(3.1 * len(maps), 3.2), squeeze=False)
+    for ax, (name, heat) in zip(axes[0], maps.items(), strict=True):
+        show_face(ax, image, true, name, size=10)
+        shown = ax.imshow(np.asarray(heat), cmap=cmap, alpha=0.7)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
+        ax.set_xticks([0, 48, 95])
+        ax.set_yticks([0, 48, 95])
+        ax.set_xlabel("x (pixels)", fontsize=8)
+        ax.set_ylabel("y (pixels)", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def per_keypoint_bars(ax, errors: dict, title: str = "RMSE per keypoint"):

@@ -1,8 +1,10 @@
 """Training the keypoint models on equal terms, and measuring them in pixels.
 
-Every model is compiled with :func:`dlcourse.keypoints.masked_mse` on scaled targets
-``(n, 30)``, Adam with a cosine-decayed learning rate over a fixed number of
-gradient steps, and evaluated on held-out faces after every epoch.
+Every model is trained on scaled targets ``(n, 30)`` with Adam and a cosine-decayed
+learning rate over a fixed number of gradient steps, and evaluated on held-out faces
+after every epoch. The loss is :func:`dlcourse.keypoints.masked_mse` on the
+coordinates (this course's way), or for a heat-map model the paper's
+:func:`dlcourse.keypoints.position_nll` on its heat maps, read out by the argmax.
 """
 
 import math
@@ -13,7 +15,8 @@ import numpy as np
 
 from .. import core
 from .faces import unscale_targets
-from .losses import masked_mse, rmse_pixels
+from .losses import hard_argmax, masked_mse, position_nll, rmse_pixels
+from .models import heat_map_model
 
 __all__ = ["Run", "predict_pixels", "train"]
 
@@ -29,8 +32,22 @@ class Run:
     steps: int = 0
 
 
+LOSSES = ("mse", "nll")  # train(loss=...): masked MSE on coordinates, or the paper's NLL
+
+
+def _read_out(output: np.ndarray) -> np.ndarray:
+    """Scaled coordinates ``(n, 30)`` -> pixels; heat maps ``(n, s, s, k)`` -> argmax pixels."""
+    if output.ndim == 4:
+        return hard_argmax(np.moveaxis(output, -1, 1)).reshape(len(output), -1)
+    return unscale_targets(output)
+
+
 def predict_pixels(model, images, batch_size: int = 128) -> np.ndarray:
     """``(n, 30)`` predicted keypoints in pixels for images ``(n, 96, 96, 1)``.
+
+    A model that outputs scaled coordinates ``(n, 30)`` is unscaled; one that outputs
+    heat maps ``(n, 96, 96, 15)`` (:func:`dlcourse.keypoints.models.heat_map_model`) is
+    read out by the argmax of each map, as in the paper.
 
     The model is called eagerly, batch by batch: ``model.predict`` would trace a new graph
     for every model and every batch shape, seconds each in short runs (and TensorFlow
@@ -39,13 +56,15 @@ def predict_pixels(model, images, batch_size: int = 128) -> np.ndarray:
     import keras
 
     images = np.asarray(images, np.float32)
-    batches = [keras.ops.convert_to_numpy(model(images[i:i + batch_size], training=False))
+    batches = [_read_out(keras.ops.convert_to_numpy(model(images[i:i + batch_size],
+                                                          training=False)))
                for i in range(0, len(images), batch_size)]
-    return unscale_targets(np.concatenate(batches))
+    return np.concatenate(batches).astype(np.float32)
 
 
 def train(model, images, targets, val_images, val_keypoints, *, steps: int, batch_size: int = 32,
-          lr: float = 3e-3, evals: int = 8, seed: int = 0, progress: bool = True) -> Run:
+          lr: float = 3e-3, evals: int = 8, seed: int = 0, loss: str = "mse",
+          progress: bool = True) -> Run:
     """Train ``model`` for ``steps`` gradient steps; evaluate ``evals`` times along the way.
 
     model: a Keras model, or a function that builds one (e.g. ``models.sumnet``). A
@@ -55,6 +74,12 @@ def train(model, images, targets, val_images, val_keypoints, *, steps: int, batc
     val_keypoints ``(m, 30)`` in PIXELS. The learning rate follows a cosine from ``lr``
     to ``lr/50``. Each evaluation covers ``steps/evals`` steps (one "epoch" of the
     learning curve, whatever the size of the training set).
+
+    loss: ``"mse"``, :func:`dlcourse.keypoints.masked_mse` on the model's coordinates; or
+    ``"nll"``, the paper's: a heat-map model is cut to its heat maps
+    (:func:`dlcourse.keypoints.models.heat_map_model`) and trained with
+    :func:`dlcourse.keypoints.position_nll`; ``Run.model`` is then the heat-map model,
+    which :func:`predict_pixels` reads out by the argmax.
     """
     import keras
     from tqdm.auto import tqdm
@@ -71,14 +96,19 @@ def train(model, images, targets, val_images, val_keypoints, *, steps: int, batc
     batch_size = core.count("batch_size", batch_size)
     lr = core.finite_number("lr", lr, strictly_above=0.0)
     seed = core.seed("seed", seed)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     keras.utils.set_random_seed(seed)
     if callable(model) and not isinstance(model, keras.Model):
         model = model()
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a Keras model or a function that builds one, "
                         f"got {type(model).__name__}")
+    if loss == "nll":
+        model = heat_map_model(model)
     schedule = keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.02)
-    model.compile(keras.optimizers.Adam(schedule), loss=masked_mse)
+    model.compile(keras.optimizers.Adam(schedule),
+                  loss=position_nll if loss == "nll" else masked_mse)
     # Adam's moment variables made now, not in the first step: TensorFlow traces a step
     # that creates variables twice, which costs seconds per model
     model.optimizer.build(model.trainable_variables)
