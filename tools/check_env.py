@@ -24,7 +24,6 @@ import argparse
 import importlib.metadata as metadata
 import importlib.util
 import os
-import pwd
 import re
 import subprocess
 import sys
@@ -32,17 +31,51 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;]+)")
+# name==version, then an optional environment marker after ";"
+PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;]+)\s*(?:;\s*(.*?))?\s*$")
 # Variables that change where any Python finds its standard library and modules.
 STARTUP_VARIABLES = ("PYTHONHOME", "PYTHONPATH")
 
 
-def pins(pyproject: Path) -> dict[str, str]:
-    """{package: version} of every ``name==version`` dependency in ``pyproject``."""
-    import tomllib  # here, not above: Python 3.11 only, and needed only inside .venv
+def project(pyproject: Path) -> dict:
+    """The [project] table of ``pyproject``."""
+    import tomllib  # here, not above: Python 3.11+, and not needed by --venv
 
-    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
-    return {m.group(1): m.group(2) for m in map(PIN.match, dependencies) if m}
+    return tomllib.loads(pyproject.read_text())["project"]
+
+
+def dependencies(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    """The dependencies of ``pyproject`` as written (environment markers included)."""
+    return project(pyproject)["dependencies"]
+
+
+def requires_python(pyproject: Path = ROOT / "pyproject.toml") -> str:
+    """The Python versions ``pyproject`` admits, e.g. ">=3.11,<3.14"."""
+    return project(pyproject)["requires-python"]
+
+
+def pinned(pyproject: Path = ROOT / "pyproject.toml") -> list[tuple[str, str, str]]:
+    """(package, version, environment marker or "") of every ``name==version`` dependency."""
+    return [(m[1], m[2], m[3] or "") for m in map(PIN.match, dependencies(pyproject)) if m]
+
+
+def marker_holds(marker: str, environment: dict[str, str] | None = None) -> bool:
+    """Whether the environment marker ``marker`` (PEP 508; "" always holds) holds for
+    ``environment``: marker variables such as ``sys_platform``, the running Python's for
+    those it leaves out."""
+    if not marker:
+        return True
+    # packaging is in every environment built from the pins (pip, pytest and Jupyter need it).
+    from packaging.markers import Marker
+
+    return Marker(marker).evaluate(environment)
+
+
+def pins(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
+    """{package: version} of every ``name==version`` dependency in ``pyproject`` that this
+    platform and Python install (its environment marker holds here)."""
+    return {name: version for name, version, marker in pinned(pyproject)
+            if marker_holds(marker)}
 
 
 def damaged_files(dist: metadata.Distribution) -> list:
@@ -108,6 +141,8 @@ def check_packages(repair: bool) -> int:
 
 def user_name(uid: int) -> str:
     """The name of user ``uid`` (the number when it has none)."""
+    import pwd  # here, not above: POSIX only, and only --venv (run by make) asks for names
+
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:

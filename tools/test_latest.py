@@ -4,11 +4,13 @@ Builds a separate environment, build/venv-latest/, in which TensorFlow, Keras, J
 ipywidgets, NumPy and matplotlib are the newest releases pip can install beside the other
 pins of pyproject.toml (which stay as they are), runs the same suite there (the unit
 tests, browser tests included, then every lesson in quick mode through nbval) without
-stopping at the first failure, and prints which pins moved (old -> new) and what broke.
+stopping at the first failure, asks pip's resolver whether the versions it moved to install
+on every platform and Python a learner uses (tools/resolve_platforms.py), and prints which
+pins moved (old -> new) and what broke.
 Not part of `make test`: it downloads from PyPI. Run it before a new term; a clean run
 means the pins in pyproject.toml and environment.yml can move to the versions it printed.
 
-Standard library only: it runs with the Python that creates the environment (3.11).
+Standard library only: it runs with the Python that creates the environment (3.11-3.13).
 Environment: LATEST_VENV (default build/venv-latest), NOTEBOOK=01,03 (only those lessons),
 PYTEST_ARGS (added to the unit-test run), UNIT_TIMEOUT (default 2400 s), NOTEBOOK_TIMEOUT
 (default 600 s), CELL_TIMEOUT (default 300 s).
@@ -23,25 +25,34 @@ import subprocess
 import sys
 import threading
 import time
-import tomllib
 from pathlib import Path
+
+import check_env
 
 ROOT = Path(__file__).resolve().parents[1]
 UPGRADED = ("tensorflow", "keras", "jupyterlab", "ipywidgets", "numpy", "matplotlib")
-PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;]+)")
-VERSIONS = ("import importlib.metadata as m, json, sys; "
-            "print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))")
+# {name: installed version, or null when it is not installed}
+VERSIONS = """import importlib.metadata as m, json, sys
+def version(name):
+    try:
+        return m.version(name)
+    except m.PackageNotFoundError:
+        return None
+print(json.dumps({name: version(name) for name in sys.argv[1:]}))
+"""
 
 
-def pins() -> dict[str, str]:
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    return {m[1].lower(): m[2] for m in map(PIN.match, dependencies) if m}
+def requirement(name: str, version: str | None, marker: str) -> str:
+    """``name==version`` (just ``name`` for version None), with ``marker`` when there is one."""
+    line = name if version is None else f"{name}=={version}"
+    return f"{line}; {marker}" if marker else line
 
 
-def requirements(pinned: dict[str, str]) -> list[str]:
-    """The pins, with the upgraded packages left free."""
-    return [name if name in UPGRADED else f"{name}=={version}"
-            for name, version in pinned.items()]
+def requirements(pinned: list[tuple[str, str, str]]) -> list[str]:
+    """The pins (check_env.pinned(): name, version, marker), with the upgraded packages left
+    free; environment markers kept, for pip to evaluate."""
+    return [requirement(name, None if name in UPGRADED else version, marker)
+            for name, version, marker in pinned]
 
 
 def run(command: list[str], timeout: float, env: dict | None = None) -> tuple[int | None, str]:
@@ -95,13 +106,21 @@ def newest_release(python: Path, name: str) -> str:
     return found[1] if found else "?"
 
 
-def moved_pins(python: Path, pinned: dict[str, str]) -> list[str]:
-    installed = json.loads(subprocess.run([str(python), "-c", VERSIONS, *pinned],
-                                          capture_output=True, text=True, check=True).stdout)
+def installed_versions(python: Path, names: list[str]) -> dict[str, str | None]:
+    """{name: the version installed in ``python``'s environment, None when it is not}."""
+    return json.loads(subprocess.run([str(python), "-c", VERSIONS, *names],
+                                     capture_output=True, text=True, check=True).stdout)
+
+
+def moved_pins(python: Path, pinned: list[tuple[str, str, str]]) -> list[str]:
+    installed = installed_versions(python, [name for name, _, _ in pinned])
     lines = []
-    for name, old in pinned.items():
+    for name, old, marker in pinned:
         new = installed[name]
-        if name in UPGRADED:
+        if new is None:
+            why = f"its marker ({marker}) leaves it out here" if marker else "pip left it out"
+            lines.append(f"  {name:12} {old} -> not installed ({why})")
+        elif name in UPGRADED:
             newest = newest_release(python, name)
             held = ("" if newest == new else " (the index did not say which is newest)"
                     if newest == "?" else f" (newest is {newest}; the other pins hold it back)")
@@ -110,6 +129,21 @@ def moved_pins(python: Path, pinned: dict[str, str]) -> list[str]:
         elif new != old:
             lines.append(f"  {name:12} {old} -> {new} (a kept pin moved: pip could not keep it)")
     return lines
+
+
+def platform_check(python: Path, venv: Path,
+                   pinned: list[tuple[str, str, str]]) -> tuple[str, int | None, float, str]:
+    """(part, exit code, seconds, output) of pip's resolver asked whether the versions in
+    ``python``'s environment, under the pins' markers, install on every platform and Python."""
+    installed = installed_versions(python, [name for name, _, _ in pinned])
+    candidate = venv / "requirements-candidate.txt"
+    candidate.write_text("".join(f"{requirement(name, installed[name] or version, marker)}\n"
+                                 for name, version, marker in pinned))
+    print("\n=== platforms: the moved pins on every platform and Python", flush=True)
+    start = time.perf_counter()
+    code, out = run([str(python), str(ROOT / "tools" / "resolve_platforms.py"),
+                     "--requirements", str(candidate)], 1200)
+    return "platforms (pip's resolver)", code, time.perf_counter() - start, out
 
 
 def suite(python: Path) -> list[tuple[str, int | None, float, str]]:
@@ -147,12 +181,12 @@ def what_broke(output: str) -> list[str]:
 
 
 def main() -> int:
-    if sys.version_info[:2] != (3, 11):
-        print(f"make test-latest needs Python 3.11 (this is {sys.version.split()[0]}); "
-              "run: make test-latest PYTHON=/path/to/python3.11")
+    if not (3, 11) <= sys.version_info[:2] <= (3, 13):
+        print(f"make test-latest needs Python 3.11, 3.12 or 3.13 (this is "
+              f"{sys.version.split()[0]}); run: make test-latest PYTHON=/path/to/python3.13")
         return 2
     venv = Path(os.environ.get("LATEST_VENV") or ROOT / "build" / "venv-latest")
-    pinned = pins()
+    pinned = check_env.pinned()
     print(f"=== building {venv} with the newest {', '.join(UPGRADED)}", flush=True)
     started = time.perf_counter()
     problem = build_environment(venv, pinned)
@@ -161,7 +195,7 @@ def main() -> int:
         return 1
     python = venv / "bin" / "python"
     moved = moved_pins(python, pinned)
-    results = suite(python)
+    results = [*suite(python), platform_check(python, venv, pinned)]
     print("\n=== make test-latest: pins it moved (pyproject.toml -> this environment)")
     print("\n".join(moved))
     print("\n=== what ran")

@@ -17,7 +17,9 @@ New copies are written to a locked ``.<file>.<random>.partial`` beside the cache
 file, verified, then renamed into place, so what was cached stays until a verified
 replacement takes its place, and two processes fetching one file never see each
 other's half-written copy. A partial whose writer was killed is unlocked; the next
-fetch of that file and ``verify --repair`` remove it.
+fetch of that file and ``verify --repair`` remove it. Where there are no advisory locks
+(Windows: no ``fcntl``), a partial is stale once nothing has written it for
+``STALE_AFTER_S``, and Windows itself refuses to delete a file a live writer holds open.
 
 A copy is accepted when any hash the manifest lists for it matches: the file's
 own ``md5``/``sha256``, or, for a ``.gz`` file, ``content_md5`` — the md5 of its
@@ -26,7 +28,6 @@ decompressed bytes, for verified copies that were compressed again.
 
 import contextlib
 import errno
-import fcntl
 import gzip
 import hashlib
 import http.client
@@ -50,8 +51,16 @@ from tqdm.auto import tqdm
 
 from .. import config
 
+try:
+    import fcntl
+except ImportError:  # Windows: partials are told stale by age instead (_remove_stale_partials)
+    fcntl = None
+
 READ_TIMEOUT_S = 30
 BLOCK = 1 << 20
+# Without fcntl: a live fetch writes its partial at least every READ_TIMEOUT_S, and renames
+# it within moments of the last write.
+STALE_AFTER_S = 3600
 HASH_FIELDS = {"md5": 32, "sha256": 64, "content_md5": 32}
 FILE_FIELDS = {"file", "url", "mirror", "size", *HASH_FIELDS}
 DATASET_FIELDS = {"description", "used_by", "files"}
@@ -326,7 +335,7 @@ def _write_receipt(entry: Entry, seen: dict | None, passed: str) -> None:
             out.write(json.dumps({"file": seen, "passed": passed}).encode())
             out.flush()
             os.fsync(out.fileno())
-            os.replace(tmp, entry.receipt_path)
+            _rename_partial(out, tmp, entry.receipt_path)
     except OSError as err:
         warnings.warn(f"could not record that {entry.name} was verified "
                       f"({err.strerror or err}); it will be hashed again on its next use",
@@ -363,17 +372,21 @@ def _partial(target: Path):
     while True:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                    suffix=".partial")
+        if fcntl is None:  # a new file is never stale by age
+            break
         # On a file system without locks, cleaners cannot lock either, so they leave it be.
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_EX)
         if os.fstat(fd).st_nlink:  # not removed as stale in the instant before the lock
             break
         os.close(fd)
-    os.fchmod(fd, 0o644)
+    os.chmod(tmp, 0o644)  # by path: Windows has os.fchmod only from Python 3.13
     with os.fdopen(fd, "wb") as out:
         try:
             yield out, Path(tmp)
         finally:
+            with contextlib.suppress(OSError):  # a full disk fails its flush again
+                out.close()  # before the unlink: Windows deletes no open file
             Path(tmp).unlink(missing_ok=True)
 
 
@@ -382,11 +395,24 @@ def _remove_stale_partials(folder: Path, pattern: str = "*.partial") -> None:
     what a killed fetch left behind."""
     for path in folder.glob(pattern):
         try:
+            if fcntl is None:
+                if time.time() - path.stat().st_mtime > STALE_AFTER_S:
+                    path.unlink()
+                continue
             with open(path, "rb") as f:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 path.unlink()
         except OSError:  # its writer is alive, it is gone already, or it is not ours to remove
             continue
+
+
+def _rename_partial(out, tmp: Path, target: Path) -> None:
+    """Rename the partial ``tmp``, open as ``out``, to ``target``: still open, and so still
+    locked, where there is fcntl; closed first without it (Windows renames no open file),
+    which leaves it to cleaners only after STALE_AFTER_S."""
+    if fcntl is None:
+        out.close()
+    os.replace(tmp, target)
 
 
 def _install(entry: Entry, blocks: Iterator[bytes], source: str) -> Path:
@@ -409,7 +435,7 @@ def _install(entry: Entry, blocks: Iterator[bytes], source: str) -> Path:
             passed = verify(tmp, entry, shown=source)
             if target.is_dir():
                 shutil.rmtree(target)
-            os.replace(tmp, target)
+            _rename_partial(out, tmp, target)
     except DataError:
         raise
     except OSError as err:
