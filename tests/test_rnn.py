@@ -2,11 +2,13 @@
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from scipy.special import log_softmax
 
 from dlcourse import gradcheck, rnn
+from dlcourse.rnn import plots
 from dlcourse.rnn import train as train_module
 
 N, T, D, H = 3, 5, 4, 6
@@ -187,10 +189,17 @@ def test_tf_models_refuse_a_bad_seed():
 # --- text --------------------------------------------------------------------------------
 
 def test_clean_text8():
-    assert rnn.clean_text8("Hello, World!  It's 1984.") == "hello world it s "
+    assert rnn.clean_text8("Hello, World!  It's here.") == "hello world it s here "
     assert set(rnn.clean_text8("Ça va? Ünïcode--OK")) <= set(rnn.TEXT8_ALPHABET)
     assert "  " not in rnn.clean_text8("a  \n\t b..c")
     assert len(rnn.Alphabet.text8()) == 27
+
+
+def test_clean_text8_spells_digits_as_words_like_wikifil():
+    # text8's cleaning (wikifil.pl) turns each digit into a word: the post's sample
+    # "one five three" comes from a number, not from dropped digits
+    assert rnn.clean_text8("In 1953, 2 ships.") == "in one nine five three two ships "
+    assert rnn.clean_text8("0-9") == " zero nine "
 
 
 def test_alphabet_round_trip_and_errors():
@@ -378,3 +387,60 @@ def test_load_text8_missing_raises_missing_data_error(data_cache):
     from dlcourse import data
     with pytest.raises(data.MissingDataError, match="text8"):
         rnn.load_text8(download=False)
+
+
+# --- how far back the gradient reaches, and the lesson's figures -------------------------
+
+def test_input_gradient_reach_matches_finite_differences():
+    """The ratios come from ‖∂L/∂x_t‖ with L the loss of the last prediction only: checked
+    against central differences of that loss in every input, the one-hot rows made real."""
+    rng = np.random.default_rng(4)
+    V, hidden, steps = 5, 7, 6
+    model = rnn.init_model(V, hidden, rng=rng)
+    ids = rng.integers(0, V, (3, steps + 1))
+
+    def last_loss(x):
+        hs, _ = rnn.forward(x, np.zeros((3, hidden)), model["Wx"], model["Wh"], model["b"])
+        logits = rnn.output_forward(hs[:, -1:], model["Wy"], model["by"])
+        return rnn.cross_entropy(logits, ids[:, -1:])[0]
+
+    grad = gradcheck.numerical_gradient(last_loss, rnn.one_hot(ids[:, :-1], V))
+    norms = np.linalg.norm(grad, axis=(0, 2))[::-1]
+    np.testing.assert_allclose(rnn.input_gradient_reach(model, ids), norms / norms[0],
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="ids"):
+        rnn.input_gradient_reach(model, ids[:, :1])
+
+
+def _overlaps(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_cursor_figure_legend_leaves_the_axis_label_visible():
+    ax = plots.draw_cursors("abcdefghij" * 40, batch_size=5, unroll=12, windows=3, width=40)
+    ax.figure.canvas.draw()  # the legend is placed when drawn
+    renderer = ax.figure.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    for text in [ax.xaxis.label, ax.title, *ax.get_xticklabels()]:
+        assert not _overlaps(legend, text.get_window_extent(renderer)), text.get_text()
+    plt.close(ax.figure)
+
+
+def test_unroll_length_axis_labels_each_length_once_without_overlap():
+    unrolls = [5, 10, 20, 40, 80]
+    ax = plots.plot_unroll_lengths(unrolls, {"tanh": [3.4, 3.3, 3.2, 3.1, 3.0]})
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [t for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+              if t.get_visible() and t.get_text()]
+    assert [t.get_text() for t in labels] == [str(u) for u in unrolls]
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not any(_overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(ax.figure)
+
+
+def test_full_run_reference_names_its_run_and_refuses_unknown_names():
+    value, run = rnn.full_run("sum minus concat bpc")
+    assert value == -0.104 and "9bd4218" in run and "2026-11-29" in run and "CPU" in run
+    with pytest.raises(KeyError, match="Keras LSTM held-out bpc"):
+        rnn.full_run("no such result")

@@ -122,3 +122,42 @@ def test_train_step_is_traced_once(make_model):
     for _ in range(2):
         _, _, state = step(inputs, inputs, state)
     assert step.experimental_get_tracing_count() == 1
+
+
+def test_keras_input_reach_matches_the_numpy_model_with_the_same_weights():
+    """A Keras SimpleRNN is the NumPy tanh model: with its weights copied over, the
+    gradient-tape reach equals the hand-written backward pass's."""
+    V, units = 6, 5
+    model = tf_models.KerasCharModel(V, units, "simple")
+    ids = np.random.default_rng(0).integers(0, V, (4, 9))
+    model(ids[:, :2], model.initial_state(4))  # builds the weights
+    kernel, recurrent, bias = (w.numpy().astype(np.float64) for w in model.rnns[0].weights)
+    dense_kernel, dense_bias = (w.numpy().astype(np.float64) for w in model.out.weights)
+    numpy_model = {"Wx": kernel, "Wh": recurrent, "b": bias, "Wy": dense_kernel,
+                   "by": dense_bias}
+    keras_reach = tf_models.input_gradient_reach(model, ids)
+    assert keras_reach.shape == (8,) and keras_reach[0] == 1
+    np.testing.assert_allclose(keras_reach, rnn.input_gradient_reach(numpy_model, ids),
+                               rtol=1e-4)
+
+
+def test_an_lstm_reach_is_measured_through_its_cell_state():
+    """With the recurrent kernel at zero, a SimpleRNN forgets at once (nothing reaches back
+    one step); an LSTM still carries the input forward through its cell state."""
+    ids = np.random.default_rng(1).integers(0, 6, (4, 6))
+    reach = {}
+    for kind in ("simple", "lstm"):
+        model = tf_models.KerasCharModel(6, 5, kind)
+        model(ids[:, :2], model.initial_state(4))
+        recurrent = model.rnns[0].weights[1]
+        recurrent.assign(tf.zeros_like(recurrent))
+        reach[kind] = tf_models.input_gradient_reach(model, ids)
+    assert np.all(reach["simple"][1:] == 0) and np.all(reach["lstm"][1:] > 1e-3)
+
+
+def test_arch2_train_step_fits_a_fixed_batch():
+    model, optimizer = tf_models.Arch2(4, 8), keras.optimizers.Adam(5e-2)
+    step = tf_models.arch2_train_step(model, optimizer)
+    x = np.array([[0], [1], [2], [3]], np.int32)
+    losses = [float(step(x, x, (x + 1) % 4)) for _ in range(60)]
+    assert losses[-1] < 0.1 * losses[0]

@@ -11,11 +11,14 @@ Public API (notebooks and tests import only these names):
 - ``train``: ``softmax``, ``output_forward``, ``output_backward``, ``cross_entropy``,
   ``cross_entropy_bits``, ``nats_to_bits``, ``clip_by_global_norm``, ``init_model``,
   ``loss_and_grads``, ``Adam``, ``SGD``, ``train`` (as ``train_numpy``), ``evaluate_bpc``,
-  ``sample``, ``unigram_bpc``, ``ngram_bpc``
+  ``input_gradient_reach``, ``sample``, ``unigram_bpc``, ``ngram_bpc``
 - ``tf_models`` (imports TensorFlow; import it as ``from dlcourse.rnn import tf_models``):
   ``Arch1``, ``KerasCharModel``, ``Arch2``, ``train``, ``evaluate_bpc``, ``sample``,
-  ``train_arch2``, ``arch2_bpc``, ``arch2_generate``
-- ``plots``: ``draw_cursors``, ``plot_learning_curves``
+  ``input_gradient_reach``, ``arch2_train_step``, ``train_arch2``, ``arch2_bpc``,
+  ``arch2_generate``
+- ``reference``: ``FULL_RUNS``, ``full_run`` (recorded full runs of the lesson)
+- ``plots``: ``draw_cursors``, ``plot_learning_curves``, ``plot_reach``,
+  ``plot_unroll_lengths``
 """
 
 from .numpy_rnn import (
@@ -26,6 +29,7 @@ from .numpy_rnn import (
     step_backward,
     step_forward,
 )
+from .reference import FULL_RUNS, full_run
 from .text import (
     TEXT8_ALPHABET,
     Alphabet,
@@ -46,6 +50,7 @@ from .train import (
     cross_entropy_bits,
     evaluate_bpc,
     init_model,
+    input_gradient_reach,
     loss_and_grads,
     nats_to_bits,
     ngram_bpc,
@@ -63,5 +68,6 @@ __all__ = [
     "BatchCursors", "split_text", "load_shakespeare", "load_text8",
     "softmax", "output_forward", "output_backward", "cross_entropy", "cross_entropy_bits",
     "nats_to_bits", "clip_by_global_norm", "init_model", "loss_and_grads", "Adam", "SGD",
-    "train_numpy", "evaluate_bpc", "sample", "unigram_bpc", "ngram_bpc",
+    "FULL_RUNS", "full_run",
+    "train_numpy", "evaluate_bpc", "input_gradient_reach", "sample", "unigram_bpc", "ngram_bpc",
 ]

@@ -2,8 +2,9 @@
 
 Two alphabets:
 
-- the text8 alphabet, 27 symbols: space and a–z. :func:`clean_text8` lowercases
-  and maps everything else to a space, collapsing runs of spaces;
+- the text8 alphabet, 27 symbols: space and a–z. :func:`clean_text8` lowercases,
+  spells each digit out as a word and maps everything else to a space, collapsing
+  runs of spaces (the last steps of Matt Mahoney's ``wikifil.pl``, which made text8);
 - a corpus' own alphabet, :meth:`Alphabet.from_text` (Tiny Shakespeare has 65).
 
 Batches come from :class:`BatchCursors`: B cursors spaced len/B apart, each reading
@@ -20,17 +21,22 @@ from .. import data
 
 TEXT8_ALPHABET = " abcdefghijklmnopqrstuvwxyz"
 _NOT_LETTER = re.compile(r"[^a-z]+")
+_DIGIT_WORDS = str.maketrans({str(d): f" {w} " for d, w in enumerate(
+    "zero one two three four five six seven eight nine".split())})
 
 
 def clean_text8(text: str) -> str:
-    """Lowercase, map every character outside a–z to a space, collapse runs of spaces.
+    """Lowercase, spell each digit as a word, map every other character outside a–z to a
+    space, collapse runs of spaces: "In 1953" → "in one nine five three".
 
-    The text8 convention (its 27 symbols are space and a–z). Leading and trailing
-    spaces are kept as a single space each, so cleaned pieces can be joined.
+    The text8 convention (its 27 symbols are space and a–z): the last steps of
+    ``wikifil.pl``, the script that cleaned the Wikipedia dump text8 was cut from.
+    Leading and trailing spaces are kept as a single space each, so cleaned pieces
+    can be joined.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    return _NOT_LETTER.sub(" ", text.lower())
+    return _NOT_LETTER.sub(" ", text.lower().translate(_DIGIT_WORDS))
 
 
 class Alphabet:

@@ -73,8 +73,9 @@ class KerasCharModel(keras.Model):
     """One-hot → ``layers`` stacked Keras recurrent layers (``"simple"``, ``"lstm"`` or
     ``"gru"``) → Dense.
 
-    ``call(inputs, state)``: inputs (B, T) int; state one list per layer (an LSTM's holds
-    h and c, each (B, units)); returns logits (B, T, vocab) and the new state.
+    ``call(inputs, state)``: inputs (B, T) int, or (B, T, vocab) float one-hot rows (to
+    differentiate with respect to them); state one list per layer (an LSTM's holds h and
+    c, each (B, units)); returns logits (B, T, vocab) and the new state.
     ``dropout`` is applied to each recurrent layer's outputs while training. Under a
     mixed-precision policy (set before building) the recurrent layers compute in
     bfloat16 or float16; the logits stay float32.
@@ -101,7 +102,8 @@ class KerasCharModel(keras.Model):
         return [[tf.zeros((batch, self.units)) for _ in range(n)] for _ in range(self.n_layers)]
 
     def call(self, inputs, state, training=False):
-        x = tf.one_hot(inputs, self.vocab)
+        inputs = tf.convert_to_tensor(inputs)
+        x = inputs if inputs.dtype.is_floating else tf.one_hot(inputs, self.vocab)
         new_state = []
         for rnn, s in zip(self.rnns, state, strict=True):
             res = rnn(x, initial_state=s, training=training)
@@ -261,6 +263,42 @@ def _step_fn(model):
     return fn
 
 
+def input_gradient_reach(model, ids) -> np.ndarray:
+    """How far back a :class:`KerasCharModel` looks: ‖∂L/∂x_{T-k}‖ / ‖∂L/∂x_T‖.
+
+    ids (N, T + 1) ints; the model reads ids[:, :T] from a zero state and L is the
+    cross-entropy of its prediction of ids[:, T]. Returns T ratios, k = 0 … T-1, as
+    :func:`dlcourse.rnn.train.input_gradient_reach` does for the NumPy model.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 2 or ids.shape[1] < 2 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be integers of shape (N, T + 1) with T >= 1, got "
+                         f"{ids.dtype} {ids.shape}")
+    x = tf.one_hot(ids[:, :-1], model.vocab)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits, _ = model(x, model.initial_state(len(ids)))
+        loss = mean_cross_entropy(logits[:, -1], ids[:, -1])
+    grad = tape.gradient(loss, x).numpy().astype(np.float64)
+    norms = np.linalg.norm(grad, axis=(0, 2))[::-1]
+    return norms / norms[0]
+
+
+def arch2_train_step(model, optimizer):
+    """A ``tf.function`` training :class:`Arch2` on one batch: step(x, prev, y) -> loss in
+    nats, with x, prev and y (B, 1) int32 (input, fed-back output, target)."""
+    create_variables(model, optimizer, np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int32))
+
+    @tf.function
+    def step(x, prev, y):
+        with tf.GradientTape() as tape:
+            loss = mean_cross_entropy(model(x, prev, training=True), y)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+    return step
+
+
 def train_arch2(model, encoded, optimizer, *, steps: int, batch: int = 256, seed: int = 0,
                 progress: bool = True) -> list[float]:
     """Teacher forcing: train :class:`Arch2` on random positions, every position independent.
@@ -271,16 +309,7 @@ def train_arch2(model, encoded, optimizer, *, steps: int, batch: int = 256, seed
     """
     rng = np.random.default_rng(validate.seed("seed", seed))
     encoded = np.asarray(encoded, dtype=np.int32)
-    create_variables(model, optimizer, np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int32))
-
-    @tf.function
-    def step(x, prev, y):
-        with tf.GradientTape() as tape:
-            loss = mean_cross_entropy(model(x, prev, training=True), y)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
-
+    step = arch2_train_step(model, optimizer)
     losses = []
     for _ in tqdm(range(steps), disable=not progress, desc="Arch 2 (teacher forcing)"):
         pos = rng.integers(1, len(encoded) - 1, size=(batch, 1))

@@ -159,8 +159,9 @@ class Adam:
 class SGD:
     """Plain SGD with an exponentially decaying step: lr0 · rate^(step / every) (staircase).
 
-    The original course code used lr0 = 2.5 (and 10.0 in other variants), decayed
-    by 0.1 every several thousand steps.
+    The post lesson 04 follows starts from 2.5 and decays ×0.75 every 80,000 steps (Arch 1)
+    or ×0.1 every 5,000 (Arch 2), but never builds its optimiser; plain gradient descent
+    from 10.0, ×0.1 every 5,000 steps, with clipping at 1.25, is the Udacity assignment's.
     """
 
     def __init__(self, lr: float = 2.5, decay_rate: float = 0.1, decay_steps: int = 5000,
@@ -304,6 +305,30 @@ def training_loop(model, cursors, one_step, *, steps: int | None, seconds: float
     _evaluate()
     hist["seconds"] = time.perf_counter() - start
     return hist
+
+
+def input_gradient_reach(model: dict, ids, activation="tanh", combine="sum") -> np.ndarray:
+    """How far back the prediction of one character looks: ‖∂L/∂x_{T-k}‖ / ‖∂L/∂x_T‖.
+
+    ids (N, T + 1) ints: the model reads ids[:, :T] from h = 0 and L is the
+    cross-entropy of its prediction of ids[:, T], the last step only; x_t is the
+    one-hot input at step t. Returns T ratios for k = 0 … T-1 (the first is 1), each
+    a norm over the batch (Frobenius). The same measure for any model that reads
+    one-hot characters: :func:`dlcourse.rnn.tf_models.input_gradient_reach` for Keras.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 2 or ids.shape[1] < 2:
+        raise ValueError(f"ids must have shape (N, T + 1) with T >= 1, got {ids.shape}")
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in model.items()}
+    H, V = params["Wy"].shape
+    hs, cache = numpy_rnn.forward(one_hot(ids[:, :-1], V), np.zeros((len(ids), H)),
+                                  params["Wx"], params["Wh"], params["b"], activation, combine)
+    _, dlogits = cross_entropy(output_forward(hs[:, -1:], params["Wy"], params["by"]),
+                               ids[:, -1:])
+    dh = np.zeros_like(hs)
+    dh[:, -1:] = output_backward(dlogits, hs[:, -1:], params["Wy"])[0]
+    norms = np.linalg.norm(numpy_rnn.backward(dh, cache)[0], axis=(0, 2))[::-1]
+    return norms / norms[0]
 
 
 def sample(model: dict, start, length: int, temperature: float = 1.0, rng=None,
