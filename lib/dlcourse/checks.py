@@ -9,27 +9,55 @@ the hint instead of failing, so "Run all" still reaches the end.
 
 In strict mode (``DLCOURSE_STRICT=1``: the tests and ``make course``) a wrong
 answer raises ``AssertionError`` so the instructor notebooks prove every solution.
+Whatever the learner's code does (raise any ``Exception``, return an answer the
+comparison chokes on, never return) becomes such a verdict naming the case; a bad
+argument from the lesson itself (a ``timeout`` of -1, no cases) is a
+``TypeError``/``ValueError``.
+
+How a learner's code is stopped. A SIGALRM alarm exists only on POSIX, in the main
+thread; it replaces the caller's own handler and alarm, and a learner's ``except
+BaseException`` inside a loop swallows it. Instead each call runs in a daemon worker
+thread, and the caller only waits for it (in short waits, so Ctrl-C gets through),
+touching no signal. The worker traces itself (``sys.settrace``) with a function
+that lets everything pass until the deadline; then the caller marks the worker's
+current frames (``sys._current_frames()``) so that their next line, and any later
+call, raises :class:`CheckTimeout`. CPython drops a thread's trace function as
+soon as it raises, so a learner's handler could swallow that one exception and
+loop on; the exception's ``__del__``, which runs in the worker when the handler
+lets go of it, turns the tracing back on, and the next line raises again. What
+escapes is a learner who keeps every such exception alive, or code stuck in one
+long C call: the check reports the time-out anyway and leaves the daemon thread
+to end on its own. Tracing costs little but not nothing: with a trace function
+installed CPython 3.11 does line bookkeeping on every bytecode, so a loop of NumPy
+calls or of Python arithmetic runs 1.4 to 3 times slower in a check, which the
+small cases absorb. A child process was the alternative, rejected: ``fork`` does
+not exist on Windows, and a spawned process cannot receive a function defined in
+a notebook.
 """
 
-import contextlib
+import contextvars
 import copy
-import signal
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from numbers import Real
+from functools import partial
+from numbers import Number, Real
 from typing import Any
 
 import numpy as np
 
-from . import config
+from . import config, core
 
 __all__ = ["Case", "CheckTimeout", "check_claim", "check_function", "explain_mismatch",
            "not_done_yet"]
 
-# Seconds a learner's function may run on one case before the check gives up on it.
+# Seconds a learner's function may run on one case (a claim: in all) before the check
+# gives up on it.
 DEFAULT_TIMEOUT = 30.0
+# Seconds a worker past its deadline gets to stop before the check reports without it.
+STOP_GRACE = 1.0
 
 
 @dataclass
@@ -52,7 +80,10 @@ class Case:
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # a learner's broken __repr__, an int with too many digits
+        text = f"<{type(value).__name__} object>"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -100,11 +131,19 @@ def _what(value: Any) -> str:
 
 
 def _kind(value: Any) -> str:
+    """The kind of a value with its article: "a bool", "an int", "a generator"."""
     if isinstance(value, bool | np.bool_):
         return "a bool"
     if isinstance(value, complex | np.complexfloating):
         return "a complex number"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeioAEIO' else 'a'} {name}"  # "a uint8": u sounds like "you"
+
+
+def _array_like(value: Any) -> bool:
+    """True for what NumPy reads as numbers: arrays, numbers, lists, tuples, tensors."""
+    return (isinstance(value, np.ndarray | np.generic | Number | list | tuple | range)
+            or hasattr(value, "__array__"))
 
 
 def _is_numeric(items: list) -> bool:
@@ -146,11 +185,13 @@ def _explain_sequence(got: Any, expected: tuple | list, rtol: float, atol: float
 
 
 def _explain_array(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
+    expected = np.asarray(expected)
+    if not _array_like(got):  # a dict or a generator is not a 0-d array of objects
+        return f"expected an array of shape {expected.shape}, got {_what(got)}"
     try:
         got = np.asarray(got)
     except ValueError:
         return "the result is a ragged list (rows of different lengths), expected an array"
-    expected = np.asarray(expected)
     if got.shape != expected.shape:
         if got.ndim == 2 and got.shape == expected.shape[::-1] and _numeric(got) and np.allclose(
                 got.T, expected, rtol=rtol, atol=atol):
@@ -189,29 +230,121 @@ class CheckTimeout(BaseException):
     """
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float | None):
-    """Raise :class:`CheckTimeout` in the main thread after ``seconds`` (no limit elsewhere)."""
-    usable = (seconds and hasattr(signal, "SIGALRM")
-              and threading.current_thread() is threading.main_thread())
-    if not usable:
-        yield
-        return
+class _Interrupt(CheckTimeout):
+    """Raised in a worker past its deadline; a learner's handler cannot keep it down.
 
-    def stop(signum, frame):
-        raise CheckTimeout
+    CPython drops the trace function that raised it, so ``except BaseException: pass``
+    would end the interruption; when that handler frees this object (in the worker),
+    ``__del__`` traces the worker again, so its next line raises once more.
+    """
 
-    previous = signal.signal(signal.SIGALRM, stop)
-    start = time.monotonic()
-    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    def __del__(self):
+        base = getattr(_worker, "base", None)  # None outside a worker running learner code
+        if base is not None:
+            _interrupt_frames(sys._getframe(1), base)
+            sys.settrace(_interrupt)
+
+
+# In a worker thread while it runs the learner's code: .base, the worker's own frame.
+_worker = threading.local()
+
+
+def _interrupt(frame, event, arg):
+    """The trace function of a worker past its deadline: any event raises."""
+    raise _Interrupt
+
+
+def _interrupt_frames(frame, base) -> None:
+    """Make ``frame`` and its callers up to ``base`` (excluded) raise at their next line.
+
+    Nothing when ``base`` is not below ``frame``: the learner's code has returned.
+    """
+    frames = []
+    while frame is not None and frame is not base:
+        frames.append(frame)
+        frame = frame.f_back
+    if frame is base:
+        for learner_frame in frames:
+            learner_frame.f_trace = _interrupt
+
+
+class _Worker(threading.Thread):
+    """Runs ``call()`` in a daemon thread that :meth:`stop` interrupts at its next line."""
+
+    def __init__(self, call: Callable[[], Any]):
+        super().__init__(name="dlcourse-check", daemon=True)
+        self.call = call
+        self.context = contextvars.copy_context()  # the caller's np.errstate and the like
+        self.expired = False
+        self.base = None
+        self.outcome: tuple[bool, Any] | None = None  # (returned, value or exception)
+        # Set when the learner's code is over. Not is_alive(): in Python 3.11 a join()
+        # interrupted by Ctrl-C marks a thread that is still running as stopped.
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        self.context.run(self.work)
+
+    def work(self) -> None:
+        self.base = _worker.base = sys._getframe()
+        sys.settrace(self.watch)
+        try:
+            self.outcome = (True, self.call())
+        except BaseException as err:  # the caller raises it again
+            self.outcome = (False, err)
+        finally:
+            sys.settrace(None)
+            _worker.base = None
+            self.finished.set()
+
+    def watch(self, frame, event, arg):
+        """Trace function until the deadline: sees only calls, asks for no line events."""
+        if self.expired:
+            _interrupt(frame, event, arg)
+
+    def stop(self) -> None:
+        self.expired = True  # first, so that a call made meanwhile raises too
+        top = sys._current_frames().get(self.ident)
+        if top is not None and self.base is not None:
+            _interrupt_frames(top, self.base)
+
+
+def _run_learner(call: Callable[[], Any], timeout: float | None) -> Any:
+    """``call()`` run so that it can always be stopped; what it returns or raises.
+
+    Raises :class:`CheckTimeout` when it has not returned after ``timeout`` seconds
+    (None: no limit); the caller's signal handlers and alarms are left alone.
+    """
+    worker = _Worker(call)
+    worker.start()
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_delay > 0:  # someone else's alarm (a test runner's timeout): put it back
-            left = max(outer_delay - (time.monotonic() - start), 1e-3)
-            signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
+        while not worker.finished.is_set():  # short waits: Ctrl-C reaches the caller everywhere
+            left = 0.1 if deadline is None else min(deadline - time.monotonic(), 0.1)
+            if left <= 0:
+                break
+            worker.finished.wait(left)
+    finally:  # past the deadline, or interrupted by the user
+        if not worker.finished.is_set():
+            worker.stop()
+            worker.finished.wait(STOP_GRACE)
+    if worker.outcome is None:  # stuck in C code: it stops when it returns to Python
+        raise CheckTimeout
+    returned, value = worker.outcome
+    if not returned:
+        raise value
+    return value
+
+
+def _error_text(err: BaseException) -> str:
+    """The error's type and the first line of its message: "ValueError: ..."."""
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+
+
+def _timeout(timeout: float | None) -> float | None:
+    """The caller's time limit checked: None or a finite number of seconds > 0."""
+    return None if timeout is None else core.finite_number("timeout", timeout, strictly_above=0)
 
 
 def _copy_arguments(case: "Case") -> tuple[tuple, dict, bool]:
@@ -223,19 +356,59 @@ def _copy_arguments(case: "Case") -> tuple[tuple, dict, bool]:
 
 
 def _changed_argument(case: "Case", args: tuple, kwargs: dict) -> str | None:
-    """Name of the first data argument (array, list, dict, set) the call changed in place."""
+    """Name of the first argument the call changed in place, however deep the change."""
     pairs = [(f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(case.args, args,
                                                                          strict=True))]
     pairs += [(f"argument {k}=", case.kwargs[k], kwargs[k]) for k in case.kwargs]
     for name, before, after in pairs:
-        if not isinstance(before, np.ndarray | list | dict | set | bytearray):
-            continue  # a number, a string, a random generator...: nothing to compare
-        if explain_mismatch(after, before, rtol=0, atol=0) is not None:
+        if not _unchanged(before, after):
             return name
     return None
 
 
-def check_function(name: str, fn: Callable, cases: Sequence[Case], *, hint: str = "",
+def _unchanged(before: Any, after: Any) -> bool:
+    """Whether ``after``, a copy of ``before`` handed to the learner, is still equal to it.
+
+    Arrays, lists, tuples, dicts, sets and plain values are compared exactly (NaN
+    equals NaN), looking inside containers; other objects (a random generator that
+    was drawn from) are not compared.
+    """
+    if isinstance(before, np.ndarray):
+        if not (isinstance(after, np.ndarray) and after.dtype == before.dtype
+                and after.shape == before.shape):
+            return False
+        if before.dtype == object:
+            return _unchanged(before.tolist(), after.tolist())
+        return before.tobytes() == after.tobytes()
+    if isinstance(before, dict):
+        return (isinstance(after, dict) and after.keys() == before.keys()
+                and all(_unchanged(v, after[k]) for k, v in before.items()))
+    if isinstance(before, list | tuple):
+        return (type(after) is type(before) and len(after) == len(before)
+                and all(_unchanged(b, a) for b, a in zip(before, after, strict=True)))
+    if isinstance(before, Number | np.generic | str | bytes | bytearray | set | frozenset
+                  | type(None)):
+        return type(after) is type(before) and (
+            before == after or (before != before and after != after))  # NaN stays NaN
+    return True
+
+
+def _judge(fn: Callable, args: tuple, kwargs: dict, expected: Any,
+           compare: Callable[[Any, Any], str | None]) -> str | None:
+    """Call the learner's ``fn`` and compare its answer: None when right, else what is wrong.
+
+    An error while comparing (an int too large for a float, an ``__eq__`` that raises)
+    comes from the answer, so it is the verdict; an error in ``fn`` propagates.
+    """
+    got = fn(*args, **kwargs)
+    try:
+        return compare(got, expected)
+    except Exception as err:
+        return (f"comparing your answer {_short(got)} with {_short(expected)} raised "
+                f"{_error_text(err)}")
+
+
+def check_function(name: str, fn: Callable, cases: Iterable[Case], *, hint: str = "",
                    compare: Callable[[Any, Any], str | None] | None = None,
                    rtol: float = 1e-6, atol: float = 1e-8,
                    timeout: float | None = DEFAULT_TIMEOUT) -> bool:
@@ -243,29 +416,37 @@ def check_function(name: str, fn: Callable, cases: Sequence[Case], *, hint: str 
 
     compare(got, expected) -> message or None overrides the default comparison.
     A wrong answer is reported with ``hint`` repeated under it (so a learner who
-    replaced the stub still sees it). Each call gets copies of the case's arguments;
-    a function that changes its
-    input in place, or runs longer than ``timeout`` seconds (None: no limit; only
-    enforced in the main thread, where notebooks run), is judged wrong.
+    replaced the stub still sees it). Each call gets deep copies of the case's
+    arguments; a function that changes one in place (even an array inside a tuple),
+    raises, or runs longer than ``timeout`` seconds on a case (None: no limit) is
+    judged wrong. Raises TypeError/ValueError for an empty ``cases``, an item that
+    is not a :class:`Case`, or a ``timeout`` that is not a number > 0.
     """
+    timeout = _timeout(timeout)
+    cases = list(cases)
+    if not cases:
+        raise ValueError(f"check_function({name!r}): cases is empty; give at least one Case")
+    for case in cases:
+        if not isinstance(case, Case):
+            raise TypeError(f"check_function({name!r}): cases must hold Case objects, "
+                            f"got {_kind(case)}")
     compare = compare or (lambda got, exp: explain_mismatch(got, exp, rtol, atol))
     for case in cases:
         args, kwargs, copied = _copy_arguments(case)
         try:
-            with _time_limit(timeout):
-                got = fn(*args, **kwargs)
+            problem = _run_learner(partial(_judge, fn, args, kwargs, case.expected, compare),
+                                   timeout)
         except NotImplementedError as err:
             return not_done_yet(name, str(err) or hint)
         except CheckTimeout:
             return _wrong(name, hint, f"on {case.describe()} it did not return within "
                                       f"{timeout:g} s: is there a loop that never ends?")
         except Exception as err:  # the learner's code: any error is feedback, not a crash
-            return _wrong(name, hint, f"on {case.describe()} it raised {type(err).__name__}: {err}")
+            return _wrong(name, hint, f"on {case.describe()} it raised {_error_text(err)}")
         changed = _changed_argument(case, args, kwargs) if copied else None
         if changed:
             return _wrong(name, hint, f"on {case.describe()} it changed its {changed} in place; "
                                 "work on a copy (for example x = x.copy()) instead")
-        problem = compare(got, case.expected)
         if problem:
             return _wrong(name, hint, f"on {case.describe()}: {problem}")
     print(f"✓ {name}: correct on all {len(cases)} test cases.")
@@ -273,22 +454,25 @@ def check_function(name: str, fn: Callable, cases: Sequence[Case], *, hint: str 
 
 
 def check_claim(name: str, run: Callable[[], str | None], *, hint: str = "",
-                timeout: float | None = None) -> bool:
+                timeout: float | None = DEFAULT_TIMEOUT) -> bool:
     """A custom check: ``run()`` returns None when right, else what is wrong.
 
     Use it for checks that are not input/output pairs (a statistical test, a
-    property). A NotImplementedError inside ``run`` counts as "not done yet";
-    ``timeout`` (seconds, None: no limit) stops a run that never returns; a wrong
-    answer repeats ``hint``.
+    property). A NotImplementedError inside ``run`` counts as "not done yet", any
+    other error is the verdict; ``timeout`` (seconds, None: no limit) stops a run
+    that never returns; a wrong answer repeats ``hint``. Raises TypeError/ValueError
+    for a ``timeout`` that is not a number > 0.
     """
+    timeout = _timeout(timeout)
     try:
-        with _time_limit(timeout):
-            problem = run()
+        problem = _run_learner(run, timeout)
     except NotImplementedError as err:
         return not_done_yet(name, str(err) or hint)
     except CheckTimeout:
         return _wrong(name, hint, f"it did not finish within {timeout:g} s: is there a loop that "
                             "never ends?")
+    except Exception as err:  # the learner's code, or the check choking on its result
+        return _wrong(name, hint, f"it raised {_error_text(err)}")
     if problem:
         return _wrong(name, hint, problem)
     print(f"✓ {name}: correct.")
