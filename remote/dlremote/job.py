@@ -124,11 +124,14 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
     args = sshcmd.command(target, ["sh", "-s"])
     script = scripts.hostside(None, None, f"follow {JOBS} {int(wait)} {_quote(job)}")
     progress = Progress(cells, show_all)
-    end, command, full_disk = None, "", False
+    end, command, full_disk, last = None, "", False, ""
     with subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, errors="replace") as proc:
-        proc.stdin.write(script)
-        proc.stdin.close()
+        for send in (lambda: proc.stdin.write(script), proc.stdin.close):
+            try:
+                send()
+            except BrokenPipeError:  # ssh exited at once (host unreachable): said below
+                pass  # (close still closes the pipe when its flush fails)
         try:
             for raw in proc.stdout:
                 line = raw.rstrip("\n")
@@ -145,6 +148,7 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
                 shown = progress.feed(line)
                 if shown is not None:
                     out(shown)
+                    last = shown
         except KeyboardInterrupt:
             proc.kill()
             print(f"stopped following; the job goes on on {target.label}: "
@@ -152,8 +156,9 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
             return 130, command
         stderr = proc.stderr.read()
     if end is None:
-        why = sshcmd.explain_failure(stderr, target) if proc.returncode == 255 else \
-            f"ssh ended with status {proc.returncode}"
+        why = (sshcmd.explain_failure(stderr, target) if proc.returncode == 255 else
+               f"ssh was ended by signal {-proc.returncode}" if proc.returncode < 0 else
+               f"ssh ended with status {proc.returncode}")
         lost = "lost the connection to" if command else "could not reach"
         raise ConnectionLost(f"{lost} {target.label} ({why}); the job goes on there: "
                              f"`{suggest('logs', host, '--follow')}` reattaches")
@@ -172,7 +177,8 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
     if code != 0 and full_disk:
         out(f"the disk of {target.label} filled up during the job (No space left on device): "
             "free some space there (df -h), then run again")
-    out(f"{progress.elapsed} job ended with exit status {code}".strip())
+    if not last.endswith(f"exit status {code}"):  # the runner's own last line says it
+        out(f"{progress.elapsed} job ended with exit status {code}".strip())
     return code, command
 
 

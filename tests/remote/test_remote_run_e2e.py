@@ -85,7 +85,8 @@ def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
     first = [run.stdout.readline() for _ in range(3)]
     assert first[0].startswith("syncing the course") and "started `PAUSE=0.4 sh" in first[1]
     assert first[2].rstrip().endswith("=== 01_alpha (quick mode)")
-    assert "01_alpha: cell 1" in run.stdout.readline()
+    first.append(run.stdout.readline())
+    assert "01_alpha: cell 1" in first[3]
     assert (course_dir / "Makefile").exists() and (course_dir / "tools" / "run_course.py").exists()
     # the laptop sleeps: the ssh process following the job dies
     followers = [pid for pid in pids_matching(str(cfg)) if pid != run.pid]
@@ -103,7 +104,7 @@ def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
     assert follow.returncode == 0, follow.stdout + follow.stderr
     lines = follow.stdout.splitlines()
     assert any("03_gamma: cell 3" in ln for ln in lines) and "all notebooks ran" in follow.stdout
-    assert lines[-1].endswith("job ended with exit status 0")
+    assert lines[-1].endswith("] exit status 0") and "job ended" not in follow.stdout  # once
     assert "output of" not in follow.stdout  # cell outputs only with --all
     assert "output of 02_beta cell 2" in tool("logs", "dlr-test", "-F", cfg, "--all").stdout
     assert (job / "exit").read_text().strip() == "0"
@@ -122,8 +123,13 @@ def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
     again = tool("fetch", "dlr-test", "-F", cfg, "--into", tmp_path / "results")
     assert again.returncode == 0 and (tmp_path / "results" / f"{folder.name}-2").is_dir()
     assert (folder / "my_notes.txt").read_text() == "mine"  # a previous fetch is kept as it was
-    print(f"\ntimings: disconnected after {disconnected:.1f} s, logs --follow saw the end at "
-          f"{followed:.1f} s, fetch took {time.monotonic() - started - followed:.1f} s")
+    # the session, for `pytest -s`: what a learner sees, with timings
+    print("\n$ dlcourse-remote run dlr-test -- PAUSE=0.4 sh stand_in.sh", *first, out, err,
+          f"(exit {run.returncode} after {disconnected:.1f} s)",
+          "$ dlcourse-remote logs dlr-test --follow", follow.stdout,
+          f"(exit {follow.returncode}; the end seen {followed:.1f} s after the start)",
+          "$ dlcourse-remote fetch dlr-test", fetched.stdout,
+          f"(done {time.monotonic() - started:.1f} s after the start)", sep="\n")
 
 
 def test_a_failing_third_notebook_still_fetches_the_first_two(host, tmp_path):

@@ -979,6 +979,10 @@ def test_a_dropped_connection_says_the_job_goes_on(monkeypatch):
     monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", "kill -9 $$"])
     with pytest.raises(job.ConnectionLost, match="could not reach.*goes on.*logs gpubox"):
         job.follow(target(), "gpubox")
+    refused = "echo 'ssh: connect to host 10.0.0.5 port 22: Connection refused' >&2; exit 255"
+    monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", refused])
+    with pytest.raises(job.ConnectionLost, match="could not reach .*Connection refused"):
+        job.follow(target(), "gpubox")  # ssh gone before it read the script: no BrokenPipeError
     following = "echo 'DLREMOTE_FOLLOWING 1 make course'; echo '[0:00:01] === 01_x'; kill -9 $$"
     monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", following])
     with pytest.raises(job.ConnectionLost, match="lost the connection.*goes on.*logs gpubox"):
