@@ -57,7 +57,7 @@ def test_uniform_crossover_takes_each_gene_from_a_parent_with_probability_half()
 
 
 def test_uniform_crossover_genes_are_independent():
-    """A child must not be a copy of one parent (the original bug): the mask varies by gene."""
+    """A child must not be a copy of one parent: the mask varies by gene."""
     a, b = np.zeros((2000, 2), dtype=bool), np.ones((2000, 2), dtype=bool)
     child = ga.uniform_crossover(a, b, rng(4))
     counts = np.bincount(child[:, 0] * 2 + child[:, 1], minlength=4)
@@ -319,11 +319,61 @@ def test_solver_finds_published_optimum_in_every_seed(name):
 
 
 @pytest.mark.slow
-def test_solver_finds_p08_optimum_in_90_percent_of_seeds():
+def test_p08_optimum_in_every_seed_within_160_generations_with_patience_100():
+    """Issue #31: whole runs short enough for 0.1 s, still exact in 30 of 30 seeds.
+
+    Counted in generations (the CPU seconds are benchmarks/ga.py's): the GA as it was
+    needed up to 2331 generations to reach P08's optimum and lost seeds at patience 100.
+    """
     inst = INSTANCES["P08"]
-    found = [ga.solve_knapsack(*inst.arrays(), seed=s, target=inst.optimum).value
-             for s in range(30)]
-    assert np.mean(np.array(found) == inst.optimum) >= 0.9
+    runs = [ga.solve_knapsack(*inst.arrays(), seed=s, patience=100) for s in range(30)]
+    assert [r.value for r in runs] == [inst.optimum] * 30
+    assert max(r.history["best"].size for r in runs) <= 160
+
+
+def test_one_generation_is_the_public_operators_in_turn():
+    """Issue #30: the solver's generation is select, cross, mutate, greedy-repair, elite."""
+    values, weights, capacity = INSTANCES["P07"].arrays()
+    k, n, rate = 20, values.size, ga.default_mutation(values.size)
+    r = rng(5)
+    pop = ga.greedy_repair(ga.init_population(k, n, 0.5, r), values, weights, capacity)
+    obj, ok = ga.objective(pop, values), ga.feasible(pop, weights, capacity)
+    elite = pop[ok][obj[ok].argmax()]
+    w = ga.selection_weights(obj, ok)
+    children = ga.uniform_crossover(pop[ga.roulette_select(w, k, r)],
+                                    pop[ga.roulette_select(w, k, r)], r)
+    children = ga.greedy_repair(ga.mutate(children, rate, r), values, weights, capacity)
+    children[0] = elite
+    res = ga.solve_knapsack(values, weights, capacity, population=k, generations=2, seed=5)
+    assert res.history["mean"][0] == obj[ok].mean()
+    assert res.history["mean"][1] == ga.objective(children, values).mean()
+
+
+def test_greedy_repair_keeps_the_best_ranked_items_then_fills():
+    values = np.array([10.0, 9.0, 1.0, 6.0, 5.0, -1.0])
+    weights = np.array([5.0, 3.0, 1.0, 4.0, 5.0, 0.0])   # value per weight 2, 3, 1, 1.5, 1, -
+    pop = np.array([[1, 1, 1, 1, 1, 1],     # 18 > 9: keep items 1, 0 (8), drop 3 and the rest
+                    [0, 0, 0, 0, 0, 0],     # empty: add 1, 0 (8), then 3 does not fit: stop
+                    [0, 0, 1, 0, 1, 0],     # fits (6): keep, then add 1 (9); 0 misfits: stop
+                    [0, 0, 0, 0, 0, 1]], dtype=bool)   # the worthless weightless item stays
+    out = ga.greedy_repair(pop, values, weights, 9)
+    np.testing.assert_array_equal(out, [[1, 1, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0],
+                                        [0, 1, 1, 0, 1, 0], [1, 1, 0, 0, 0, 1]])
+    big = ga.init_population(500, 30, 0.5, rng(8))
+    values, weights, capacity = random_instance(30, rng(9))
+    fixed = ga.greedy_repair(big, values, weights, capacity)
+    assert (fixed @ weights <= capacity).all()
+    # the add phase stops at the first misfit, so no row can take its best missing item
+    for row in fixed:
+        missing = np.flatnonzero(~row)
+        if missing.size:
+            best = missing[np.argmax(values[missing] / weights[missing])]
+            assert weights @ row + weights[best] > capacity
+    for bad, error in ((dict(values=values[:5]), ValueError), (dict(capacity=-1), ValueError),
+                       (dict(weights=-weights), ValueError), (dict(pop=big[:, :5]), ValueError)):
+        args = dict(pop=big, values=values, weights=weights, capacity=capacity) | bad
+        with pytest.raises(error):
+            ga.greedy_repair(**args)
 
 
 # ----------------------------------------------------------------------------- validation

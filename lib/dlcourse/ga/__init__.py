@@ -1,7 +1,7 @@
 """A genetic algorithm for the 0/1 knapsack (lesson 07), its exact reference and its figures.
 
 - ``operators``: the vectorised GA: population operators (selection, crossover,
-  mutation, repair) and :func:`solve_knapsack`.
+  mutation, repair, greedy repair) and :func:`solve_knapsack`, which calls them.
 - ``loop``: the same algorithm one gene at a time (the speed baseline).
 - ``knapsack``: exact solvers (dynamic programming, integer programming) and
   published instances with known optima.
@@ -19,7 +19,9 @@ from .operators import (
     capacity_limit,
     check_problem,
     crossover_mask,
+    default_mutation,
     feasible,
+    greedy_repair,
     init_population,
     mutate,
     objective,
@@ -36,7 +38,8 @@ from .plots import explore, plot_crossover, plot_history, plot_roulette, show_bi
 __all__ = [
     "CROSSOVERS", "CROSSOVER_KERNELS", "DP_MAX_CELLS", "GAResult", "INSTANCES", "Instance",
     "as_population", "breed", "capacity_limit", "check_problem", "compare_speed",
-    "crossover_mask", "exact_knapsack", "explore", "feasible", "init_population", "mutate",
+    "crossover_mask", "default_mutation", "exact_knapsack", "explore", "feasible",
+    "greedy_repair", "init_population", "mutate",
     "objective", "one_point_crossover", "plot_crossover", "plot_history", "plot_roulette",
     "random_instance", "repair", "replace_infeasible", "roulette_select", "selection_weights",
     "show_bits", "solve_knapsack", "solve_knapsack_loop", "uniform_crossover",

@@ -1,4 +1,5 @@
-"""The genetic algorithm written one gene at a time, as the original course did.
+"""The genetic algorithm written one gene at a time, as the original post wrote its
+initialisation, mating and mutation.
 
 Kept only as the baseline for ``benchmarks/ga.py``: it runs exactly the
 generation of :func:`dlcourse.ga.solve_knapsack` (uniform crossover) with Python
@@ -6,12 +7,15 @@ loops over rows and genes, drawing its random numbers one by one in the same
 order, so for the same seed it returns the *same* solution and history. What the
 vectorised version gains is therefore speed alone.
 
-The original loop code's mistakes, none of which this baseline repeats (lesson 07
-lists them with examples): the replacement test ran the wrong way round (breeding
-when too few feasible parents existed, re-drawing when there were enough); a strict
-``<`` discarded plans that use the budget exactly; genes mutated with probability
-p/2 instead of p; ``mutate`` was called but never defined; the selection pmf
-divided by zero when no solution had positive fitness; and nothing was seeded.
+The original post's faults (lesson 07, section 6, lists them with the evidence)
+are not repeated here: it bred an infeasible member's replacement when at most
+two members were feasible and re-drew it at random when more were; it replaced
+feasible members too and kept no best solution; its constraint test used a strict
+``<`` and was called with one argument where it takes three; its mutation gave a
+gene a fresh random bit (a flip with probability p/2, not p) and was called as
+``mutate``, a name never defined; its pmf divided 0 by 0 when every feasible member
+scored 0, and its sampler then (or with no feasible member) silently returned
+index 0; and it seeded neither of the global generators it drew from.
 """
 
 import numpy as np
@@ -38,8 +42,9 @@ def solve_knapsack_loop(values, weights, capacity, population: int = 100,
     rng = np.random.default_rng(cfg.seed)
 
     pop = [[rng.random() < cfg.p_init for _ in range(n)] for _ in range(k)]
+    ranked = _ranking(values, weights)
     if cfg.repair:
-        _repair_loop(pop, weights, limit, rng)
+        _greedy_repair_loop(pop, values, weights, limit, ranked)
     best_x, best_value, found_at = [False] * n, -np.inf, -1
     hist = {"best": [], "mean": [], "feasible": []}
     stopped = "budget"
@@ -78,7 +83,7 @@ def solve_knapsack_loop(values, weights, capacity, population: int = 100,
             children = []
             for i in range(k):
                 mum, dad = pop[first[i]], pop[second[i]]
-                # fixed: gene j from mum where the mask says so, else from dad
+                # gene j from mum where the mask says so, else from dad
                 children.append([mum[j] if next(draws) < 0.5 else dad[j] for j in range(n)])
             for child in children:
                 for j in range(n):
@@ -89,31 +94,42 @@ def solve_knapsack_loop(values, weights, capacity, population: int = 100,
             for i in range(k):
                 if not ok[i]:
                     pop[i] = [rng.random() < cfg.p_init for _ in range(n)]
-            if cfg.repair:
-                _repair_loop(pop, weights, limit, rng)
             for i in range(k):
                 for j in range(n):
                     if rng.random() < cfg.mutation:
                         pop[i][j] = not pop[i][j]
+        if cfg.repair:
+            _greedy_repair_loop(pop, values, weights, limit, ranked)
         if found_at >= 0:
             pop[0] = list(best_x)
     return finish(best_x, best_value, found_at, hist, stopped)
 
 
-def _repair_loop(pop: list[list[bool]], weights: list[float], limit: float, rng) -> None:
-    """``dlcourse.ga.repair`` one row at a time, in place, with the same random numbers."""
-    overweight = [i for i, row in enumerate(pop)
-                  if sum(w for w, taken in zip(weights, row, strict=True) if taken) > limit]
-    for i in overweight:
-        keys = [rng.random() for _ in weights]
-        order = sorted((j for j, taken in enumerate(pop[i]) if taken), key=lambda j: keys[j])
-        running, kept = 0.0, [False] * len(weights)
-        for j in order:
-            running += weights[j]
-            if running > limit:
-                break
-            kept[j] = True
-        pop[i] = kept
+def _ranking(values: list[float], weights: list[float]) -> list[int]:
+    """Items by decreasing value per weight; weightless items of positive value first."""
+    def density(j):
+        if weights[j] > 0:
+            return values[j] / weights[j]
+        return np.inf if values[j] > 0 else -np.inf
+    return sorted(range(len(values)), key=lambda j: -density(j))
+
+
+def _greedy_repair_loop(pop: list[list[bool]], values: list[float], weights: list[float],
+                        limit: float, ranked: list[int]) -> None:
+    """``dlcourse.ga.greedy_repair`` one row and one item at a time, in place."""
+    for row in pop:
+        held, kept = 0.0, [False] * len(row)
+        for j in ranked:                    # keep the best ranked items while they fit
+            if row[j]:
+                held += weights[j]
+                kept[j] = held <= limit
+        room = limit - sum(w for w, keep in zip(weights, kept, strict=True) if keep)
+        added = 0.0
+        for j in ranked:                    # then add the best ranked missing ones
+            if not kept[j] and values[j] > 0:
+                added += weights[j]
+                kept[j] = added <= room
+        row[:] = kept
 
 
 def _selection_weights_loop(obj: list[float], ok: list[bool], pressure: float | None):
