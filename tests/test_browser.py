@@ -15,6 +15,7 @@ kernels share the cores: each gets cores / BROWSER_PARALLEL threads (kernel_thre
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 from browser import SCREENS, lab_server, launch
@@ -150,6 +151,21 @@ def test_the_course_kernel_and_settings_are_used(lab, page):
     toasts = page.locator(".Toastify__toast")
     assert not [t for t in toasts.all_inner_texts() if "news" in t.lower()], (
         f"a news pop-up appeared (screenshot {screenshot(page, 'news-popup')})")
+
+
+def test_the_token_is_on_no_command_line(lab):
+    """`ps` shows every process's arguments to every local user: the token must not be there."""
+    command_lines = {}
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command_lines[path.parent.name] = path.read_bytes().replace(b"\0", b" ").decode(
+                errors="replace")
+        except OSError:  # the process ended, or is not ours to read
+            continue
+    server = [c for c in command_lines.values() if f"--ServerApp.port={lab.port}" in c]
+    assert server, "the test's JupyterLab server is not among the processes"
+    leaks = {pid: c for pid, c in command_lines.items() if lab.token in c}
+    assert not leaks, f"the token is on these command lines: {leaks}"
 
 
 def test_kernel_threads_share_the_cores(monkeypatch):

@@ -124,8 +124,15 @@ def lab_server(workdir: Path, env_extra: dict[str, str], timeout: float = 120):
                JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
                JUPYTER_CONFIG_DIR=str(workdir / "config"), **env_extra)
     env.pop("MPLBACKEND", None)  # the learner's kernel draws inline, not with Agg
-    command = ["make", "--no-print-directory", "lab", f"PORT={port}",
-               f"LAB_ARGS=--no-browser --IdentityProvider.token={token}"]
+    # The token reaches Jupyter Server through a file only this user can read: on a command
+    # line (make's or jupyter-lab's) `ps` would show it to every local user, and in
+    # JUPYTER_TOKEN every kernel would inherit it (which also takes precedence over the file).
+    token_file = workdir / "token"
+    token_file.touch(mode=0o600)
+    token_file.write_text(token)
+    env.pop("JUPYTER_TOKEN", None)
+    env["JUPYTER_TOKEN_FILE"] = str(token_file)
+    command = ["make", "--no-print-directory", "lab", f"PORT={port}", "LAB_ARGS=--no-browser"]
     bindir = Path(sys.executable).parent
     if bindir != ROOT / ".venv" / "bin":
         # Tests run from another environment (make test-latest): serve from that one, and
