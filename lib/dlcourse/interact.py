@@ -1,22 +1,26 @@
 """Live controls for a figure, shared by every lesson: ``interact.show(function, **controls)``.
 
-In a notebook with a browser attached it displays ``ipywidgets.interactive``. In a batch
-run (``DLCOURSE_BATCH=1``, which ``make course`` sets) nobody can move a control, and
-nbclient can wait forever on a cell that opens widgets (jupyter/nbclient#312), so the
-function is called once with the controls' starting values: the executed notebook and
-the rendered site show that figure instead of a dead slider.
+In a notebook open in a browser it displays ``ipywidgets.interactive``. In a headless run
+(papermill, nbconvert, nbclient, nbval, ``DLCOURSE_BATCH=1``; see ``dlcourse.headless`` for
+how it is told) nobody can move a control, so the function is called once with the
+controls' starting values: the executed notebook and the rendered site show that figure
+instead of a dead slider.
+
+Drawing once is also what keeps a direct papermill run from waiting forever. The
+function's output goes into the widget's Output area, and nbclient, standing in for the
+browser, answers each output with a ``comm_msg`` on the shell channel while the cell still
+runs. That send races with the cell's ``execute_reply`` arriving on the same zmq.asyncio
+socket: now and then the reply sits in nbclient's socket (``ZMQ_EVENTS`` says readable)
+but the asyncio poll that waits for it is never woken, so the kernel is idle and papermill
+waits for good (jupyter/nbclient#312; lesson 08's explorer cell, and two runs in three of a
+notebook of sixty ``show`` cells). Without a widget nothing is sent.
 """
 
 import inspect
 
-from .config import env
+from . import headless
 
-__all__ = ["batch_run", "show", "starting_values"]
-
-
-def batch_run() -> bool:
-    """True when no one can move a control: ``DLCOURSE_BATCH=1``."""
-    return env("DLCOURSE_BATCH") == "1"
+__all__ = ["show", "starting_values"]
 
 
 def starting_values(function, **controls) -> dict:
@@ -44,13 +48,13 @@ def starting_values(function, **controls) -> dict:
 
 
 def show(function, **controls) -> None:
-    """Display ``function``'s output under live controls (or once, in a batch run).
+    """Display ``function``'s output under live controls (or once, in a headless run).
 
     controls: argument name -> an ipywidgets control, ``ipywidgets.fixed(value)``, or an
     abbreviation ``ipywidgets.interactive`` accepts. Returns None, so that the cell does
     not display the widget a second time.
     """
-    if batch_run():
+    if headless.headless():
         function(**starting_values(function, **controls))
         return
     import ipywidgets
