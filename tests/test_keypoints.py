@@ -1,5 +1,8 @@
 """dlcourse.keypoints: the synthetic faces, target scaling, the CSV loader, the losses."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -8,12 +11,14 @@ from dlcourse.keypoints import (
     KAGGLE_PARTIAL_POINTS,
     KAGGLE_TOTAL,
     KEYPOINT_NAMES,
+    hard_argmax,
     interocular_error,
     kaggle_incomplete,
     load_facial_keypoints,
     make_faces,
     masked_mse,
     per_keypoint_rmse,
+    position_nll,
     rmse_pixels,
     scale_targets,
     soft_argmax,
@@ -185,6 +190,60 @@ def test_soft_argmax_on_known_maps():
         soft_argmax(np.zeros(5))
 
 
+def _nll_by_numpy(y_true, heat):
+    """The paper's loss written out: round each true point to its pixel, log-softmax over
+    the positions of its map, average −log p over the present points."""
+    n, s, _, k = heat.shape
+    total, count = 0.0, 0
+    for i in range(n):
+        for j in range(k):
+            x, y = y_true[i, 2 * j: 2 * j + 2] * s / 2 + s / 2
+            if np.isnan(x):
+                continue
+            c, r = (int(np.clip(np.round(v), 0, s - 1)) for v in (x, y))
+            scores = heat[i, :, :, j].astype(np.float64)
+            log_z = scores.max() + np.log(np.exp(scores - scores.max()).sum())
+            total, count = total + log_z - scores[r, c], count + 1
+    return total / count
+
+
+def test_position_nll_is_the_log_likelihood_of_the_true_pixel():
+    rng = np.random.default_rng(4)
+    heat = rng.normal(0, 2, (3, 8, 8, 2)).astype(np.float32)
+    pixels = rng.uniform(0, 7, (3, 4))
+    pixels[0, 2:] = [9.0, -3.0]  # outside the 8×8 grid: the border pixel (7, 0)
+    pixels[1, :2] = np.nan  # a missing point is left out of the mean
+    y_true = scale_targets(pixels, size=8)
+    got = float(position_nll(y_true, heat))
+    assert got == pytest.approx(_nll_by_numpy(y_true, heat), rel=1e-5)
+    peaked = np.zeros((1, 8, 8, 1), np.float32)
+    peaked[0, 5, 3, 0] = 50.0  # all the probability on x=3, y=5
+    assert float(position_nll(scale_targets(np.array([[3.2, 4.8]]), size=8), peaked)) < 1e-6
+    assert float(position_nll(np.full((1, 2), np.nan), peaked)) == 0.0
+
+
+def test_position_nll_names_a_bad_shape():
+    with pytest.raises(ValueError, match="4 columns but there are 3 heat maps"):
+        position_nll(np.zeros((2, 4)), np.zeros((2, 8, 8, 3)))
+    with pytest.raises(ValueError, match=r"\(n, s, s, k\)"):
+        position_nll(np.zeros((2, 4)), np.zeros((2, 8, 6, 2)))
+
+
+def test_hard_argmax_reads_the_largest_score_on_the_grid():
+    heat = np.zeros((10, 12))
+    heat[2, 3] = heat[2, 4] = 1.0  # a tie: the first in row-major order, not half-way
+    np.testing.assert_array_equal(hard_argmax(heat), [3, 2])
+    maps = np.random.default_rng(6).normal(size=(2, 3, 9, 7))
+    got = hard_argmax(maps)
+    assert got.shape == (2, 3, 2)
+    for i in range(2):
+        for j in range(3):
+            r, c = np.unravel_index(maps[i, j].argmax(), maps[i, j].shape)
+            np.testing.assert_array_equal(got[i, j], [c, r])
+    with pytest.raises(ValueError, match="2 axes"):
+        hard_argmax(np.zeros(5))
+
+
 def test_error_measures():
     true = np.zeros((2, 30))
     true[:, 0::2], true[:, 1::2] = 40.0, 50.0
@@ -241,3 +300,77 @@ def test_load_facial_keypoints_rejects_a_bad_file(tmp_path):
     path.write_text(path.read_text().replace(" 0\n", "\n", 1))
     with pytest.raises(ValueError, match="9215 values"):
         load_facial_keypoints(path)
+
+
+# ---------------------------------------------------------------- lesson 08's exercise checks
+LESSON = Path(__file__).resolve().parents[1] / "course" / "08_recombinator_networks.py"
+
+
+@pytest.fixture(scope="module")
+def lesson_cells():
+    import jupytext
+
+    return [c.source for c in jupytext.read(LESSON).cells if c.cell_type == "code"]
+
+
+def _run_cells(cells, markers, learner, monkeypatch):
+    """Run the lesson's import cell, put ``learner``'s names in, then the cells holding each
+    marker in turn (as Run All would, after the learner's own solution cell)."""
+    monkeypatch.delenv("DLCOURSE_STRICT", raising=False)  # a wrong answer prints, as for a learner
+    namespace = {}
+    exec(next(c for c in cells if "from dlcourse.keypoints import" in c), namespace)
+    namespace.update(learner)
+    for marker in markers:
+        exec(next(c for c in cells if marker in c), namespace)
+    return namespace
+
+
+def _unscale_keeping_no_nan(k):
+    return np.nan_to_num(np.asarray(k, np.float64) * 48 + 48)
+
+
+def _raises(*args):
+    raise ZeroDivisionError("a learner's slip")
+
+
+def _ignores_the_batch(coarse, fine):
+    n, h, w, c = coarse
+    if (2 * h, 2 * w) != tuple(fine[1:3]):
+        raise ValueError("sizes differ")
+    return (n, 2 * h, 2 * w, c + fine[3])
+
+
+@pytest.mark.parametrize("exercise, markers, learner, says", [
+    ("my_unscale", ['"my_unscale",'], _unscale_keeping_no_nan, "missing points (NaN)"),
+    ("my_unscale", ['"my_unscale",'], _raises, "raised ZeroDivisionError: a learner's slip"),
+    ("my_recombined_shape", ["def shape_or_error", '"my_recombined_shape",'], _ignores_the_batch,
+     "a batch of 2 coarse maps and a batch of 3 fine maps"),
+    ("my_recombined_shape", ["def shape_or_error", '"my_recombined_shape",'], _raises,
+     "raised ZeroDivisionError: a learner's slip"),
+])
+def test_lesson_checks_turn_a_wrong_answer_into_feedback(lesson_cells, monkeypatch, capsys,
+                                                        exercise, markers, learner, says):
+    """NaN must stay NaN, a batch mismatch is wrong, and a learner's exception is a line of
+    feedback, not a traceback that stops Run All."""
+    _run_cells(lesson_cells, markers, {exercise: learner}, monkeypatch)
+    out = capsys.readouterr().out
+    assert f"✗ {exercise}" in out and says in out, out
+
+
+@pytest.mark.parametrize("exercise, markers", [
+    ("my_unscale", ["def my_unscale", '"my_unscale",']),
+    ("my_recombined_shape", ["def my_recombined_shape", "def shape_or_error",
+                             '"my_recombined_shape",']),
+])
+def test_lesson_solutions_pass_their_checks(lesson_cells, monkeypatch, capsys, exercise, markers):
+    _run_cells(lesson_cells, markers, {}, monkeypatch)
+    assert f"✓ {exercise}: correct" in capsys.readouterr().out
+
+
+def test_lesson_exercises_are_numbered_in_order_and_comparisons_say_above(lesson_cells):
+    numbers = [int(n) for n in re.findall(r"### Exercise (\d+)", LESSON.read_text())]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == 3
+    namespace = {}
+    exec(next(c for c in lesson_cells if "def below_or_above" in c), namespace)
+    assert namespace["below_or_above"](1.01, 1.0) == "1% above"  # once printed as "-1% below"
+    assert namespace["below_or_above"](0.75, 1.0) == "25% below"
