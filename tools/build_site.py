@@ -1,43 +1,49 @@
 """`make site`: the rendered course in build/site/, from whatever was last executed.
 
 build/site/index.html lists every lesson (course/NN_*.ipynb) with its one-line summary,
-links the executed ones, and shows the results table from build/results.json; each
-executed notebook in build/executed/ becomes build/site/NN_name.html, rendered by
-nbconvert with its figures embedded, a bar linking back to the index and to the
-neighbouring lessons, and links between lessons pointed at their pages.
-`make course` calls this at its end. BUILD_DIR moves build/ elsewhere, as for make course.
+links the executed ones and shows the results of build/results.json, full-mode results
+apart from quick ones. Each executed notebook becomes build/site/NN_name.html: nbconvert's
+lab template (the HTML JupyterLab shows) extended by the Jinja2 templates in
+tools/site_templates/course/ with a sticky bar (all lessons, previous and next lesson by
+title, search), a table of contents, MathJax served by the site with its STIX-Web font,
+each widget shown as the figure it drew at its starting values (DLCOURSE_BATCH=1, set by
+make course), each exercise as the student edition has it with its solution folded away
+below, meaningful alt text on figures and no absolute path of the machine that built it.
+Nothing is loaded from the network.
+
+A full-mode run is the real result: the site copies it to build/executed-full/, so that a
+later quick run (which replaces build/executed/) does not take it off the site. `make
+course` calls this at its end; BUILD_DIR moves build/ elsewhere, as for make course.
 """
 
 import datetime as dt
-import html
+import json
 import os
 import re
 import shutil
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
+import jinja2
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import markdown2html
 
 from dlcourse import report
 
+from make_student import BEGIN, strip_solutions
+
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "course"
-LESSON_LINK = re.compile(r'href="(?:\./)?(\d\d_\w+)\.(?:ipynb|py)(#[^"]*)?"')
-STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 1rem 0 2rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.35rem 0.7rem; text-align: left;
-         vertical-align: top; }
-td.value { text-align: right; font-variant-numeric: tabular-nums; }
-td.when { white-space: nowrap; }
-.muted { color: #777; }
-p.summary { margin: 0; }
-"""
-NAV_STYLE = ("position: sticky; top: 0; z-index: 10; background: #f5f5f5; padding: 0.5rem 1rem;"
-             " border-bottom: 1px solid #ddd; font-family: system-ui, sans-serif;")
+TEMPLATES = ROOT / "tools" / "site_templates"
+# A link to a lesson's notebook or script, in a markdown cell: [text](02_x.ipynb#anchor).
+LESSON_LINK = re.compile(r'(\]\(|href=")(?:\./)?(\d\d_\w+)\.(?:ipynb|py)(#[^)"\s]*)?')
+HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$")
+FENCE = re.compile(r"^\s*(```|~~~)")
+WIDGET_CALL = "interact.show("
+# Seconds between a notebook's papermill end time and a result it recorded (dates are to the s).
+CLOCK_SLACK = dt.timedelta(seconds=2)
 
 
 def title_and_summary(notebook) -> tuple[str, str]:
@@ -56,48 +62,80 @@ def title_and_summary(notebook) -> tuple[str, str]:
             paragraph.append(line.strip())
         elif paragraph:
             break
-    first_sentence = re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(paragraph), maxsplit=1)[0]
-    return title, first_sentence
+    return title, first_sentence(" ".join(paragraph))
 
 
-def inline_markdown(text: str) -> str:
-    """``text`` (one paragraph of Markdown) as HTML without the enclosing paragraph."""
-    rendered = markdown2html(text).strip()
-    return re.sub(r"^<p>(.*)</p>$", r"\1", rendered, flags=re.S)
+def first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", text, maxsplit=1)[0]
 
 
-def nav_bar(lessons: list[dict], index: int) -> str:
-    links = ['<a href="index.html">↑ all lessons</a>']
-    done = [i for i, lesson in enumerate(lessons) if lesson["page"]]
-    before = [i for i in done if i < index]
-    after = [i for i in done if i > index]
-    if before:
-        previous = lessons[before[-1]]
-        links.append(f'<a href="{previous["page"]}">← {previous["stem"]}</a>')
-    if after:
-        following = lessons[after[0]]
-        links.append(f'<a href="{following["page"]}">{following["stem"]} →</a>')
-    return f'<nav style="{NAV_STYLE}">' + " · ".join(links) + "</nav>"
+def markdown_lines(source: str):
+    """Yield (heading level or 0, text) for each line of a markdown cell; a line inside a
+    fenced code block is never a heading."""
+    fenced = False
+    for line in source.splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else HEADING.match(line)
+        yield (len(match[1]), match[2]) if match else (0, line)
 
 
-def lesson_link(match: re.Match, rendered: set[str]) -> str:
-    """A link to a lesson's notebook, pointed at its page (or its row of the index)."""
-    stem, anchor = match[1], match[2] or ""
-    return f'href="{stem}.html{anchor}"' if stem in rendered else f'href="index.html#{stem}"'
+def heading_anchor(level: int, text: str) -> tuple[str, str]:
+    """(id, plain text) of a heading as nbconvert renders it, so the contents link to it."""
+    element = ElementTree.fromstring(markdown2html(f"{'#' * level} {text}"))
+    for link in element.findall("a"):  # nbconvert's own ¶ link
+        element.remove(link)
+    return element.get("id"), "".join(element.itertext()).strip()
 
 
-def render_lesson(executed: Path, exporter: HTMLExporter, rendered: set[str]) -> str:
-    """The executed notebook as one HTML page (figures embedded as data URIs); links to
-    lessons in ``rendered`` go to their pages, links to others to their row of the index."""
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    return LESSON_LINK.sub(lambda m: lesson_link(m, rendered), body)
+def plain(markdown: str) -> str:
+    """Markdown as one line of text, for alt text and the search index."""
+    return " ".join(re.sub(r"[`*$\\]|\]\([^)]*\)|!?\[", "", markdown).split())
 
 
-def run_info(notebook) -> str:
-    """When and how long papermill ran the notebook, from its metadata."""
+def sections(notebook) -> list[dict]:
+    """The notebook cut at its headings: level, id, title and plain text of each part (the
+    first part, before any heading, has level 0)."""
+    parts = [{"level": 0, "id": "", "title": "", "text": []}]
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for level, text in markdown_lines(cell.source):
+                if level:
+                    anchor, title = heading_anchor(level, text)
+                    parts.append({"level": level, "id": anchor, "title": title, "text": []})
+                else:
+                    parts[-1]["text"].append(text)
+    return [dict(p, text=plain(" ".join(p["text"]))) for p in parts]
+
+
+def has_references(notebook) -> bool:
+    """Whether the lesson ends with a "References" section that links to its sources."""
+    parts = [p for p in sections(notebook) if p["level"]]
+    if not parts or parts[-1]["title"].strip().lower() != "references":
+        return False
+    ending = [c.source for c in notebook.cells if c.cell_type == "markdown"][-1]
+    return "](http" in ending or 'href="http' in ending
+
+
+def run_mode(notebook, stem: str, results: list[dict]) -> str:
+    """"full" or "quick": the mode of the results the notebook recorded while it ran (every
+    lesson records some); "" when none falls inside its run."""
+    meta = notebook.metadata.get("papermill", {})
+    try:
+        start = dt.datetime.fromisoformat(meta["start_time"]) - CLOCK_SLACK
+        end = dt.datetime.fromisoformat(meta["end_time"]) + CLOCK_SLACK
+    except (KeyError, TypeError, ValueError):
+        return ""
+    modes = {r["mode"] for r in results
+             if r["notebook"] == stem and start <= dt.datetime.fromisoformat(r["date"]) <= end}
+    return modes.pop() if len(modes) == 1 else ""
+
+
+def run_info(notebook, mode: str) -> str:
+    """How, when and how long papermill ran the notebook, from its metadata."""
     meta = notebook.metadata.get("papermill", {})
     end, duration = meta.get("end_time"), meta.get("duration")
-    parts = []
+    parts = [f"{mode} run" if mode else "run"]
     if end:
         parts.append(end[:16].replace("T", " "))
     if duration is not None:
@@ -107,57 +145,97 @@ def run_info(notebook) -> str:
     return ", ".join(parts)
 
 
-def results_table(results: list[dict], pages: dict[str, str]) -> str:
-    if not results:
-        return '<p class="muted">No results recorded yet: run <code>make course</code>.</p>'
-    rows = []
-    for r in sorted(results, key=lambda r: (r["notebook"], r["mode"], r["name"])):
-        lesson = html.escape(r["notebook"])
-        if r["notebook"] in pages:
-            lesson = f'<a href="{pages[r["notebook"]]}">{lesson}</a>'
-        hardware = r.get("gpu") or f'{r.get("cpu", "?")} ({r.get("cores", "?")} cores)'
-        rows.append(f'<tr><td>{lesson}</td><td>{html.escape(r["name"])}</td>'
-                    f'<td class="value">{report.format_value(r["value"])}</td>'
-                    f'<td>{html.escape(r["unit"])}</td><td>{html.escape(r["mode"])}</td>'
-                    f'<td>{html.escape(str(hardware))}</td>'
-                    f'<td>{html.escape(r["date"][:16].replace("T", " "))}</td></tr>')
-    head = "".join(f"<th>{h}</th>" for h in ("lesson", "figure", "value", "unit", "mode",
-                                            "hardware", "date"))
-    return f'<table id="results"><tr>{head}</tr>{"".join(rows)}</table>'
+def executed_notebook(build_dir: Path, name: str, results: list[dict]) -> Path | None:
+    """The executed notebook the page shows: the latest full run, else the latest run.
+
+    A full run found in executed/ is first copied to executed-full/, where a quick run
+    does not replace it.
+    """
+    latest, full = build_dir / "executed" / name, build_dir / "executed-full" / name
+    if latest.exists() and run_mode(nbformat.read(latest, as_version=4), latest.stem,
+                                    results) == "full":
+        full.parent.mkdir(exist_ok=True)
+        shutil.copy2(latest, full)
+    return full if full.exists() else latest if latest.exists() else None
 
 
-def index_page(lessons: list[dict], results: list[dict]) -> str:
-    rows = []
-    for lesson in lessons:
-        name = html.escape(lesson["title"] or lesson["stem"])
-        link = f'<a href="{lesson["page"]}">{name}</a>' if lesson["page"] else name
-        info = lesson["info"] or '<span class="muted">not run yet</span>'
-        rows.append(f'<tr id="{lesson["stem"]}"><td>{lesson["stem"][:2]}</td><td>{link}'
-                    f'<p class="summary">{lesson["summary"]}</p></td>'
-                    f'<td class="when">{info}</td></tr>')
-    pages = {lesson["stem"]: lesson["page"] for lesson in lessons if lesson["page"]}
-    built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Deep learning, built by hand</title><style>{STYLE}</style></head>
-<body>
-<h1>Deep learning, built by hand</h1>
-<p>The course's notebooks as last executed (<code>make course</code>), with their outputs and
-figures. Results marked <em>quick</em> come from the small quick-mode sizes, not the real runs.</p>
-<h2 id="lessons">Lessons</h2>
-<table><tr><th>#</th><th>lesson</th><th>last run</th></tr>{"".join(rows)}</table>
-<h2 id="results-table">Results</h2>
-{results_table(results, pages)}
-<p class="muted">Built {built}.</p>
-</body></html>
-"""
+def local_paths(build_dir: Path) -> list[tuple[str, str]]:
+    """(absolute path of this machine, what a page shows instead), the longest first."""
+    places = {str(ROOT) + os.sep: "", str(build_dir.resolve()): "build",
+              str(Path.home()): "~"}
+    return sorted(places.items(), key=lambda item: -len(item[0]))
+
+
+def without_local_paths(text: str, paths: list[tuple[str, str]]) -> str:
+    for path, shown in paths:
+        text = text.replace(path, shown)
+    return text
+
+
+def figure_alt(cell, section: str, context: str) -> str:
+    """What a figure of ``cell`` shows, as far as the lesson says: its section and the text
+    just before the cell (the cell's own first comment when it has one)."""
+    comment = next((ln.lstrip("# ").strip() for ln in cell.source.splitlines()
+                    if ln.startswith("#") and not ln.startswith("# BEGIN")), "")
+    kind = "Figure at the widget's starting values" if WIDGET_CALL in cell.source else "Figure"
+    what = comment or context
+    return f"{kind}, section “{section}”" + (f": {what[:200]}" if what else "")
+
+
+def lesson_link(match: re.Match, rendered: set[str]) -> str:
+    """A link to a lesson's notebook, pointed at its page (or its row of the index)."""
+    opening, stem, anchor = match[1], match[2], match[3] or ""
+    return opening + (f"{stem}.html{anchor}" if stem in rendered else f"index.html#{stem}")
+
+
+def prepare(notebook, rendered: set[str], paths: list[tuple[str, str]]) -> None:
+    """Ready an executed notebook for its page, in place: exercises as the student edition
+    has them with the solution in the cell's metadata, widget cells tagged, figures given
+    alt text, links to lessons pointed at their pages, local paths replaced, widget state
+    (which needs the widget manager from the network) dropped."""
+    notebook.metadata.pop("widgets", None)
+    section, context = "", ""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = LESSON_LINK.sub(lambda m: lesson_link(m, rendered), cell.source)
+            text = []
+            for level, line in markdown_lines(cell.source):
+                if level:
+                    section, text = heading_anchor(level, line)[1], []
+                else:
+                    text.append(line)
+            context = first_sentence(plain(" ".join(text)))
+            continue
+        if cell.cell_type != "code":
+            continue
+        if any(BEGIN.match(line) for line in cell.source.splitlines()):
+            cell.metadata["solution"] = cell.source
+            cell.source = strip_solutions(cell.source)[0]
+        if WIDGET_CALL in cell.source:
+            cell.metadata["tags"] = [*cell.metadata.get("tags", []), "widget"]
+        for output in cell.get("outputs", []):
+            if {"image/png", "image/jpeg"} & set(output.get("data", {})):
+                output.setdefault("metadata", {})["alt"] = figure_alt(cell, section, context)
+            clean_output(output, paths)
+
+
+def clean_output(output, paths: list[tuple[str, str]]) -> None:
+    """Replace this machine's absolute paths in every text an output shows."""
+    if "text" in output:
+        output.text = without_local_paths(output.text, paths)
+    if "traceback" in output:
+        output.traceback = [without_local_paths(line, paths) for line in output.traceback]
+    for kind, value in output.get("data", {}).items():
+        if kind.startswith("text/") and isinstance(value, str):
+            output.data[kind] = without_local_paths(value, paths)
 
 
 def install_mathjax(site: Path) -> str | None:
     """Copy MathJax 2.7 (from the pinned jupyter-server-mathjax) into ``site``/mathjax/.
 
-    The pages then typeset their formulas offline too. Returns the URL for nbconvert,
-    relative to the pages; None when the package is missing (the pages use the CDN).
+    The pages then typeset their formulas offline too, with the STIX-Web font it ships.
+    Returns the URL for the pages, relative to them; None when the package is missing (the
+    pages use the CDN).
     """
     try:
         import jupyter_server_mathjax
@@ -170,35 +248,78 @@ def install_mathjax(site: Path) -> str | None:
     return "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 
 
+def result_rows(results: list[dict], pages: dict[str, str]) -> list[tuple[str, list[dict]]]:
+    """The results as table rows, full-mode results first, then quick ones: (mode, rows)."""
+    rows: dict[str, list[dict]] = {}
+    for r in sorted(results, key=lambda r: (r["notebook"], r["name"])):
+        rows.setdefault(r["mode"], []).append({
+            "notebook": r["notebook"], "page": pages.get(r["notebook"]), "name": r["name"],
+            "value": report.format_value(r["value"]), "unit": r["unit"], "mode": r["mode"],
+            "hardware": r.get("gpu") or f'{r.get("cpu", "?")} ({r.get("cores", "?")} cores)',
+            "date": r["date"][:16].replace("T", " ")})
+    return sorted(rows.items(), key=lambda item: item[0] != "full")
+
+
+def lesson_page(executed: Path, lesson: dict, exporter: HTMLExporter, rendered: set[str],
+                paths: list[tuple[str, str]]) -> tuple[str, list[dict]]:
+    """The page of one executed lesson, and its sections for the search index."""
+    notebook = nbformat.read(executed, as_version=4)
+    prepare(notebook, rendered, paths)
+    parts = sections(notebook)
+    toc = [p for p in parts if p["level"] in (2, 3)]
+    body, _ = exporter.from_notebook_node(notebook, resources={"lesson": dict(lesson, toc=toc)})
+    found = [{"page": lesson["page"], "id": p["id"], "lesson": lesson["title"],
+              "title": p["title"] or lesson["title"], "text": p["text"][:1500]}
+             for p in parts if p["title"] or p["text"]]
+    return body, found
+
+
 def build(build_dir: Path) -> Path:
-    """Write ``build_dir``/site/ from ``build_dir``/executed/ and results.json; the index."""
+    """Write ``build_dir``/site/ from the executed notebooks and results.json; the index."""
     site = build_dir / "site"
     site.mkdir(parents=True, exist_ok=True)
+    results = report.load(build_dir / "results.json")
     lessons = []
     for source in sorted(COURSE.glob("[0-9][0-9]_*.ipynb")):
-        executed = build_dir / "executed" / source.name
-        notebook = nbformat.read(executed if executed.exists() else source, as_version=4)
+        executed = executed_notebook(build_dir, source.name, results)
+        notebook = nbformat.read(executed or source, as_version=4)
         title, summary = title_and_summary(notebook)
-        lessons.append({"stem": source.stem, "title": title, "summary": inline_markdown(summary),
-                        "executed": executed if executed.exists() else None,
-                        "page": f"{source.stem}.html" if executed.exists() else None,
-                        "info": run_info(notebook) if executed.exists() else ""})
-    exporter = HTMLExporter(template_name="lab")
-    mathjax = install_mathjax(site)
-    if mathjax:
-        exporter.mathjax_url = mathjax
-    rendered = {lesson["stem"] for lesson in lessons if lesson["page"]}
-    for i, lesson in enumerate(lessons):
-        if lesson["executed"]:
-            page = render_lesson(lesson["executed"], exporter, rendered)
-            page = re.sub(r"(<body[^>]*>)", r"\g<1>" + nav_bar(lessons, i), page, count=1)
-            (site / lesson["page"]).write_text(page, encoding="utf-8")
-    results = report.load(build_dir / "results.json")
+        mode = run_mode(notebook, source.stem, results) if executed else ""
+        lessons.append({"stem": source.stem, "title": title or source.stem, "executed": executed,
+                        "summary": markdown2html(summary), "references": has_references(notebook),
+                        "page": f"{source.stem}.html" if executed else None,
+                        "run": run_info(notebook, mode) if executed else ""})
+    exporter = HTMLExporter(template_name="course", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.mathjax_url = install_mathjax(site) or exporter.mathjax_url
+    shutil.copytree(TEMPLATES / "course" / "assets", site / "assets", dirs_exist_ok=True)
+    done = [lesson for lesson in lessons if lesson["page"]]
+    rendered = {lesson["stem"] for lesson in done}
+    paths = local_paths(build_dir)
+    searchable = [{"page": "index.html", "id": lesson["stem"], "lesson": "All lessons",
+                   "title": lesson["title"], "text": plain(lesson["summary"])}
+                  for lesson in lessons]
+    for i, lesson in enumerate(done):
+        neighbours = {"previous": done[i - 1] if i else None,
+                      "next": done[i + 1] if i + 1 < len(done) else None}
+        page, found = lesson_page(lesson["executed"], dict(lesson, **neighbours), exporter,
+                                  rendered, paths)
+        (site / lesson["page"]).write_text(page, encoding="utf-8")
+        searchable += found
+    (site / "assets" / "search-index.js").write_text(
+        "window.COURSE_SEARCH = " + json.dumps(searchable, ensure_ascii=False) + ";\n",
+        encoding="utf-8")
+    pages = {lesson["stem"]: lesson["page"] for lesson in done}
+    home = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "course"),
+                              autoescape=True).get_template("home.html.j2")
     index = site / "index.html"
-    index.write_text(index_page(lessons, results), encoding="utf-8")
-    rendered = sum(1 for lesson in lessons if lesson["page"])
-    print(f"wrote {index} ({rendered} of {len(lessons)} lessons rendered, "
+    index.write_text(home.render(
+        lessons=lessons, results=result_rows(results, pages),
+        built=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")), encoding="utf-8")
+    print(f"wrote {index} ({len(done)} of {len(lessons)} lessons rendered, "
           f"{len(results)} results)")
+    missing = [lesson["stem"][:2] for lesson in lessons if not lesson["references"]]
+    if missing:
+        print(f"lessons without a closing References section with links: {', '.join(missing)}")
     return index
 
 
