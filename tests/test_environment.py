@@ -212,3 +212,25 @@ def test_a_damaged_package_is_force_reinstalled(tmp_path):
     assert subprocess.run([python, "-c", "import tiny_dlcourse; assert tiny_dlcourse.ANSWER == 42"]
                           ).returncode == 0
     assert (root / ".venv" / ".installed").exists(), "repaired in place: nothing to reinstall"
+
+
+def test_the_course_kernel_over_ipykernels_spec_is_not_damage(tmp_path):
+    """make install replaces ipykernel's share/jupyter/kernels/python3/kernel.json with the
+    course kernel's; counting that as damage made every check force-reinstall ipykernel,
+    which put the stock kernel back."""
+    from importlib import metadata
+
+    import check_env
+
+    site = tmp_path / "lib" / "python3" / "site-packages"
+    info = site / "fake-1.0.dist-info"
+    info.mkdir(parents=True)
+    (site / "fake.py").write_text("changed, longer than recorded\n")
+    kernel = tmp_path / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    kernel.parent.mkdir(parents=True)
+    kernel.write_text('{"argv": ["the course kernel"]}')
+    (info / "RECORD").write_text(
+        "fake.py,sha256=abc,5\n"
+        "../../../share/jupyter/kernels/python3/kernel.json,sha256=def,3\n")
+    damaged = check_env.damaged_files(metadata.PathDistribution(info))
+    assert [f.as_posix() for f in damaged] == ["fake.py"]
