@@ -427,3 +427,17 @@ def test_unchanged_nested_arguments_pass(capsys):
     """Generators inside containers are drawn from, not compared; NaN equals NaN."""
     args = ((np.random.default_rng(0), np.array([np.nan, 1.0])), {"k": [1, "x"]})
     assert checks.check_function("f", lambda pair, d: 0.0 * pair[0].random(), [Case(args, 0.0)])
+
+
+def test_assert_close_prints_the_evidence_and_stops_beyond_the_tolerance(capsys):
+    from dlcourse.checks import assert_close
+
+    assert assert_close("tiny", [1.0, 2.0], [1.0, 2.0 + 1e-9], tol=1e-6) == pytest.approx(1e-9)
+    assert "tiny: max |difference| = 1.00e-09" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="exceeds the tolerance"):
+        assert_close("off", [1.0], [1.5], tol=0.1)
+    with pytest.raises(AssertionError, match="exceeds"):
+        assert_close("nan", [np.nan], [1.0], tol=0.1)
+    with pytest.raises(AssertionError, match=r"shape \(2,\) where \(1, 2\)"):
+        assert_close("broadcast", [1.0, 2.0], [[1.0, 2.0]], tol=0.1)
+    assert assert_close("rel", [110.0], [100.0], tol=0.2, relative=True) == pytest.approx(0.1)

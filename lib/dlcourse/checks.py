@@ -50,7 +50,8 @@ import numpy as np
 
 from . import config, core
 
-__all__ = ["Case", "CheckTimeout", "check_claim", "check_function", "explain_mismatch",
+__all__ = ["Case", "CheckTimeout", "assert_close", "check_claim", "check_function",
+           "explain_mismatch",
            "not_done_yet"]
 
 # Seconds a learner's function may run on one case (a claim: in all) before the check
@@ -491,3 +492,25 @@ def _wrong(name: str, hint: str, message: str) -> bool:
         raise AssertionError(text)
     print(text)
     return False
+
+
+def assert_close(what: str, got, expected, tol: float, relative: bool = False) -> float:
+    """Print the largest difference between two results, then stop if it exceeds ``tol``.
+
+    The lessons' check of a claim against an independent reference (TensorFlow, SciPy, a
+    loop): the printed number is the evidence, the assert the verdict. ``relative`` divides
+    by the largest ``|expected|``. Shapes must agree exactly (no broadcasting). Returns the
+    difference.
+    """
+    got, expected = np.asarray(got, np.float64), np.asarray(expected, np.float64)
+    if got.shape != expected.shape:
+        raise AssertionError(f"{what}: shape {got.shape} where {expected.shape} was expected")
+    diff = float(np.max(np.abs(got - expected), initial=0.0))
+    kind = "max |difference|"
+    if relative:
+        diff /= max(float(np.max(np.abs(expected), initial=0.0)), np.finfo(np.float64).tiny)
+        kind = "largest relative difference"
+    print(f"{what}: {kind} = {diff:.2e}")
+    if not diff <= tol:  # also stops on NaN
+        raise AssertionError(f"{what}: {kind} {diff:.3g} exceeds the tolerance {tol:g}")
+    return diff
