@@ -41,7 +41,9 @@
 # **Time**: quick mode (`DLCOURSE_QUICK=1`) about 2 to 3 minutes on 2 idle CPU cores (about 4
 # minutes of CPU time). Its training runs are too short to rank the models against each other,
 # so beside each quick result the lesson prints the full-mode result of a recorded reference
-# run. Full mode takes about 20 minutes on 2 CPU cores, much less on a GPU. The lesson prints its own time with the goals at
+# run. Full mode took 18 minutes on 2 CPU cores before a fourth training run (SumNet trained the
+# paper's way, about as long as the first SumNet run) was added, and has not been timed since;
+# it is much faster on a GPU. The lesson prints its own time with the goals at
 # the end; each training run prints its time, and `benchmarks/keypoints.py` compares them.
 
 # %%
