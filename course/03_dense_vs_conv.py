@@ -73,16 +73,9 @@ SERIES_EPOCHS = 3 if QUICK else 8
 
 
 # %% [markdown]
-# One small helper for the whole lesson: print the largest absolute difference
-# between two results and stop if it is larger than the tolerance.
-
-
-# %%
-def check_close(what, got, expected, tol=1e-4):
-    diff = float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(expected, np.float64))))
-    print(f"{what}: max |difference| = {diff:.2e}")
-    assert diff < tol, f"{what}: difference {diff:.3g} exceeds {tol:g}"
-    return diff
+# Every claim below is checked the same way: `checks.assert_close` prints the largest
+# absolute difference between two results (the evidence) and stops if it exceeds the
+# tolerance (the verdict).
 
 
 # %% [markdown]
@@ -130,13 +123,15 @@ conv.build(x.shape)
 conv.set_weights([dense.dense_to_conv_kernel(W, (TILE, TILE, CHANNELS)), b])
 conv_out = conv(x).numpy()
 print("Conv2D output", conv_out.shape, " kernel", conv.kernel.shape)
-err_tile_conv = check_close(
-    "dense on each tile vs Conv2D(64, 20, stride 20, VALID)", conv_out, local_dense
+err_tile_conv = checks.assert_close(
+    "dense on each tile vs Conv2D(64, 20, stride 20, VALID)", conv_out, local_dense,
+    tol=1e-4,
 )
-check_close(
+checks.assert_close(
     "dense.tile_dense (reshape-only version) vs the loop",
     dense.tile_dense(x, W, b, (TILE, TILE)),
     local_dense,
+    tol=1e-4,
 )
 report.record(NOTEBOOK, "tile dense vs Conv2D max abs diff", err_tile_conv, "")
 
@@ -253,13 +248,15 @@ for f in range(SCIPY_FILTERS):
         scipy.signal.convolve(x[0], flipped, mode="valid")[::TILE, ::TILE, 0] + b[f]
     )
 reference = conv_out[0, ..., :SCIPY_FILTERS]
-err_scipy_corr = check_close(
-    "scipy.signal.correlate vs Conv2D", np.stack(scipy_corr, -1), reference
+err_scipy_corr = checks.assert_close(
+    "scipy.signal.correlate vs Conv2D", np.stack(scipy_corr, -1), reference,
+    tol=1e-4,
 )
-err_flip = check_close(
+err_flip = checks.assert_close(
     "scipy.signal.convolve with the flipped kernel vs Conv2D",
     np.stack(scipy_conv_flipped, -1),
     reference,
+    tol=1e-4,
 )
 unflipped = float(np.abs(np.stack(scipy_conv, -1) - reference).max())
 print(f"scipy.signal.convolve WITHOUT the flip: max |difference| = {unflipped:.2f}  (wrong)")
@@ -400,11 +397,12 @@ conv_1x1 = layers.Conv2D(16, 1)
 conv_1x1.build(x_small.shape)
 w_pp, b_pp = dense_pp.get_weights()
 conv_1x1.set_weights([dense.dense_to_conv_kernel(w_pp, (1, 1, 32)), b_pp])
-err_1x1 = check_close("Dense on every pixel vs 1×1 Conv2D", conv_1x1(x_small), dense_pp(x_small))
-check_close(
+err_1x1 = checks.assert_close("Dense on every pixel vs 1×1 Conv2D", conv_1x1(x_small), dense_pp(x_small), tol=1e-4)
+checks.assert_close(
     "1×1 Conv2D vs np.einsum('nhwc,cf->nhwf')",
     conv_1x1(x_small),
     np.einsum("nhwc,cf->nhwf", x_small, w_pp) + b_pp,
+    tol=1e-4,
 )
 report.record(NOTEBOOK, "1x1 conv vs per-pixel dense max abs diff", err_1x1, "")
 
@@ -422,8 +420,9 @@ as_conv.build((None, None, None, 32))
 as_conv.set_weights([dense.dense_to_conv_kernel(w_fd, (7, 7, 32)), b_fd])
 x77 = rng.standard_normal((4, 7, 7, 32)).astype(np.float32)
 print("conv output on a 7×7 input:", as_conv(x77).shape)
-err_flat = check_close(
-    "Flatten + Dense vs 7×7 VALID Conv2D", as_conv(x77)[:, 0, 0], flat_dense(x77)
+err_flat = checks.assert_close(
+    "Flatten + Dense vs 7×7 VALID Conv2D", as_conv(x77)[:, 0, 0], flat_dense(x77),
+    tol=1e-4,
 )
 report.record(NOTEBOOK, "flatten dense vs HxW conv max abs diff", err_flat, "")
 x99 = rng.standard_normal((1, 9, 9, 32)).astype(np.float32)
@@ -536,7 +535,7 @@ def fully_convolutional(model):
 sliding_classifier = fully_convolutional(classifier)
 digits = x_test[:500]
 # logits reach ±20, so float32 round-off is ~1e-5 here: allow 1e-3
-err_fcn = check_close(
+err_fcn = checks.assert_close(
     "fully convolutional vs original classifier on 28×28 digits",
     sliding_classifier.predict(digits, verbose=0)[:, 0, 0],
     classifier.predict(digits, verbose=0),
@@ -568,7 +567,7 @@ crops = np.stack(
 )
 crop_logits = classifier.predict(crops, verbose=0).reshape(map_h, map_w, 10)
 print(f"canvas {CANVAS_HW} → prediction map {map_h}×{map_w}; {len(crops)} crops checked")
-err_map = check_close(
+err_map = checks.assert_close(
     "prediction map vs original classifier on every crop", logit_map, crop_logits, tol=1e-3
 )
 probs = tf.nn.softmax(logit_map).numpy()
@@ -652,7 +651,7 @@ u_check, w_check = dense.random_capsules(batch=2)
 ours = np.einsum("ijkl,bil->bijk", w_check, u_check)
 answer = np.einsum("ijkl,bil->bilk", w_check, u_check)
 i, j = 5, 3  # one input capsule, one output capsule: W_ij (16×8) times u_0i (8)
-check_close("einsum 'bijk' vs one product W_ij u_i", ours[0, i, j], w_check[i, j] @ u_check[0, i],
+checks.assert_close("einsum 'bijk' vs one product W_ij u_i", ours[0, i, j], w_check[i, j] @ u_check[0, i],
             tol=1e-5)
 print(f"ours: shape {ours.shape} (batch, input capsule, output capsule, output dim); "
       f"the answer's 'bilk': shape {answer.shape}, a different quantity")
@@ -681,13 +680,13 @@ for name, method in tqdm(dense.CAPSULE_METHODS.items(), desc="capsule methods"):
 picks = rng.integers(0, [CAPSULE_BATCH, 1152, 10], size=(200, 3))
 direct = np.stack([w_caps[i, j] @ u_caps[n, i] for n, i, j in picks])
 for name, result in caps_results.items():
-    check_close(
+    checks.assert_close(
         f"{name:26s} vs W[i, j] @ u[b, i]",
         result[picks[:, 0], picks[:, 1], picks[:, 2]],
         direct,
         tol=1e-4,
     )
-    check_close(f"{name:26s} vs einsum (all entries)", result, caps_results["einsum"], tol=1e-4)
+    checks.assert_close(f"{name:26s} vs einsum (all entries)", result, caps_results["einsum"], tol=1e-4)
 einsum_speedup = caps_seconds["tile + matmul"] / caps_seconds["einsum"]
 for name in dense.CAPSULE_METHODS:
     print(
@@ -765,7 +764,7 @@ with tf.GradientTape() as tape:
     loss = tf.reduce_sum(blurred**2)
 grad_sigma = float(tape.gradient(loss, sigma))
 k_np = gaussian_kernel(sigma).numpy()[:, :, 0, 0]
-err_blur = check_close(
+err_blur = checks.assert_close(
     "tf.nn.conv2d (SAME) vs scipy.ndimage.correlate (zero padding)",
     blurred[0, ..., 0],
     scipy.ndimage.correlate(image[0, ..., 0], k_np, mode="constant"),
@@ -822,7 +821,7 @@ with tf.GradientTape() as tape:
 grad_through_layer = tape.gradient(loss_layer, sigma)
 print("gradient reaching sigma through the layer:", grad_through_layer)
 assert grad_through_layer is None
-check_close(
+checks.assert_close(
     "layer built from the tensor vs tf.nn.conv2d, before sigma changes",
     copied(image),
     blurred,
@@ -851,7 +850,7 @@ fixed = layers.Conv2D(
     trainable=False,
     kernel_initializer=keras.initializers.Constant(gaussian_kernel(sigma).numpy()),
 )
-err_init = check_close(
+err_init = checks.assert_close(
     "Conv2D with a Constant initializer vs tf.nn.conv2d", fixed(image), blurred, tol=1e-5
 )
 report.record(NOTEBOOK, "computed kernel conv2d vs scipy max abs diff", err_blur, "")
@@ -901,7 +900,7 @@ print(
 )
 assert x_windows.strides[0] == series.strides[0] == SERIES_CHANNELS * series.itemsize
 some = rng.integers(0, len(x_windows), 50)
-check_close(
+checks.assert_close(
     "view vs explicit slices series[i:i+100]",
     x_windows[some],
     np.stack([series[i : i + WINDOW] for i in some]),
@@ -916,7 +915,7 @@ keras_ds = keras.utils.timeseries_dataset_from_array(
     series, labels[WINDOW - 1 :], sequence_length=WINDOW, batch_size=512, shuffle=False
 )
 kx, ky = next(iter(keras_ds))
-check_close(
+checks.assert_close(
     "view vs keras.utils.timeseries_dataset_from_array (first 512 windows)",
     x_windows[:512],
     kx,
