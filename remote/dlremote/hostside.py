@@ -153,13 +153,19 @@ def latest(jobs: str) -> str | None:
 # ------------------------------------------------------------------------------- jobs
 def start(jobs: str, course_dir: str, venv: str, command: str) -> int:
     os.makedirs(jobs, mode=0o700, exist_ok=True)
-    lock = os.path.join(jobs, ".lock")
-    try:
-        os.mkdir(lock)
-    except FileExistsError:
-        if time.time() - os.stat(lock).st_mtime < 60:
-            print("DLREMOTE_BUSY starting", "another run is starting a job")
-            return BUSY
+    lock = os.path.join(jobs, ".lock")  # two runs at once: one starts, the other is refused
+    deadline = time.time() + 10
+    while True:
+        try:
+            os.mkdir(lock)
+            break
+        except FileExistsError:
+            if time.time() - os.stat(lock).st_mtime > 60:  # left by a crash
+                os.rmdir(lock)
+            elif time.time() > deadline:
+                print("DLREMOTE_BUSY starting ? (another run is starting one now)")
+                return BUSY
+            time.sleep(0.2)
     try:
         current = latest(jobs)
         if current and job_state(current)[0] == "running":

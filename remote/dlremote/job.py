@@ -11,8 +11,8 @@ import datetime
 import io
 import json
 import re
+import shlex
 import subprocess
-import sys
 import tarfile
 from pathlib import Path, PurePosixPath
 
@@ -25,7 +25,7 @@ RESULTS = ("build/results.json", "build/executed", "build/site")
 
 
 class ConnectionLost(RemoteError):
-    """The connection dropped while following a job: the job goes on on the host."""
+    """Following a job stopped (the connection dropped, or Ctrl-C): it goes on on the host."""
 
 
 class JobFailed(RemoteError):
@@ -86,17 +86,17 @@ def run(host: str, s: dict, command: list, *, fetch_after: bool = False, into: s
     remote_dir = found["DIR"][0]
     root = Path(project) if project else envspec.project_root()
     deps, _ = envspec.read_spec(root / "pyproject.toml")
-    archive = envspec.course_archive(root, envspec.requirements(deps, linux=True))
+    archive = envspec.course_archive(root, envspec.requirements(deps, linux=True))  # GPU hosts
     out(f"syncing the course ({len(archive) // 1024} KiB) to {remote_dir} on {target.label}")
     provision.upload(target, remote_dir, archive)
-    started = call(target, f"start {JOBS} \"$DIR\" \"$VENV\" {_quote(text)}",
+    started = call(target, f"start {JOBS} \"$DIR\" \"$VENV\" {shlex.quote(text)}",
                    what="starting the job", **where)
-    job = started["JOB"][0].split()[0]
-    out(f"started `{text}` on {target.label} as job {job}, detached: it goes on if this "
+    name = started["JOB"][0].split()[0]
+    out(f"started `{text}` on {target.label} as job {name}, detached: it goes on if this "
         f"connection drops (`{suggest('logs', host, '--follow')}` reattaches)")
     if idle_minutes is not None:
         arm_idle(target, idle_minutes, out=out, **where)
-    code, _ = follow(target, host, job, show_all=show_all, cells=notebook_cells(root), out=out)
+    code, _ = follow(target, host, name, show_all=show_all, cells=notebook_cells(root), out=out)
     if fetch_after:
         fetch(host, s, into=into, target=target, remote_dir=remote_dir, out=out)
     return finish(target, host, text, code)
@@ -110,10 +110,6 @@ def finish(target, host: str, command: str, code: int) -> int:
     return 0
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"
-
-
 def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: bool = False,
            cells: dict | None = None, out=print) -> tuple:
     """Show the job's log (progress lines, or ``show_all``), until it ends with ``wait``.
@@ -122,7 +118,7 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
     ConnectionLost when the connection drops first (the job goes on).
     """
     args = sshcmd.command(target, ["sh", "-s"])
-    script = scripts.hostside(None, None, f"follow {JOBS} {int(wait)} {_quote(job)}")
+    script = scripts.hostside(None, None, f"follow {JOBS} {int(wait)} {shlex.quote(job)}")
     progress = Progress(cells, show_all)
     end, command, full_disk, last = None, "", False, ""
     with subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -151,9 +147,8 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
                     last = shown
         except KeyboardInterrupt:
             proc.kill()
-            print(f"stopped following; the job goes on on {target.label}: "
-                  f"`{suggest('logs', host, '--follow')}` reattaches", file=sys.stderr)
-            return 130, command
+            raise ConnectionLost(f"stopped following (Ctrl-C); the job goes on on {target.label}:"
+                                 f" `{suggest('logs', host, '--follow')}` reattaches") from None
         stderr = proc.stderr.read()
     if end is None:
         why = (sshcmd.explain_failure(stderr, target) if proc.returncode == 255 else
