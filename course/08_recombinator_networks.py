@@ -47,7 +47,6 @@
 # the end; each training run prints its time, and `benchmarks/keypoints.py` compares them.
 
 # %%
-import json
 import os
 import time
 
@@ -555,21 +554,12 @@ report.record(NOTEBOOK, "average-face baseline test RMSE", baseline, "px")
 # %% [markdown]
 # Quick mode's runs are too short to rank the models against each other: beside each quick
 # result the lesson prints the full-mode result of a recorded reference run (the file
-# `course/reference/08_full.json`, with the run's hardware and date).
+# `course/reference/08_recombinator_networks_full.json`, with the run's hardware and date).
 
 # %%
-REFERENCE_FILE = config.PROJECT_ROOT / "course" / "reference" / "08_full.json"
-reference = json.loads(REFERENCE_FILE.read_text()) if REFERENCE_FILE.exists() else {}
-
-
-def full_run(name):
-    """A recorded full-mode result as text, such as "1.48 px", or "not recorded"."""
-    entry = reference.get("results", {}).get(name)
-    return "not recorded" if entry is None else f"{entry['value']:.2f} {entry['unit']}"
-
-
-print(f"reference full run: {reference.get('date', 'none found')}, "
-      f"{reference.get('hardware', f'no file {REFERENCE_FILE}')}")
+reference = report.reference_run(NOTEBOOK)
+full_run = reference.text  # full_run("RCN test RMSE") -> "1.48 px", or "not recorded"
+print(reference.describe())
 
 # %%
 y_train = scale_targets(k_train)

@@ -196,3 +196,42 @@ def test_a_value_that_is_not_a_real_number_is_refused_by_name(value):
     with pytest.raises(TypeError, match="result nb/acc must be a real number"):
         report.record("nb", "acc", value)
     assert report.load() == []
+
+
+def test_records_are_locked_without_fcntl_as_on_windows(tmp_path, monkeypatch):
+    """Windows has no fcntl: the results lock falls back to msvcrt.locking."""
+    import sys
+
+    calls = []
+    fake = types.SimpleNamespace(LK_LOCK=1, LK_UNLCK=0,
+                                 locking=lambda fd, mode, n: calls.append((mode, n)))
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl raises ImportError
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    path = tmp_path / "results.json"
+    monkeypatch.setenv("DLCOURSE_RESULTS", str(path))
+    report.record("00_demo", "first", 1.0, "")
+    report.record("00_demo", "second", 2.0, "")
+    assert calls == [(1, 1), (0, 1)] * 2
+    assert [r["name"] for r in report.load(path)] == ["first", "second"]
+
+
+def test_a_recorded_reference_run_is_read_and_described(tmp_path):
+    assert report.reference_run("08_demo", folder=tmp_path).text("RCN") == "not recorded"
+    (tmp_path / "08_demo_full.json").write_text(json.dumps({
+        "date": "2026-11-30", "hardware": "2 CPU cores", "source": "a run",
+        "results": {"RCN test RMSE": {"value": 1.482, "unit": "px"}}}))
+    run = report.reference_run("08_demo", folder=tmp_path)
+    assert run.text("RCN test RMSE") == "1.48 px"
+    assert run.describe() == "full-mode reference run of 2026-11-30 on 2 CPU cores"
+    (tmp_path / "08_demo_full.json").write_text('{"results": {}}')
+    with pytest.raises(report.ResultsFileError, match="lacks date, hardware"):
+        report.reference_run("08_demo", folder=tmp_path)
+
+
+def test_every_shipped_reference_run_is_well_formed():
+    from conftest import ROOT
+
+    for path in sorted((ROOT / "course" / "reference").glob("*_full.json")):
+        notebook = path.name.removesuffix("_full.json")
+        assert (ROOT / "course" / f"{notebook}.py").exists(), f"{path.name}: no such lesson"
+        assert report.reference_run(notebook).get("results"), path.name

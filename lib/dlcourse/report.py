@@ -20,12 +20,16 @@ A results file that :func:`record` cannot use is never overwritten:
 
 Benchmarks share one schema through :func:`benchmark_entry` and
 :func:`print_benchmarks`: name, figure, value, unit, goal, met, hardware.
+
+Where quick mode is too short to settle a comparison, a lesson prints the result of a
+recorded full-mode run beside its own: :func:`reference_run` reads
+``course/reference/<notebook>_full.json`` (date, hardware, source, results), which holds
+only numbers a real full run printed.
 """
 
 import argparse
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import operator
 import os
@@ -153,14 +157,40 @@ def load(path: Path | str | None = None) -> list[dict]:
 
 @contextlib.contextmanager
 def locked(path: Path):
-    """Hold an exclusive lock on ``<path>.lock`` (blocks while another process holds it)."""
+    """Hold an exclusive lock on ``<path>.lock`` (blocks while another process holds it).
+
+    POSIX ``flock``; on Windows, which has no ``fcntl``, ``msvcrt.locking`` on the lock
+    file's first byte (retried while another writer holds it).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
+    with open(path.with_name(path.name + ".lock"), "a+") as lock:
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            yield from _locked_msvcrt(lock)
+            return
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _locked_msvcrt(lock):
+    import msvcrt
+
+    lock.seek(0)
+    while True:
+        try:
+            msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)  # retries for 10 s, then raises
+            break
+        except OSError:
+            continue
+    try:
+        yield
+    finally:
+        lock.seek(0)
+        msvcrt.locking(lock.fileno(), msvcrt.LK_UNLCK, 1)
 
 
 def write_atomically(path: Path, data) -> None:
@@ -199,6 +229,40 @@ def table(results: list[dict]) -> str:
 # --- benchmarks ----------------------------------------------------------------
 
 GOAL_TESTS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+
+class ReferenceRun(dict):
+    """A recorded full-mode run: ``date``, ``hardware``, ``source`` and ``results``
+    (name -> {"value", "unit"}); empty when none is recorded."""
+
+    def text(self, name: str, digits: int = 2) -> str:
+        """One recorded result as text, such as "1.48 px", or "not recorded"."""
+        entry = self.get("results", {}).get(name)
+        if entry is None:
+            return "not recorded"
+        return f"{entry['value']:.{digits}f} {entry['unit']}".rstrip()
+
+    def describe(self) -> str:
+        """When and where the run was made, for the line printed beside quick results."""
+        if not self:
+            return "no full-mode reference run is recorded for this lesson"
+        return f"full-mode reference run of {self['date']} on {self['hardware']}"
+
+
+def reference_run(notebook: str, folder: Path | None = None) -> ReferenceRun:
+    """The recorded full-mode run of ``notebook`` (``course/reference/<notebook>_full.json``)."""
+    folder = Path(folder) if folder else config.PROJECT_ROOT / "course" / "reference"
+    path = folder / f"{notebook}_full.json"
+    try:
+        stored = json.loads(path.read_text())
+    except FileNotFoundError:
+        return ReferenceRun()
+    except (OSError, ValueError) as err:
+        raise ResultsFileError(f"cannot read the reference run {path}: {err}") from None
+    missing = {"date", "hardware", "results"} - set(stored)
+    if missing:
+        raise ResultsFileError(f"the reference run {path} lacks {', '.join(sorted(missing))}")
+    return ReferenceRun(stored)
 
 
 def benchmark_entry(name: str, figure: str, value: float, unit: str = "",
