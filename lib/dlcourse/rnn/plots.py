@@ -77,7 +77,7 @@ def plot_reach(ratios: dict, threshold: float = 1e-3, ax=None):
         ax.semilogy(np.arange(len(ratio)), ratio, label=label)
     ax.axhline(threshold, color="gray", ls=":", label=f"{threshold:g} of the size at k = 0")
     ax.set_xlabel("k: characters back from the one predicted")
-    ax.set_ylabel("‖∂L/∂x_{T-k}‖ / ‖∂L/∂x_T‖")
+    ax.set_ylabel(r"$\Vert\partial L/\partial x_{T-k}\Vert\ /\ \Vert\partial L/\partial x_T\Vert$")
     ax.set_title("how far back the gradient reaches")
     ax.legend(fontsize=8)
     return ax
