@@ -55,7 +55,7 @@ class Progress:
     """
 
     CHATTER = ("Input Notebook:", "Output Notebook:", "Executing notebook with kernel",
-               "Black is not installed")
+               "Black is not installed", "Working directory:", "[IPKernelApp]", "[NbConvertApp]")
 
     def __init__(self, cells: dict | None = None, show_all: bool = False):
         self.cells = cells or {}
@@ -216,14 +216,17 @@ def runner(jobdir: str, course_dir: str, venv: str) -> int:
                             start_new_session=True)
     stopping = []
 
-    def kill(signum, frame):
-        os.killpg(proc.pid, signal.SIGKILL)
+    def signal_group(sig: int) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:  # already gone
+            pass
 
     def stop(signum, frame):  # `dlcourse-remote stop`: TERM, then KILL after the grace time
         stopping.append(signum)
-        signal.signal(signal.SIGALRM, kill)
+        signal.signal(signal.SIGALRM, lambda *_: signal_group(signal.SIGKILL))
         signal.alarm(STOP_GRACE_S)
-        os.killpg(proc.pid, signal.SIGTERM)
+        signal_group(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     log = open(os.path.join(jobdir, "log"), "a")

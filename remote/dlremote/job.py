@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 import tarfile
 from pathlib import Path, PurePosixPath
 
@@ -58,6 +59,32 @@ def busy(target, job: str, pid: str, command: str) -> RemoteError:
     return RemoteError(f"a job is already running on {target.label}: `{command}` (job {job}, "
                        f"pid {pid}); follow it with `{suggest('logs', target.dest, '--follow')}` "
                        f"or end it with `{suggest('stop', target.dest)}`")
+
+
+class Console:
+    """Where a job's lines go: on a terminal each progress line replaces the one before
+    (one line per cell elsewhere, e.g. a CI log or a file)."""
+
+    def __init__(self, out=print, terminal: bool = False):
+        self.out, self.terminal, self.pending = out, terminal, False
+
+    def progress(self, text: str) -> None:
+        if not self.terminal:
+            self.out(text)
+            return
+        sys.stdout.write("\r\033[K" + text)
+        sys.stdout.flush()
+        self.pending = True
+
+    def line(self, text: str) -> None:
+        self.close()
+        self.out(text)
+
+    def close(self) -> None:
+        """End a progress line left open on the terminal."""
+        if self.pending:
+            sys.stdout.write("\n")
+            self.pending = False
 
 
 def notebook_cells(root: Path | None = None) -> dict:
@@ -120,6 +147,7 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
     args = sshcmd.command(target, ["sh", "-s"])
     script = scripts.hostside(None, None, f"follow {JOBS} {int(wait)} {shlex.quote(job)}")
     progress = Progress(cells, show_all)
+    console = Console(out, terminal=out is print and sys.stdout.isatty())
     end, command, full_disk, last = None, "", False, ""
     with subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, errors="replace") as proc:
@@ -143,13 +171,15 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
                 full_disk |= "No space left on device" in line
                 shown = progress.feed(line)
                 if shown is not None:
-                    out(shown)
+                    (console.line if shown == line else console.progress)(shown)
                     last = shown
         except KeyboardInterrupt:
             proc.kill()
+            console.close()
             raise ConnectionLost(f"stopped following (Ctrl-C); the job goes on on {target.label}:"
                                  f" `{suggest('logs', host, '--follow')}` reattaches") from None
         stderr = proc.stderr.read()
+    console.close()
     if end is None:
         why = (sshcmd.explain_failure(stderr, target) if proc.returncode == 255 else
                f"ssh was ended by signal {-proc.returncode}" if proc.returncode < 0 else

@@ -4,7 +4,8 @@ said so); its course environment is the repository's own .venv (setup --no-insta
 
 The jobs are a stand-in for `make course` (STAND_IN: the same "=== NN_name" and papermill
 "Executing Cell N" lines, build/results.json, build/executed/ and build/site/), so the
-faults can be timed; one slow test runs the real `make course QUICK=1 NOTEBOOK=01`.
+faults can be timed; one slow test runs the real `make course QUICK=1 NOTEBOOK=01`, with a
+disconnect in lesson 01's third cell, `logs --follow` to its end and `fetch`.
 """
 
 from __future__ import annotations
@@ -207,14 +208,37 @@ def test_idle_host_shuts_itself_down(host, tmp_path):
 
 @pytest.mark.slow
 def test_real_make_course_quick_notebook_01(host, tmp_path):
+    """The issue's session with the real command: run, a disconnect, logs --follow, fetch."""
     tool, course_dir, _ = host
-    run = tool("run", "dlr-test", "-F", tool.srv.config, "--fetch", "--into", tmp_path, "--",
-               "make", "course", "QUICK=1", "NOTEBOOK=01", timeout=900)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr
-    assert "01_convolution_arithmetic (quick mode)" in run.stdout
-    assert "01_convolution_arithmetic: cell 2/" in run.stdout
+    cfg = tool.srv.config
+    started = time.monotonic()
+    run = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(cfg), "--",
+                            "make", "course", "QUICK=1", "NOTEBOOK=01"], env=tool.env,
+                           cwd=tool.home, text=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    shown = []
+    while not shown or "01_convolution_arithmetic: cell 3/" not in shown[-1]:
+        shown.append(run.stdout.readline())
+        assert shown[-1], "run ended before lesson 01's third cell"
+    (follower,) = [pid for pid in pids_matching(str(cfg)) if pid != run.pid]
+    os.kill(follower, signal.SIGKILL)  # the laptop sleeps in the middle of lesson 01
+    out, err = run.communicate(timeout=60)
+    shown.append(out)
+    assert run.returncode == 255 and "the job goes on there" in err, out + err
+    disconnected = time.monotonic() - started
+    follow = tool("logs", "dlr-test", "-F", cfg, "--follow", timeout=540)
+    assert follow.returncode == 0, follow.stdout[-3000:] + follow.stderr
+    assert "01_convolution_arithmetic: cell 3/" in follow.stdout
+    followed = time.monotonic() - started
+    fetched = tool("fetch", "dlr-test", "-F", cfg, "--into", tmp_path)
+    assert fetched.returncode == 0, fetched.stderr
     folder = tmp_path / f"dlr-test-{datetime.date.today()}"
     assert (folder / "build" / "executed" / "01_convolution_arithmetic.ipynb").exists()
     assert (folder / "build" / "site" / "index.html").exists()
     assert json.loads((folder / "build" / "results.json").read_text())
     assert not (course_dir / ".venv").exists()  # make used the host's environment as it is
+    print("\n$ dlcourse-remote run dlr-test -- make course QUICK=1 NOTEBOOK=01", "".join(shown),
+          err, f"(exit {run.returncode} after {disconnected:.0f} s)",
+          "$ dlcourse-remote logs dlr-test --follow", follow.stdout,
+          f"(exit {follow.returncode} at {followed:.0f} s)", "$ dlcourse-remote fetch dlr-test",
+          fetched.stdout, f"(done at {time.monotonic() - started:.0f} s)", sep="\n")

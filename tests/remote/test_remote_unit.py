@@ -1105,3 +1105,20 @@ def test_the_job_status_becomes_the_tools(monkeypatch, capsys, error, status):
     monkeypatch.setattr(job, "run", fail)
     assert cli.main(["run", "gpubox"]) == status
     assert one_line(capsys).endswith(str(error))
+
+
+def test_on_a_terminal_progress_lines_replace_each_other(capsys):
+    console = job.Console(print, terminal=True)
+    progress = hostside.Progress({"01_convolution_arithmetic": 40})
+    for line in PAPERMILL_LOG.splitlines():
+        shown = progress.feed(line)
+        if shown is not None:
+            (console.line if shown == line else console.progress)(shown)
+    console.close()
+    screen = capsys.readouterr().out
+    cell = "\r\033[K[0:00:{:02d}] {}: cell {}"  # each cell line overwrites the one before
+    assert screen == ("[0:00:01] === 01_convolution_arithmetic (quick mode)\n"
+                      + cell.format(4, "01_convolution_arithmetic", "1/40")
+                      + cell.format(5, "01_convolution_arithmetic", "2/40")
+                      + "\n[0:00:10]     9 s\n[0:00:11] === 02_convolution_backprop (quick mode)\n"
+                      + cell.format(12, "02_convolution_backprop", "1") + "\n")
