@@ -29,6 +29,9 @@ AXE = ROOT / "tools" / "site-js" / "node_modules" / "axe-core" / "axe.min.js"
 # Lessons still without a closing "References" section with links (their authors add them);
 # the list may only shrink: a lesson that has its references must leave it.
 REFERENCES_PENDING = {"00", "01", "02", "03", "04", "05", "06", "07", "08"}
+# Cells screenshot beside each page's top: build/screens/site/<lesson>-<kind>.png.
+SHOTS = {"formula": ".jp-MarkdownCell:has(.MathJax_Display)", "widget": ".celltag_widget",
+         "exercise": ".jp-CodeCell:has(details.solution)"}
 PLACEHOLDER_ALT = "No description has been provided for this image"
 
 # Every link of the page: where it points, and whether its target exists in that page. As
@@ -59,8 +62,10 @@ MATH_JS = r"""() => {
           tex: (tex || []).slice(0, 5), formulas: document.querySelectorAll('.MathJax').length,
           font: MathJax.OutputJax['HTML-CSS'] && MathJax.OutputJax['HTML-CSS'].fontInUse};
 }"""
-WIDGETS_JS = """() => [...document.querySelectorAll('.celltag_widget')].map(
-  c => c.querySelectorAll('.jp-OutputArea-output img').length)"""
+# Figures drawn by each widget cell (a code cell calling interact.show).
+WIDGETS_JS = """() => [...document.querySelectorAll('.jp-CodeCell')]
+  .filter(c => c.querySelector('.jp-InputArea-editor').innerText.includes('interact.show('))
+  .map(c => c.querySelectorAll('.jp-OutputArea-output img').length)"""
 # preload: false, or axe fetches the stylesheets, which a page read from disk may not.
 AXE_JS = """async () => (await axe.run(document, {resultTypes: ['violations'], preload: false}))
   .violations.filter(v => ['serious', 'critical'].includes(v.impact))
@@ -68,19 +73,19 @@ AXE_JS = """async () => (await axe.run(document, {resultTypes: ['violations'], p
              + v.nodes[0].html.slice(0, 120))"""
 
 
-def solutions() -> list[str]:
-    """Every line of every exercise solution in the course (instructor edition), stripped,
-    that is code, not a comment, and long enough to be the solution's own."""
-    lines = []
+def solutions() -> set[str]:
+    """The lines of code only the course's exercise solutions (instructor edition) have:
+    stripped, no comment, long enough to be the solution's own, in no other cell's code."""
+    inside_lines, outside_lines = set(), set()
     for path in sorted((ROOT / "course").glob("[0-9][0-9]_*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             inside = False
             for line in cell.source.splitlines():
                 if BEGIN.match(line) or END.match(line):
                     inside = BEGIN.match(line) is not None
-                elif inside and len(line.strip()) >= 16 and not line.strip().startswith("#"):
-                    lines.append(line.strip())
-    return lines
+                elif len(line.strip()) >= 16 and not line.strip().startswith("#"):
+                    (inside_lines if inside else outside_lines).add(line.strip())
+    return inside_lines - outside_lines
 
 
 def markdown_notebook(*sources: str, code: str = "x = 1") -> nbformat.NotebookNode:
@@ -151,6 +156,7 @@ def test_a_page_shows_the_stub_with_the_solution_folded_widgets_tagged_and_no_lo
     assert widget.outputs[1].text == "read data/x.h5 and build/run\n"
 
 
+@pytest.mark.slow
 def test_results_are_split_full_first_and_a_full_run_survives_a_quick_one(tmp_path):
     results = [{"notebook": "01_convolution_arithmetic", "name": n, "value": v, "unit": "x",
                 "mode": m, "cpu": "Some CPU", "cores": 2, "gpu": None, "date": d}
@@ -174,6 +180,7 @@ def test_results_are_split_full_first_and_a_full_run_survives_a_quick_one(tmp_pa
     assert "a &lt;b&gt;" in text and "Some CPU (2 cores)" in text and "not run yet" in text
 
 
+@pytest.mark.slow
 def test_pages_link_their_neighbours_by_title_with_contents(tmp_path):
     (tmp_path / "executed").mkdir()
     for name in ("01_convolution_arithmetic.ipynb", "03_dense_vs_conv.ipynb"):
@@ -188,6 +195,7 @@ def test_pages_link_their_neighbours_by_title_with_contents(tmp_path):
     assert "03_dense_vs_conv.html" in search and "01_convolution_arithmetic.html" in search
 
 
+@pytest.mark.slow
 def test_an_unreadable_results_file_is_one_line(tmp_path):
     (tmp_path / "results.json").write_text("{broken")
     run = subprocess.run([sys.executable, "tools/build_site.py"], cwd=ROOT, capture_output=True,
@@ -285,20 +293,20 @@ def check_lesson(page, url: str, site) -> list[str]:
     if 0 in widgets:
         problems.append(f"{url}: widget cells with no figure (images per widget: {widgets})")
     visible = page.evaluate("() => document.body.innerText")
-    shown = [line for line in solutions() if line in visible]
+    shown = sorted(line for line in solutions() if line in visible)
     if shown:
         problems.append(f"{url}: solutions shown without being opened: {shown[:3]}")
     summaries = page.locator("details.solution > summary").all_inner_texts()
     if any("Solution" not in s for s in summaries):
         problems.append(f"{url}: a folded solution does not say so: {summaries}")
-    if page.locator(".site-toc a").count() < 3:
-        problems.append(f"{url}: no table of contents")
     # The page as written and as shown (MathJax's own script tags hold absolute file URLs).
     html = unquote(urlparse(url).path)
     html = open(html, encoding="utf-8").read() + visible
     for path in {str(ROOT), str(site.parent.resolve()), os.path.expanduser("~") + "/"}:
         if path in html:
             problems.append(f"{url}: shows the local path {path}")
+    if page.locator(".site-toc a").count() < 3:
+        return [*problems, f"{url}: no table of contents"]
     target = page.locator(".site-toc a").nth(2)
     heading = target.get_attribute("href")
     target.click()
@@ -351,7 +359,11 @@ def test_the_site_reads_offline_in_chromium(site):
             problems += check_links(page, url, seen) + check_lesson(page, url, site)
             page.goto(url)  # from the top, for the screenshot and axe
             page.wait_for_function(TYPESET_JS, timeout=120_000)
-            page.screenshot(path=str(SCREENS / name.replace(".html", ".png")))
+            stem = name.removesuffix(".html")
+            page.screenshot(path=str(SCREENS / f"{stem}.png"))
+            for kind, cell in SHOTS.items():  # a close look at what the checks were about
+                if page.locator(cell).count():
+                    page.locator(cell).first.screenshot(path=str(SCREENS / f"{stem}-{kind}.png"))
             problems += check_accessibility(page, url)
             page.close()
         page = context.new_page()
