@@ -5,6 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "remote"))  # dlremote: the remote tool, and the one free_port
 
 
 @pytest.fixture(autouse=True)

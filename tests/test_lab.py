@@ -9,14 +9,9 @@ import time
 import urllib.request
 
 import pytest
+from dlremote.ports import free_port
 
 from conftest import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port: int) -> bool:

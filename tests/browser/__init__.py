@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from dlremote.ports import free_port  # the one free_port, shared with remote/
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = ROOT / "build" / "screens"
@@ -67,12 +67,6 @@ def launch(playwright):
     """A headless Chromium from Debian's package, driven by ``playwright``."""
     return playwright.chromium.launch(executable_path=str(chromium()), args=LAUNCH_ARGS,
                                       headless=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Lab:

@@ -14,13 +14,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "remote"))
 
 from .remote_support import (  # noqa: E402
     NVIDIA_SMI_SHIM,

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dlremote.ports import free_port  # noqa: F401 (re-exported to the remote tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 REMOTE = ROOT / "remote"
 TOOL = REMOTE / "dlcourse-remote"
@@ -70,12 +72,6 @@ case "$1" in
     fi ;;
 esac
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SshServer:
