@@ -438,9 +438,3 @@ def test_unroll_length_axis_labels_each_length_once_without_overlap():
     assert not any(_overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     plt.close(ax.figure)
 
-
-def test_full_run_reference_names_its_run_and_refuses_unknown_names():
-    value, run = rnn.full_run("sum minus concat bpc")
-    assert value == -0.104 and "9bd4218" in run and "2026-11-29" in run and "CPU" in run
-    with pytest.raises(KeyError, match="Keras LSTM held-out bpc"):
-        rnn.full_run("no such result")

@@ -16,7 +16,6 @@ Public API (notebooks and tests import only these names):
   ``Arch1``, ``KerasCharModel``, ``Arch2``, ``train``, ``evaluate_bpc``, ``sample``,
   ``input_gradient_reach``, ``arch2_train_step``, ``train_arch2``, ``arch2_bpc``,
   ``arch2_generate``
-- ``reference``: ``FULL_RUNS``, ``full_run`` (recorded full runs of the lesson)
 - ``plots``: ``draw_cursors``, ``plot_learning_curves``, ``plot_reach``,
   ``plot_unroll_lengths``
 """
@@ -29,7 +28,6 @@ from .numpy_rnn import (
     step_backward,
     step_forward,
 )
-from .reference import FULL_RUNS, full_run
 from .text import (
     TEXT8_ALPHABET,
     Alphabet,
@@ -68,6 +66,5 @@ __all__ = [
     "BatchCursors", "split_text", "load_shakespeare", "load_text8",
     "softmax", "output_forward", "output_backward", "cross_entropy", "cross_entropy_bits",
     "nats_to_bits", "clip_by_global_norm", "init_model", "loss_and_grads", "Adam", "SGD",
-    "FULL_RUNS", "full_run",
     "train_numpy", "evaluate_bpc", "input_gradient_reach", "sample", "unigram_bpc", "ngram_bpc",
 ]
