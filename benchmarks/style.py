@@ -49,15 +49,20 @@ def race(size: int, budget: int) -> dict:
     return out
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command line (lesson 06 quotes the --budget default)."""
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
+    cli.add_argument("--steps", type=int, default=5, help="timed steps per size")
+    cli.add_argument("--budget", type=int, default=50, help="evaluations per optimiser")
+    cli.add_argument("--race-size", type=int, default=128)
+    cli.add_argument("--download", action="store_true", help="download VGG19 if missing")
+    cli.add_argument("--json", action="store_true", help="print a JSON summary last")
+    return cli
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per size")
-    parser.add_argument("--budget", type=int, default=50, help="evaluations per optimiser")
-    parser.add_argument("--race-size", type=int, default=128)
-    parser.add_argument("--download", action="store_true", help="download VGG19 if missing")
-    parser.add_argument("--json", action="store_true", help="print a JSON summary last")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
 
     nets = ["vgg16"]
     try:

@@ -1,8 +1,12 @@
 """dlcourse.style: the losses against direct NumPy formulas and closed-form gradients,
 VGG preprocessing against Keras, layer names, bad input, and (slow) the real weights."""
 
+import ast
+import importlib.util
+import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import h5py
 import keras
@@ -458,3 +462,164 @@ def test_importing_the_package_loads_no_heavy_library_and_every_name_resolves():
     for name in style.__all__:
         assert getattr(style, name) is not None
     assert callable(style.transfer) and style.transfer.__name__ == "transfer"
+
+
+# ----------------------------------------------------------------------------- the paper's network
+@pytest.mark.slow
+def test_normalize_gives_every_filter_mean_activation_one_and_keeps_the_pattern(course_data):
+    """Gatys et al. rescaled each filter to mean activation 1; with ReLU that divides each
+    feature map by its old mean and changes nothing else."""
+    plain = style.feature_extractor(["conv1_1", "conv3_1", "conv5_1"])
+    scaled = style.feature_extractor(["conv1_1", "conv3_1", "conv5_1"], normalize=True)
+    means = style.filter_means(plain)
+    for name, mean in style.filter_means(scaled).items():
+        fired = means[name] > 0
+        np.testing.assert_allclose(mean[fired], 1.0, rtol=1e-3)
+    img = style.content_image("coffee", 48)  # not one of the photos the means came from
+    got, want = scaled(img), plain(img)
+    for layer in ("conv1_1", "conv3_1", "conv5_1"):
+        old = means[style.keras_name(layer)]
+        expected = want[layer].numpy() / np.where(old > 0, old, 1.0)
+        np.testing.assert_allclose(got[layer].numpy(), expected, rtol=1e-3,
+                                   atol=1e-4 * expected.max())
+    assert "normalised to mean activation 1" in scaled.description
+    # the published filters are left as they were
+    assert style.weights_fingerprint(plain) == style.weights_fingerprint(
+        style.feature_extractor(["conv1_1"]))
+
+
+@pytest.mark.slow
+def test_normalize_narrows_the_per_layer_style_loss_spread(course_data):
+    """Issue #27: on the published filters the per-layer style losses of noise against a
+    painting span four orders of magnitude (conv1_1 and conv5_1 under 0.01 % of the sum)."""
+    photo = style.content_image("astronaut", 96)
+    noise = style.initial_image("noise", photo, seed=0)
+    painting = style.style_image("great_wave", 96)
+
+    def spread(normalize):
+        ex = style.feature_extractor(style.STYLE_LAYERS, normalize=normalize)
+        f, s = ex(noise), ex(painting)
+        e = [float(style.layer_style_loss(f[n], s[n])) for n in style.STYLE_LAYERS]
+        return max(e) / min(e)
+
+    before, after = spread(False), spread(True)
+    assert before > 1e3 and after < before / 10, (before, after)
+
+
+def test_average_pooling_replaces_every_max_pooling_and_keeps_the_filters():
+    ex = style.feature_extractor(["conv1_2", "conv2_1"], weights="random", pooling="avg")
+    kinds = {type(layer).__name__ for layer in ex.base.layers}
+    assert "AveragePooling2D" in kinds and "MaxPooling2D" not in kinds
+    x = rng(5).uniform(0, 255, (1, 8, 8, 3))
+    out = ex(x)
+    pooled = tf.nn.avg_pool2d(out["conv1_2"], 2, 2, "VALID")
+    expected = ex.base.get_layer("block2_conv1")(pooled)  # the same filters, after avg pooling
+    np.testing.assert_allclose(out["conv2_1"], expected, rtol=1e-5, atol=1e-5)
+    assert "average pooling" in ex.description
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        style.feature_extractor(["conv1_1"], weights="random", pooling="min")
+    with pytest.raises(TypeError, match="normalize must be True or False"):
+        style.feature_extractor(["conv1_1"], weights="random", normalize="yes")
+
+
+def test_initial_image():
+    photo = rng(1).uniform(0, 255, (6, 5, 3)).astype(np.float32)
+    noise = style.initial_image("noise", photo, seed=3)
+    assert noise.shape == (6, 5, 3) and 0 <= noise.min() and noise.max() <= 255
+    np.testing.assert_array_equal(noise, style.initial_image("noise", shape=(6, 5), seed=3))
+    assert not np.array_equal(noise, style.initial_image("noise", photo, seed=4))
+    np.testing.assert_array_equal(style.initial_image("content", photo), photo)
+    with pytest.raises(ValueError, match="shape"):
+        style.initial_image("noise")
+
+
+# ----------------------------------------------------------------------------- learners' losses
+def tensor_gram(F):
+    flat = tf.reshape(F, (-1, F.shape[-1]))
+    return tf.matmul(flat, flat, transpose_a=True)
+
+
+def tensor_style_loss(F, S, gram=tensor_gram):
+    n, m = F.shape[-1], int(np.prod(F.shape[:-1]))
+    return tf.reduce_sum((gram(F) - gram(S)) ** 2) / (4 * n**2 * m**2)
+
+
+def outer_gram(F):  # a wrong answer: positions × positions instead of channels × channels
+    flat = tf.reshape(F, (-1, F.shape[-1]))
+    return tf.matmul(flat, flat, transpose_b=True)
+
+
+def test_the_objective_runs_on_the_callers_losses():
+    """Issue #27: the learner's functions drive the transfer, so a wrong one changes the
+    loss and the gradient (the picture), and a right one changes nothing."""
+    ex = style.feature_extractor(["conv1_1", "conv2_1"], weights="random")
+    photo, painting = rng(1).uniform(0, 255, (16, 16, 3)), rng(2).uniform(0, 255, (16, 16, 3))
+    x = tf.constant(rng(3).uniform(0, 255, (1, 16, 16, 3)), tf.float32)
+    setup = {"content_layers": ["conv2_1"], "style_layers": ["conv1_1", "conv2_1"]}
+
+    def run(**losses):
+        total, c, s, _, grad = style.make_objective(ex, photo, painting, **setup, **losses)(x)
+        return np.array([float(c), float(s)]), grad.numpy()
+
+    package, package_grad = run()
+    mine, mine_grad = run(content_loss_fn=lambda F, P: 0.5 * tf.reduce_sum((F - P) ** 2),
+                          layer_style_loss_fn=tensor_style_loss)
+    np.testing.assert_allclose(mine, package, rtol=1e-4)
+    np.testing.assert_allclose(mine_grad, package_grad, rtol=1e-3, atol=1e-3 * abs(
+        package_grad).max())
+    wrong, wrong_grad = run(layer_style_loss_fn=lambda F, S: tensor_style_loss(F, S, outer_gram))
+    assert abs(wrong[1] / package[1] - 1) > 0.1
+    assert np.abs(wrong_grad - package_grad).max() > 0.1 * np.abs(package_grad).max()
+
+
+@pytest.mark.parametrize("fn, error, match", [
+    (lambda F, P: float(np.sum((np.asarray(F) - np.asarray(P)) ** 2)), TypeError,
+     "content_loss_fn returned float with no gradient.*tf.reshape"),
+    (lambda F, P: (F - P) ** 2, ValueError, "content_loss_fn must return one number"),
+    (lambda F, P: 1 / 0, TypeError, "content_loss_fn failed on TensorFlow tensors "
+                                    r"\(ZeroDivisionError"),
+    ("not a function", TypeError, "content_loss_fn must be a function"),
+])
+def test_a_loss_that_cannot_drive_the_transfer_is_named(fn, error, match):
+    with pytest.raises(error, match=match):
+        style.transfer(IMG, IMG, 1, content_loss_fn=fn, weights="random", progress=False)
+
+
+# ----------------------------------------------------------------------------- widget, lesson
+def test_widget_steps_slider_has_a_range_for_a_short_maximum():
+    """Issue #27: quick mode's slider had min = max = 10."""
+    box, _ = style.explore(IMG, {"grey": IMG}, 32, max_steps=10, init="content",
+                           weights="random")
+    controls = {c.description: c for c in box.children[0].children if hasattr(c, "description")}
+    steps = controls["steps"]
+    assert steps.min < steps.max == 10 and controls["start from"].value == "content"
+    with pytest.raises(ValueError, match="init must be one of"):
+        style.explore(IMG, {"grey": IMG}, 32, max_steps=10, init="zeros")
+
+
+LESSON = Path(__file__).parents[1] / "course" / "06_style_transfer.py"
+
+
+def test_lesson_passes_its_seed_to_every_transfer():
+    source = LESSON.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and ast.unparse(node.func) in ("style.transfer", "style.explore")]
+    assert len(calls) >= 8
+    for call in calls:
+        keywords = {k.arg: ast.unparse(k.value) for k in call.keywords}
+        assert keywords.get("seed") == "SEED", f"line {call.lineno} does not pass seed=SEED"
+    assert re.search(r"^SEED = \d+", source, re.MULTILINE)
+
+
+def test_lesson_states_the_benchmarks_budget():
+    """The lesson said the benchmark races on larger budgets than its own: it did not."""
+    spec = importlib.util.spec_from_file_location(
+        "style_benchmark", Path(__file__).parents[1] / "benchmarks" / "style.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    default = bench.parser().get_default("budget")
+    source = LESSON.read_text(encoding="utf-8")
+    full = int(re.search(r"^BUDGET = \d+ if QUICK else (\d+)", source, re.MULTILINE)[1])
+    text = " ".join(line.lstrip("# ") for line in source.splitlines())
+    assert default < full and f"{default} by default, fewer than full mode's {full}" in text

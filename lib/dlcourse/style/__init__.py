@@ -9,8 +9,10 @@ Public API (notebooks and tests import only these names):
   ImageNet weights through ``dlcourse.data``, random filters only when asked),
   :func:`preprocess`, :func:`deprocess`, :func:`layer_names`, :func:`keras_name`,
   :func:`paper_name`, :func:`min_side`, :func:`weights_path`, :func:`weights_fingerprint`,
-  ``STYLE_LAYERS``, ``CONTENT_LAYERS``, ``NETS``, ``MEAN_BGR``;
-- optimisation: :func:`transfer` (Adam or L-BFGS), :func:`make_objective`;
+  :func:`filter_means` (what ``normalize=True`` divides by), ``STYLE_LAYERS``,
+  ``CONTENT_LAYERS``, ``NETS``, ``POOLINGS``, ``CALIBRATION_PHOTOS``, ``MEAN_BGR``;
+- optimisation: :func:`transfer` (Adam or L-BFGS), :func:`make_objective`,
+  :func:`initial_image`;
 - images: :func:`content_image`, :func:`style_image`, :func:`load_image`,
   :func:`as_rgb`, :func:`fit_shorter_side`, :func:`resize`, :func:`center_square`,
   :func:`to_uint8`, ``CONTENT_PHOTOS``, ``PAINTINGS``;
@@ -29,21 +31,23 @@ SOURCES = {
                "fit_shorter_side", "load_image", "resize", "style_image", "to_uint8"),
     "losses": ("content_loss", "gram_matrix", "layer_style_loss", "style_loss",
                "total_variation_loss"),
-    "optimise": ("loss_ratio", "make_objective", "transfer"),
-    "vgg": ("CONTENT_LAYERS", "MEAN_BGR", "NETS", "STYLE_LAYERS", "FeatureExtractor",
-            "deprocess", "feature_extractor", "keras_name", "layer_names", "min_side",
-            "paper_name", "preprocess", "weights_fingerprint", "weights_path"),
+    "optimise": ("initial_image", "loss_ratio", "make_objective", "transfer"),
+    "vgg": ("CALIBRATION_PHOTOS", "CONTENT_LAYERS", "MEAN_BGR", "NETS", "POOLINGS",
+            "STYLE_LAYERS", "FeatureExtractor", "deprocess", "feature_extractor", "filter_means",
+            "keras_name", "layer_names", "min_side", "paper_name", "preprocess",
+            "weights_fingerprint", "weights_path"),
     "plots": ("explore", "png_bytes", "show_images"),
 }
 MODULE_OF = {name: module for module, names in SOURCES.items() for name in names}
 
 __all__ = [
-    "CONTENT_LAYERS", "CONTENT_PHOTOS", "MEAN_BGR", "NETS", "PAINTINGS", "STYLE_LAYERS",
-    "FeatureExtractor", "as_rgb", "center_square", "content_image", "content_loss", "deprocess",
-    "explore", "feature_extractor", "fit_shorter_side", "gram_matrix", "keras_name", "layer_names",
+    "CALIBRATION_PHOTOS", "CONTENT_LAYERS", "CONTENT_PHOTOS", "MEAN_BGR", "NETS", "PAINTINGS",
+    "POOLINGS", "STYLE_LAYERS", "FeatureExtractor", "as_rgb", "center_square", "content_image",
+    "content_loss", "deprocess", "explore", "feature_extractor", "filter_means",
+    "fit_shorter_side", "gram_matrix", "initial_image", "keras_name", "layer_names",
     "layer_style_loss", "load_image", "loss_ratio", "make_objective", "min_side", "paper_name",
-    "png_bytes", "preprocess", "resize", "show_images", "style_image", "style_loss",
-    "to_uint8", "total_variation_loss", "transfer", "weights_fingerprint", "weights_path",
+    "png_bytes", "preprocess", "resize", "show_images", "style_image", "style_loss", "to_uint8",
+    "total_variation_loss", "transfer", "weights_fingerprint", "weights_path",
 ]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import data
 
-CONTENT_PHOTOS = ("astronaut", "coffee", "chelsea")
+CONTENT_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 PAINTINGS = {"great_wave": "Hokusai, The Great Wave off Kanagawa (c. 1831)",
              "starry_night": "Van Gogh, The Starry Night (1889)"}
 
@@ -63,7 +63,7 @@ def resize(image, shape: tuple[int, int]) -> np.ndarray:
 
 
 def content_image(name: str = "astronaut", size: int = 256) -> np.ndarray:
-    """A scikit-image photo (astronaut, coffee, chelsea), centre-cropped, ``(size, size, 3)``."""
+    """A scikit-image photo (``CONTENT_PHOTOS``), centre-cropped, ``(size, size, 3)``."""
     import skimage.data
 
     if name not in CONTENT_PHOTOS:

@@ -78,14 +78,15 @@ def layer_style_loss(F, S) -> tf.Tensor:
     return tf.reduce_sum(tf.square(g_f - g_s)) / (4.0 * n**2 * m**2)
 
 
-def style_loss(features: Mapping, targets: Mapping, weights: Mapping | Sequence | None = None
-               ) -> tf.Tensor:
-    """``Σ_l w_l · layer_style_loss(features[l], targets[l])`` over the layers of ``targets``.
+def style_loss(features: Mapping, targets: Mapping, weights: Mapping | Sequence | None = None,
+               layer_loss=layer_style_loss) -> tf.Tensor:
+    """``Σ_l w_l · layer_loss(features[l], targets[l])`` over the layers of ``targets``.
 
     features: {layer name: the generated image's feature map}; targets: {layer name:
     the style image's feature map} (its keys are the style layers). weights:
     {layer: w_l}, a sequence in the order of ``targets``, or None for
-    ``w_l = 1 / (number of layers)``.
+    ``w_l = 1 / (number of layers)``. layer_loss: one layer's loss (F, S) -> scalar,
+    :func:`layer_style_loss` unless another (a learner's own) is given.
     """
     layers = list(targets)
     if not layers:
@@ -94,7 +95,7 @@ def style_loss(features: Mapping, targets: Mapping, weights: Mapping | Sequence 
     if missing:
         raise ValueError(f"features lacks the style layers {missing}; it has {list(features)}")
     w = layer_weights(weights, layers)
-    terms = [w[layer] * layer_style_loss(features[layer], targets[layer]) for layer in layers]
+    terms = [w[layer] * layer_loss(features[layer], targets[layer]) for layer in layers]
     return tf.add_n(terms)
 
 

@@ -62,7 +62,17 @@ def _prepare_images(content, style, size):
     return content, style, shape
 
 
-def _initial_image(init, content, shape, seed) -> np.ndarray:
+def initial_image(init="noise", content=None, shape=None, seed: int = 0) -> np.ndarray:
+    """The image a transfer starts from, ``(H, W, 3)`` float32 0-255.
+
+    init: ``"noise"`` (Gaussian, mean ``NOISE_MEAN``, standard deviation ``NOISE_STD``,
+    clipped to 0-255, from ``seed``), ``"content"`` (a copy of ``content``) or an image
+    of ``shape`` (H, W); shape defaults to the content image's.
+    """
+    if shape is None:
+        if content is None:
+            raise ValueError("give the content image or the shape (H, W) of the image")
+        shape = np.shape(content)[:2]
     if isinstance(init, str):
         if init == "noise":
             rng = np.random.default_rng(seed)
@@ -83,7 +93,8 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
                    alpha: float = 1e-3, beta: float = 1.0,
                    content_layers: Sequence[str] = vgg.CONTENT_LAYERS,
                    style_layers: Sequence[str] = vgg.STYLE_LAYERS, style_weights=None,
-                   tv_weight: float = 0.0) -> Callable:
+                   tv_weight: float = 0.0, content_loss_fn: Callable = losses.content_loss,
+                   layer_style_loss_fn: Callable = losses.layer_style_loss) -> Callable:
     """A function ``x (1, H, W, 3) -> (total, content, style, tv, gradient)``.
 
     extractor: a :class:`~dlcourse.style.vgg.FeatureExtractor` holding every content
@@ -93,9 +104,17 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
     ``tf.function`` per extractor and choice of layers, so a new photo, painting or
     weight reuses the traced VGG gradient instead of tracing it again
     (``objective.trace_count()`` says how often that function was traced).
+    content_loss_fn (F, P) and layer_style_loss_fn (F, S) replace the package's
+    :func:`~dlcourse.style.content_loss` and :func:`~dlcourse.style.layer_style_loss`
+    (a learner's own, say); each gets feature maps ``(1, h, w, C)`` as tensors and must
+    return a scalar tensor that TensorFlow can differentiate.
     Raises ValueError for a NaN or infinite pixel, or an image too small to reach the
-    extractor's deepest layer.
+    extractor's deepest layer; TypeError/ValueError for a loss function that fails on
+    tensors, returns no gradient or no scalar.
     """
+    for name, fn in (("content_loss_fn", content_loss_fn),
+                     ("layer_style_loss_fn", layer_style_loss_fn)):
+        _check_loss_fn(name, fn)
     content_layers = tuple(content_layers) if content is not None else ()
     style_layers = tuple(style_layers) if style is not None else ()
     missing = [n for n in (*content_layers, *style_layers) if n not in extractor.requested]
@@ -115,7 +134,8 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
         # by name: a tf.function hands dictionaries over with their keys sorted
         style_weights = {n: tf.constant(float(w), tf.float32)
                          for n, w in losses.layer_weights(style_weights, style_layers).items()}
-    traced = _traced_objective(extractor, content_layers, style_layers, bool(tv_weight))
+    traced = _traced_objective(extractor, content_layers, style_layers, bool(tv_weight),
+                               content_loss_fn, layer_style_loss_fn)
     scalars = [tf.constant(float(v), tf.float32) for v in (alpha, beta, tv_weight)]
 
     def objective(x):
@@ -125,9 +145,35 @@ def make_objective(extractor: vgg.FeatureExtractor, content=None, style=None, *,
     return objective
 
 
-def _traced_objective(extractor, content_layers, style_layers, with_tv: bool):
-    """The loss and its gradient, traced once per extractor and choice of layers."""
-    key = (content_layers, style_layers, with_tv)
+def _check_loss_fn(name: str, fn) -> None:
+    """TypeError/ValueError unless ``fn(F, P)`` on two small float32 feature-map tensors
+    ``(1, 3, 4, 2)`` returns a scalar with a gradient with respect to F."""
+    if fn in (losses.content_loss, losses.layer_style_loss):
+        return
+    if not callable(fn):
+        raise TypeError(f"{name} must be a function (F, P) -> loss, got {type(fn).__name__}")
+    grid = np.arange(24, dtype=np.float32).reshape(1, 3, 4, 2)
+    f, p = tf.Variable(grid / 24), tf.constant(np.sqrt(grid))
+    try:
+        with tf.GradientTape() as tape:
+            loss = fn(f, p)
+        grad = tape.gradient(loss, f) if tf.is_tensor(loss) else None
+    except Exception as err:  # the caller's code: its error becomes one line naming it
+        raise TypeError(f"{name} failed on TensorFlow tensors ({type(err).__name__}: {err}); "
+                        "write it with TensorFlow operations (tf.reshape, tf.matmul, "
+                        "tf.reduce_sum)") from None
+    if np.ndim(loss) != 0:
+        raise ValueError(f"{name} must return one number, got shape {np.shape(loss)}")
+    if grad is None:
+        raise TypeError(f"{name} returned {type(loss).__name__} with no gradient: it left "
+                        "TensorFlow (NumPy or float() inside?); write it with TensorFlow "
+                        "operations (tf.reshape, tf.matmul, tf.reduce_sum)")
+
+
+def _traced_objective(extractor, content_layers, style_layers, with_tv: bool,
+                      content_loss_fn, layer_style_loss_fn):
+    """The loss and its gradient, traced once per extractor, choice of layers and losses."""
+    key = (content_layers, style_layers, with_tv, content_loss_fn, layer_style_loss_fn)
     if key not in extractor.objectives:
         zero = tf.constant(0.0)
 
@@ -139,11 +185,12 @@ def _traced_objective(extractor, content_layers, style_layers, with_tv: bool):
                 feats = extractor(x)
                 c_term = zero
                 if content_layers:
-                    c_term = alpha * tf.add_n([losses.content_loss(feats[n], content_targets[n])
+                    c_term = alpha * tf.add_n([content_loss_fn(feats[n], content_targets[n])
                                                for n in content_layers])
                 s_term = zero
                 if style_layers:
-                    s_term = beta * losses.style_loss(feats, style_targets, style_weights)
+                    s_term = beta * losses.style_loss(feats, style_targets, style_weights,
+                                                      layer_style_loss_fn)
                 tv_term = tv_weight * losses.total_variation_loss(x) if with_tv else zero
                 total = c_term + s_term + tv_term
             return total, c_term, s_term, tv_term, tape.gradient(total, x)
@@ -158,6 +205,9 @@ def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float 
              content_layers: Sequence[str] = vgg.CONTENT_LAYERS,
              style_layers: Sequence[str] = vgg.STYLE_LAYERS, style_weights=None,
              tv_weight: float = 0.0, net: str = "vgg16", weights="imagenet",
+             pooling: str = "max", normalize: bool = False,
+             content_loss_fn: Callable = losses.content_loss,
+             layer_style_loss_fn: Callable = losses.layer_style_loss,
              seed: int = 0, progress: bool = True, callback_every: int = 10):
     """Neural style transfer; returns ``(image (H, W, 3) uint8, history dict)``.
 
@@ -172,6 +222,9 @@ def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float 
     init: ``"noise"`` (white Gaussian noise, mean 127.5, standard deviation 40, clipped
     to 0-255, from ``seed``), ``"content"`` or an image.
     callback(evaluation, image uint8, losses dict) every ``callback_every`` evaluations.
+    net, weights, pooling, normalize: the network (see
+    :func:`~dlcourse.style.feature_extractor`). content_loss_fn, layer_style_loss_fn:
+    the losses, the package's unless others are given (see :func:`make_objective`).
 
     history: numpy arrays ``total``, ``content``, ``style``, ``tv`` (weighted, one
     entry per gradient evaluation, at the evaluated image), ``best`` (running
@@ -201,11 +254,14 @@ def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float 
     _check_sides(c_layers + s_layers, net, content=content, style=style)
     if isinstance(style_weights, dict):
         style_weights = {vgg.keras_name(n, net): w for n, w in style_weights.items()}
-    start = _initial_image(init, content, shape, seed)
-    extractor = cached_extractor(tuple(dict.fromkeys(c_layers + s_layers)), net, weights)
+    start = initial_image(init, content, shape, seed)
+    extractor = cached_extractor(tuple(dict.fromkeys(c_layers + s_layers)), net, weights,
+                                 pooling=pooling, normalize=normalize)
     objective = make_objective(extractor, content, style, alpha=alpha, beta=beta,
                                content_layers=c_layers, style_layers=s_layers,
-                               style_weights=style_weights, tv_weight=tv_weight)
+                               style_weights=style_weights, tv_weight=tv_weight,
+                               content_loss_fn=content_loss_fn,
+                               layer_style_loss_fn=layer_style_loss_fn)
     run = _adam if optimizer == "adam" else _lbfgs
     record = _Recorder(steps, callback, callback_every, progress, optimizer)
     final = run(objective, start[None], steps, learning_rate, record)
@@ -291,13 +347,15 @@ def _lbfgs(objective, start, steps, learning_rate, record):
 _EXTRACTORS: dict = {}
 
 
-def cached_extractor(layers: tuple[str, ...], net: str = "vgg16", weights="imagenet"):
+def cached_extractor(layers: tuple[str, ...], net: str = "vgg16", weights="imagenet", *,
+                     pooling: str = "max", normalize: bool = False):
     """``vgg.feature_extractor``, reused across calls (never for random weights)."""
+    options = {"pooling": pooling, "normalize": normalize}
     if isinstance(weights, str) and weights == "random":
-        return vgg.feature_extractor(layers, net, weights)
-    key = (tuple(layers), net, str(weights))
+        return vgg.feature_extractor(layers, net, weights, **options)
+    key = (tuple(layers), net, str(weights), pooling, normalize)
     if key not in _EXTRACTORS:
-        _EXTRACTORS[key] = vgg.feature_extractor(layers, net, weights)
+        _EXTRACTORS[key] = vgg.feature_extractor(layers, net, weights, **options)
     return _EXTRACTORS[key]
 
 

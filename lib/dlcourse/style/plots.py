@@ -9,6 +9,7 @@ import io
 import matplotlib.pyplot as plt
 from PIL import Image
 
+from ..core import count
 from .images import to_uint8
 from .optimise import transfer
 
@@ -41,18 +42,26 @@ def png_bytes(image) -> bytes:
     return buffer.getvalue()
 
 
-def explore(content, paintings: dict, size: int, max_steps: int, **transfer_kwargs):
+def explore(content, paintings: dict, size: int, max_steps: int, init: str = "noise",
+            **transfer_kwargs):
     """``(widget, run)``: controls plus a live image; ``run(...)`` is what the button calls.
 
     content: RGB photo ``(H, W, 3)``; paintings: {name: RGB painting}; size: pixels of
-    the generated square image; max_steps: the slider's upper end. Nothing runs
-    until the button is pressed (or ``run`` is called); the image is redrawn about
-    ten times per run through ``transfer``'s callback.
+    the generated square image; max_steps: the steps slider's upper end (it moves in
+    tenths of it, at least 1); init: where runs start, ``"noise"`` or ``"content"``
+    (the dropdown's first value). Nothing runs until the button is pressed (or ``run``
+    is called); the image is redrawn about ten times per run through ``transfer``'s
+    callback.
     """
     import ipywidgets as widgets  # only where a widget is drawn: the package imports fast
 
     if not paintings:
         raise ValueError("give at least one painting")
+    max_steps = count("max_steps", max_steps)
+    starts = ["noise", "content"]
+    if init not in starts:
+        raise ValueError(f"init must be one of {starts}, got {init!r}")
+    stride = max(1, max_steps // 10)
     picture = widgets.Image(format="png", width=max(256, 2 * size))
     status = widgets.HTML("press <b>run</b> to start")
 
@@ -62,7 +71,7 @@ def explore(content, paintings: dict, size: int, max_steps: int, **transfer_kwar
                         f"α·content {parts['content']:.3g} + β·style {parts['style']:.3g}")
 
     def run(log10_ratio: float = -3.0, painting: str = next(iter(paintings)),
-            steps: int = max_steps, init: str = "noise") -> None:
+            steps: int = max_steps, init: str = init) -> None:
         ratio = 10.0**log10_ratio
         image, hist = transfer(content, paintings[painting], int(steps), alpha=ratio, beta=1.0,
                                size=size, init=init, callback=show,
@@ -77,8 +86,8 @@ def explore(content, paintings: dict, size: int, max_steps: int, **transfer_kwar
         log10_ratio=widgets.FloatSlider(value=-3.0, min=-6.0, max=1.0, step=0.5,
                                         description="log₁₀ α/β"),
         painting=widgets.Dropdown(options=list(paintings), description="painting"),
-        steps=widgets.IntSlider(value=max_steps, min=10, max=max_steps, step=10,
+        steps=widgets.IntSlider(value=max_steps, min=stride, max=max_steps, step=stride,
                                 description="steps"),
-        init=widgets.Dropdown(options=["noise", "content"], description="start from"),
+        init=widgets.Dropdown(options=starts, value=init, description="start from"),
     )
     return widgets.VBox([controls, picture, status]), run
