@@ -788,9 +788,11 @@ print(f"in this run T={UNROLLS[-1]} beat the post's limit for both activations")
 #   every 80,000 of its 800,000 steps in Arch 1 and ×0.1 every 5,000 of 50,000 in Arch 2. It
 #   never builds the optimiser: its training loop runs an `opt` that no line defines. Its
 #   code clips no gradient, although its text recommends clipping.
-# - **the Udacity assignment** its download code comes from (the LSTM notebook of Udacity's
-#   deep learning course, `6_lstm.ipynb`): plain gradient descent from 10.0, ×0.1 every 5,000
-#   steps, gradients clipped to a global norm of 1.25.
+# - **the Udacity assignment**: the post took its download code from Udacity's deep learning
+#   course, whose character-model assignment (`6_lstm.ipynb`, an LSTM on text8 with the same
+#   cursor batches) trains by plain gradient descent from 10.0, ×0.1 every 5,000 steps, with
+#   gradients clipped to a global norm of 1.25. The post's Arch 2 schedule has the same
+#   shape from 2.5.
 # - **here**: plain SGD from the post's 2.5 with its Arch 1 schedule scaled to our budget
 #   (×0.75 every tenth of the run), clipped at the assignment's 1.25; SGD from 1.0 shows how
 #   much the step size alone matters; Adam divides each parameter's step by a running
