@@ -20,6 +20,8 @@ Public API (notebooks and tests import only these names):
   ``plot_unroll_lengths``
 """
 
+import importlib
+
 from .numpy_rnn import (
     backward,
     forward,
@@ -60,7 +62,12 @@ from .train import (
 )
 from .train import train as train_numpy
 
+# Submodules that import TensorFlow or matplotlib: loaded when first used, so that the NumPy
+# lesson code imports quickly (``from dlcourse.rnn import tf_models`` or ``rnn.plots``).
+LAZY_SUBMODULES = ("plots", "tf_models")
+
 __all__ = [
+    "plots", "tf_models",
     "step_forward", "step_backward", "forward", "backward", "gradient_reach", "init_weights",
     "TEXT8_ALPHABET", "clean_text8", "Alphabet", "one_hot", "cursor_starts", "next_window",
     "BatchCursors", "split_text", "load_shakespeare", "load_text8",
@@ -68,3 +75,9 @@ __all__ = [
     "nats_to_bits", "clip_by_global_norm", "init_model", "loss_and_grads", "Adam", "SGD",
     "train_numpy", "evaluate_bpc", "input_gradient_reach", "sample", "unigram_bpc", "ngram_bpc",
 ]
+
+
+def __getattr__(name: str):
+    if name in LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
