@@ -26,10 +26,11 @@ published filters are what you get unless you ask):
   preprint adds that it improves the gradient flow).
 - ``normalize=True``: each filter's weights and bias are divided by its mean activation
   (over positions and images), layer by layer, so every filter's mean activation is 1.
-  The paper did this over the ImageNet validation images; here the means come from
-  the scikit-image photos ``CALIBRATION_PHOTOS`` at 224 px. With ReLU the network then
-  computes exactly the old activations divided by those means, so nothing but the
-  scale of each feature map changes, and with it the balance of the layers' losses.
+  The paper's images for this are not available here; the means come from the
+  scikit-image photos ``CALIBRATION_PHOTOS`` at 224 px (ImageNet's usual size). With
+  ReLU the network then computes exactly the old activations divided by those means,
+  so nothing but the scale of each feature map changes, and with it the balance of
+  the layers' losses.
 """
 
 import hashlib
@@ -51,7 +52,7 @@ WEIGHT_FILES = {
 NETS = tuple(_BLOCKS)
 POOLINGS = ("max", "avg")
 # The photos (scikit-image) and side over which normalize=True takes each filter's mean
-# activation; the paper used the ImageNet validation set, which the course does not ship.
+# activation (the paper's own image set is not available here).
 CALIBRATION_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 CALIBRATION_SIZE = 224
 # The ImageNet mean pixel in BGR order, subtracted by Keras' "caffe" preprocessing.
