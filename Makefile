@@ -21,15 +21,14 @@ help: ## List the commands
 # The course's kernel (jupyter/kernels/python3) replaces ipykernel's own in .venv, so every
 # front end that uses .venv (jupyter lab or nbconvert run by hand, VS Code) keeps TensorFlow's
 # start-up lines out of the notebooks, not only make lab and make course. Installed with the
-# environment (pip rewrites ipykernel's spec when it reinstalls ipykernel) and again when
-# the kernel's files change.
-KERNEL := $(VENV)/share/jupyter/kernels/python3/startup.py
-INSTALL_KERNEL := $(BIN)/jupyter kernelspec install --sys-prefix --name python3 \
-	--log-level=WARN jupyter/kernels/python3
+# environment, and by every make install whose copy differs from the course's: a reinstall of
+# ipykernel (pip, tools/check_env.py --repair) writes its own kernel.json over it.
+KERNEL_DIR := $(VENV)/share/jupyter/kernels/python3
+INSTALL_KERNEL := diff -rq jupyter/kernels/python3 $(KERNEL_DIR) >/dev/null 2>&1 || \
+	$(BIN)/jupyter kernelspec install --sys-prefix --name python3 --log-level=WARN \
+	jupyter/kernels/python3
 
-install: $(STAMP) $(KERNEL) ## Create .venv and install the pinned environment (once)
-
-$(KERNEL): jupyter/kernels/python3/kernel.json jupyter/kernels/python3/startup.py | $(STAMP)
+install: $(STAMP) ## Create .venv and install the pinned environment (once)
 	@$(INSTALL_KERNEL)
 
 $(STAMP): pyproject.toml
