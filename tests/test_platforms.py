@@ -210,6 +210,7 @@ def index_reachable() -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.platforms
 @pytest.mark.timeout(3600)
 def test_the_pins_resolve_on_every_platform_and_python():
     """pip's resolver, 5 platforms x 3 Pythons, 5 at a time: about 3 minutes with PyPI's

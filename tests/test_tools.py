@@ -160,3 +160,18 @@ def test_make_course_reports_an_unreadable_results_file_in_one_line(tmp_path, mo
     monkeypatch.setenv("QUICK", "1")
     assert run_course.main() == 1
     assert "results not shown:" in capsys.readouterr().out
+
+
+def test_a_background_part_is_collected_with_its_log_and_stopped_at_its_limit(tmp_path,
+                                                                             capsys):
+    timings = []
+    done = run_tests.Background("quick", [sys.executable, "-c", "print('resolved')"], 60,
+                                tmp_path / "quick.log")
+    done.finish(timings)
+    stuck = run_tests.Background("stuck", [sys.executable, "-c", "import time; time.sleep(60)"],
+                                 1, tmp_path / "stuck.log")
+    stuck.finish(timings)
+    assert [(name, ok) for name, ok, _ in timings] == [("quick", True), ("stuck", False)]
+    assert timings[1][2] < 30
+    out = capsys.readouterr().out
+    assert "resolved" in out and "stuck exceeded its 1 s limit" in out
