@@ -804,8 +804,8 @@ optim_runs = {}
 decay_every = max(1, COMPARE_STEPS // 10)
 sgd_post, adam = "SGD 2.5 (the post's rate)", "Adam"  # also the names recorded
 optimisers = {
-    sgd_post: rnn.SGD(2.5, decay_rate=0.75, decay_steps=decay_every),
-    "SGD 1.0": rnn.SGD(1.0, decay_rate=0.75, decay_steps=decay_every),
+    sgd_post: rnn.SGD(2.5, decay_rate=0.75, decay_steps=decay_every, staircase=True),
+    "SGD 1.0": rnn.SGD(1.0, decay_rate=0.75, decay_steps=decay_every, staircase=True),
     adam: rnn.Adam(COMPARE_LR),
 }
 for name, opt in optimisers.items():

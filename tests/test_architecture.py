@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT
 
 PACKAGE = ROOT / "lib" / "dlcourse"
-INFRASTRUCTURE = {"core", "config", "checks", "report", "timing", "hardware", "gradcheck",
+INFRASTRUCTURE = {"core", "config", "checks", "report", "timing", "hardware", "gradcheck", "nets",
                   "opcount", "data", "interact", "headless"}
 IDEAS = {"conv", "dense", "rnn", "style", "ga", "keypoints", "layers", "inception"}
 

@@ -135,7 +135,7 @@ def test_bad_inputs():
     ce = layers.SoftmaxCrossEntropy()
     with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
         ce.forward(np.zeros((2, 3)), np.array([0, 3]))
-    with pytest.raises(ValueError, match="integers"):
+    with pytest.raises(TypeError, match="integers"):
         ce.forward(np.zeros((2, 3)), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="examples"):
         layers.train(layers.ConvNet((6, 6, 1), 2), layers.SGD(), np.zeros((3, 6, 6, 1)),

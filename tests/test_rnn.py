@@ -289,7 +289,7 @@ def test_clip_by_global_norm():
 
 
 def test_sgd_decay_and_adam_first_step():
-    sgd = rnn.SGD(2.5, decay_rate=0.1, decay_steps=10)
+    sgd = rnn.SGD(2.5, decay_rate=0.1, decay_steps=10, staircase=True)
     p = {"w": np.array([1.0])}
     rates = []
     for _ in range(21):

@@ -6,8 +6,9 @@ storing the gradients of its parameters in ``layer.grads`` (same keys and
 shapes as ``layer.params``). Images are NHWC, kernels HWIO (TensorFlow's layouts).
 
 :class:`ConvNet` is conv 3×3×32 → ReLU → conv 3×3×32 → ReLU → flatten →
-dense 10 → softmax cross-entropy; :class:`SGD` and :class:`Adam` update its
-parameters; :func:`train` and :func:`accuracy` run it on a dataset.
+dense 10 → softmax cross-entropy; :func:`train` updates its parameters with
+:class:`dlcourse.nets.SGD` or :class:`dlcourse.nets.Adam` (re-exported here) through
+:meth:`ConvNet.params_and_grads`; :func:`accuracy` measures it on a dataset.
 """
 
 from collections.abc import Callable
@@ -15,8 +16,9 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import conv, gradcheck
+from . import conv, gradcheck, nets
 from .core import output_size, validate
+from .nets import SGD, Adam
 
 __all__ = ["SGD", "Adam", "Conv2D", "ConvNet", "Dense", "Flatten", "Layer", "ReLU",
            "SoftmaxCrossEntropy", "accuracy", "gradient_errors", "train"]
@@ -149,22 +151,11 @@ class SoftmaxCrossEntropy:
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
         _check_ndim("SoftmaxCrossEntropy", logits, 2, "N, classes")
-        labels = np.asarray(labels)
-        if labels.shape != (len(logits),) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be {len(logits)} integers (shape ({len(logits)},)), "
-                             f"got dtype {labels.dtype} shape {labels.shape}")
-        if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-            raise ValueError(f"labels must lie in [0, {logits.shape[1]}), "
-                             f"got {labels.min()}..{labels.max()}")
-        shifted = logits - logits.max(axis=1, keepdims=True)  # exp cannot overflow
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        self.probs, self.labels = np.exp(log_probs), labels
-        return float(-log_probs[np.arange(len(labels)), labels].mean())
+        loss, self.dlogits = nets.softmax_cross_entropy(logits, labels)
+        return loss
 
     def backward(self) -> np.ndarray:
-        grad = self.probs.copy()
-        grad[np.arange(len(self.labels)), self.labels] -= 1
-        return grad / len(self.labels)
+        return self.dlogits
 
 
 class ConvNet:
@@ -211,44 +202,19 @@ class ConvNet:
         return [(f"{i}.{type(layer).__name__}.{key}", layer, key)
                 for i, layer in enumerate(self.layers) for key in layer.params]
 
+    def params_and_grads(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The parameters and their latest gradients as two dicts keyed by the labels of
+        :meth:`parameters`; the arrays are the layers' own, so an optimiser's
+        ``update(params, grads)`` changes the network in place. Call after :meth:`backward`.
+        """
+        entries = self.parameters()
+        return ({label: layer.params[key] for label, layer, key in entries},
+                {label: layer.grads[key] for label, layer, key in entries})
+
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Predicted class of each image, computed batch by batch."""
         return np.concatenate([self.forward(x[i:i + batch_size]).argmax(axis=1)
                                for i in range(0, len(x), batch_size)])
-
-
-class SGD:
-    """Minibatch SGD with (heavy-ball) momentum: v ← μ v − lr g; p ← p + v."""
-
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
-        self.lr, self.momentum, self.velocity = lr, momentum, {}
-
-    def step(self, model: ConvNet) -> None:
-        for label, layer, key in model.parameters():
-            v = self.velocity.setdefault(label, np.zeros_like(layer.params[key]))
-            v *= self.momentum
-            v -= self.lr * layer.grads[key]
-            layer.params[key] += v
-
-
-class Adam:
-    """Adam (Kingma & Ba 2015): bias-corrected running means of g and g²."""
-
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8) -> None:
-        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.t, self.m, self.v = 0, {}, {}
-
-    def step(self, model: ConvNet) -> None:
-        self.t += 1
-        correction = np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
-        for label, layer, key in model.parameters():
-            g, p = layer.grads[key], layer.params[key]
-            m = self.m.setdefault(label, np.zeros_like(p))
-            v = self.v.setdefault(label, np.zeros_like(p))
-            m += (1 - self.beta1) * (g - m)
-            v += (1 - self.beta2) * (g * g - v)
-            p -= (self.lr * correction) * m / (np.sqrt(v) + self.eps)
 
 
 def train(model: ConvNet, optimizer: SGD | Adam, x: np.ndarray, y: np.ndarray,
@@ -274,7 +240,7 @@ def train(model: ConvNet, optimizer: SGD | Adam, x: np.ndarray, y: np.ndarray,
                 batch = order[start:start + batch_size]
                 losses.append(model.loss(x[batch], y[batch]))
                 model.backward()
-                optimizer.step(model)
+                optimizer.update(*model.params_and_grads())
                 bar.update()
                 if len(losses) % 10 == 0:
                     bar.set_postfix(epoch=epoch + 1, loss=f"{np.mean(losses[-10:]):.3f}")

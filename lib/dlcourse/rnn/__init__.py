@@ -8,9 +8,11 @@ Public API (notebooks and tests import only these names):
 - ``text``: ``TEXT8_ALPHABET``, ``clean_text8``, ``Alphabet``, ``one_hot``,
   ``cursor_starts``, ``next_window``, ``BatchCursors``, ``split_text``,
   ``load_shakespeare``, ``load_text8``
-- ``train``: ``softmax``, ``output_forward``, ``output_backward``, ``cross_entropy``,
+- ``dlcourse.nets``: ``Adam``, ``SGD`` and ``softmax_cross_entropy`` (as ``cross_entropy``),
+  re-exported here
+- ``train``: ``softmax``, ``output_forward``, ``output_backward``,
   ``cross_entropy_bits``, ``nats_to_bits``, ``clip_by_global_norm``, ``init_model``,
-  ``loss_and_grads``, ``Adam``, ``SGD``, ``train`` (as ``train_numpy``), ``evaluate_bpc``,
+  ``loss_and_grads``, ``train`` (as ``train_numpy``), ``evaluate_bpc``,
   ``input_gradient_reach``, ``sample``, ``unigram_bpc``, ``ngram_bpc``
 - ``tf_models`` (imports TensorFlow; import it as ``from dlcourse.rnn import tf_models``):
   ``Arch1``, ``KerasCharModel``, ``Arch2``, ``train``, ``evaluate_bpc``, ``sample``,
@@ -22,6 +24,8 @@ Public API (notebooks and tests import only these names):
 
 import importlib
 
+from ..nets import SGD, Adam
+from ..nets import softmax_cross_entropy as cross_entropy
 from .numpy_rnn import (
     backward,
     forward,
@@ -43,10 +47,7 @@ from .text import (
     split_text,
 )
 from .train import (
-    SGD,
-    Adam,
     clip_by_global_norm,
-    cross_entropy,
     cross_entropy_bits,
     evaluate_bpc,
     init_model,

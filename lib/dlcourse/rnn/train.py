@@ -1,5 +1,6 @@
-"""Character model on top of the NumPy recurrence: output layer, loss, clipping, optimisers,
-training, evaluation in bits per character, sampling, and n-gram count baselines.
+"""Character model on top of the NumPy recurrence: output layer, clipping, training,
+evaluation in bits per character, sampling, and n-gram count baselines (the loss and
+the optimisers are :mod:`dlcourse.nets`').
 
 A model is a dict of float arrays ``{"Wx", "Wh", "b", "Wy", "by"}`` with Wy (H, V)
 and by (V,) the output layer over an alphabet of V symbols; inputs and targets are
@@ -15,6 +16,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..nets import softmax_cross_entropy as cross_entropy
 from . import numpy_rnn
 from .text import one_hot
 
@@ -49,30 +51,6 @@ def output_backward(dlogits, h, Wy):
     H, V = Wy.shape
     flat_h, flat_d = h.reshape(-1, H), dlogits.reshape(-1, V)
     return dlogits @ Wy.T, flat_h.T @ flat_d, flat_d.sum(axis=0)
-
-
-def cross_entropy(logits, targets):
-    """Mean softmax cross-entropy in **nats** and its gradient with respect to the logits.
-
-    logits (..., V), targets (...) integer indices. Returns ``(loss, dlogits)``;
-    dlogits = (softmax − one_hot) / count. Divide the loss by ln 2 for bits.
-    """
-    logits = np.asarray(logits)
-    targets = np.asarray(targets)
-    if logits.shape[:-1] != targets.shape:
-        raise ValueError(f"logits {logits.shape} need targets of shape {logits.shape[:-1]}, "
-                         f"got {targets.shape}")
-    V = logits.shape[-1]
-    if targets.size and (targets.min() < 0 or targets.max() >= V):
-        raise ValueError(f"targets must lie in [0, {V})")
-    z = logits - logits.max(axis=-1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-    picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
-    count = targets.size
-    dlogits = np.exp(logp)
-    np.put_along_axis(dlogits, targets[..., None],
-                      np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1, axis=-1)
-    return float(-picked.mean()), dlogits / count
 
 
 def cross_entropy_bits(logits, targets) -> float:
@@ -119,69 +97,6 @@ def loss_and_grads(model: dict, inputs, targets, h0, activation="tanh", combine=
     _, _, dWx, dWh, db = numpy_rnn.backward(dh, cache)
     grads = {"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby}
     return loss, grads, h[:, -1]
-
-
-class Adam:
-    """Adam (Kingma & Ba): per-parameter steps from running means of g and g².
-
-    The step size is lr · decay_rate^(t / decay_steps) (smooth exponential decay;
-    decay_rate=1 keeps it constant).
-    """
-
-    def __init__(self, lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8, decay_rate: float = 1.0, decay_steps: int = 1000):
-        if not lr > 0 or not 0 < decay_rate <= 1 or decay_steps < 1:
-            raise ValueError(f"need lr > 0, 0 < decay_rate <= 1, decay_steps >= 1; got "
-                             f"{lr}, {decay_rate}, {decay_steps}")
-        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.decay_rate, self.decay_steps = decay_rate, decay_steps
-        self.m, self.v, self.t = {}, {}, 0
-
-    def learning_rate(self) -> float:
-        return self.lr * self.decay_rate ** (self.t / self.decay_steps)
-
-    def update(self, params: dict, grads: dict) -> None:
-        """Update ``params`` in place."""
-        lr = self.learning_rate()
-        self.t += 1
-        for k, g in grads.items():
-            m = self.m.setdefault(k, np.zeros_like(g))
-            v = self.v.setdefault(k, np.zeros_like(g))
-            m *= self.beta1
-            m += (1 - self.beta1) * g
-            v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            m_hat = m / (1 - self.beta1 ** self.t)
-            v_hat = v / (1 - self.beta2 ** self.t)
-            params[k] -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
-
-
-class SGD:
-    """Plain SGD with an exponentially decaying step: lr0 · rate^(step / every) (staircase).
-
-    The post lesson 04 follows starts from 2.5 and decays ×0.75 every 80,000 steps (Arch 1)
-    or ×0.1 every 5,000 (Arch 2), but never builds its optimiser; plain gradient descent
-    from 10.0, ×0.1 every 5,000 steps, with clipping at 1.25, is the Udacity assignment's.
-    """
-
-    def __init__(self, lr: float = 2.5, decay_rate: float = 0.1, decay_steps: int = 5000,
-                 staircase: bool = True):
-        if not lr > 0 or not 0 < decay_rate <= 1 or decay_steps < 1:
-            raise ValueError(f"need lr > 0, 0 < decay_rate <= 1, decay_steps >= 1; got "
-                             f"{lr}, {decay_rate}, {decay_steps}")
-        self.lr0, self.decay_rate, self.decay_steps, self.staircase = (
-            lr, decay_rate, decay_steps, staircase)
-        self.t = 0
-
-    def learning_rate(self) -> float:
-        p = self.t / self.decay_steps
-        return self.lr0 * self.decay_rate ** (np.floor(p) if self.staircase else p)
-
-    def update(self, params: dict, grads: dict) -> None:
-        lr = self.learning_rate()
-        self.t += 1
-        for k, g in grads.items():
-            params[k] -= lr * g
 
 
 def evaluate_bpc(model: dict, encoded, activation="tanh", combine="sum", streams: int = 32,
