@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-copy", action="store_true", help="do not copy the course files")
     p.add_argument("--no-gpu-check", action="store_true", help="skip the final GPU check")
     p.add_argument("--remote-python", metavar="CMD",
-                   help="Python used to create the venv (default: python3.11, python3)")
+                   help="Python used to create the venv (default: the first of python3.13, "
+                        "python3.12, python3.11 and python3 that the course accepts)")
     p.add_argument("--project", metavar="DIR", help="course checkout to copy (default: this one)")
 
     p = sub.add_parser("start", parents=[ssh, env, idle], help="start JupyterLab and the tunnel")

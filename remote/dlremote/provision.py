@@ -85,8 +85,9 @@ def _setup_problem(status: int, found: dict, target, requires: str, venv: str,
         given = "the --remote-python " if remote_python else ""
         raise RemoteError(
             f"no suitable Python ({requires}) on {where}: {given}{tried or '(none tried)'}; "
-            "install one (Ubuntu: sudo apt install python3.11 python3.11-venv; or "
-            "`uv python install 3.11`) and pass its path with --remote-python")
+            "install one (Ubuntu 24.04: sudo apt install python3.12-venv; 22.04: sudo apt "
+            "install python3.11 python3.11-venv; or `uv python install 3.12`) and pass its "
+            "path with --remote-python")
     if status == scripts.NO_ENV:
         raise RemoteError(f"no environment at {found.get('NOENV', [venv])[0]} on {where}: leave "
                           f"out --no-install to create it (`{suggest('setup', target.dest)}`), "
@@ -96,7 +97,7 @@ def _setup_problem(status: int, found: dict, target, requires: str, venv: str,
                           "install jupyterlab into it, or run setup without --no-install")
     if status == scripts.NO_VENV_MODULE:
         raise RemoteError(f"python -m venv failed on {where}: install the venv module "
-                          "(Ubuntu: sudo apt install python3.11-venv)")
+                          "(Ubuntu: sudo apt install python3.X-venv for its Python 3.X)")
     if status == scripts.NO_DIR:
         raise RemoteError(f"the course is not in {found.get('NOCOURSE', ['?'])[0]} on {where}: "
                           "run setup without --no-copy")

@@ -196,7 +196,7 @@ def install(remote_dir, venv, python: str | None, version_check: str,
 
     Each interpreter tried and refused prints ``DLREMOTE_NOPYTHON NAME<tab>why``.
     """
-    candidates = shlex.quote(python) if python else "python3.11 python3"
+    candidates = shlex.quote(python) if python else "python3.13 python3.12 python3.11 python3"
     return locate(venv, remote_dir) + f"""\
 umask 022
 PY=

@@ -1122,3 +1122,10 @@ def test_on_a_terminal_progress_lines_replace_each_other(capsys):
                       + cell.format(5, "01_convolution_arithmetic", "2/40")
                       + "\n[0:00:10]     9 s\n[0:00:11] === 02_convolution_backprop (quick mode)\n"
                       + cell.format(12, "02_convolution_backprop", "1") + "\n")
+
+
+def test_setup_tries_the_newest_supported_python_first():
+    """The course runs on Python 3.11 to 3.13: a host's newest one is taken, python3 last."""
+    script = scripts.install("dlcourse", ".venv", None, "true", "numpy==2.4.6")
+    loop = next(line for line in script.splitlines() if line.startswith("for c in "))
+    assert loop == "for c in python3.13 python3.12 python3.11 python3; do"
