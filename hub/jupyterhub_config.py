@@ -14,7 +14,8 @@ Settings, from the hub's environment (the systemd unit in hub/README.md sets the
 - ``DLCOURSE_HUB_DATASETS``: the datasets to fetch at start (default all; "" none);
 - ``DLCOURSE_HUB_IDLE``: seconds before an idle server is stopped (default 3600);
 - ``DLCOURSE_HUB_MEMORY`` / ``DLCOURSE_HUB_CPUS``: per-learner limits (default 4G / 2),
-  enforced by the systemd spawner of The Littlest JupyterHub, not by a plain local one.
+  enforced by a systemd spawner, not by the plain local one (The Littlest JupyterHub
+  keeps its own, set with tljh-config).
 """
 
 import os
@@ -59,13 +60,18 @@ def fill_data_cache() -> None:
 
 fill_data_cache()
 
-c.JupyterHub.ip = "127.0.0.1"  # HTTPS in front: The Littlest JupyterHub's traefik or nginx
-c.JupyterHub.hub_ip = "127.0.0.1"
+# Where this file is loaded after settings of its own (The Littlest JupyterHub loads it from
+# jupyterhub_config.d), those stay: its authenticator, its systemd spawner with enforced
+# limits, its proxy's addresses.
+c.JupyterHub.setdefault("ip", "127.0.0.1")  # HTTPS in front (hub/README.md)
+c.JupyterHub.setdefault("hub_ip", "127.0.0.1")
+c.JupyterHub.setdefault("authenticator_class", "pam")
+c.JupyterHub.setdefault("spawner_class", "jupyterhub.spawner.LocalProcessSpawner")
+c.Spawner.setdefault("mem_limit", os.environ.get("DLCOURSE_HUB_MEMORY", "4G"))
+c.Spawner.setdefault("cpu_limit", float(os.environ.get("DLCOURSE_HUB_CPUS", "2")))
 c.JupyterHub.cleanup_servers = True
-c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.admin_users = set(os.environ.get("DLCOURSE_HUB_ADMINS", "").split())
 
-c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [str(BIN / "python"), str(CHECKOUT / "hub" / "course_sync.py"),
                  COURSE, "~/course", "--", str(BIN / "jupyterhub-singleuser")]
 c.Spawner.notebook_dir = "~/course"
@@ -77,8 +83,6 @@ c.Spawner.environment = {
     "DLCOURSE_RESULTS": "~/course/results.json",  # each learner's own, not the checkout's
     "JUPYTER_PATH": str(CHECKOUT / "jupyter"),
 }
-c.Spawner.mem_limit = os.environ.get("DLCOURSE_HUB_MEMORY", "4G")
-c.Spawner.cpu_limit = float(os.environ.get("DLCOURSE_HUB_CPUS", "2"))
 # A server imports TensorFlow with its first kernel; on a busy class server that is slow.
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300

@@ -438,8 +438,11 @@ def log_in(browser, hub: Hub, learner: str):
 
 
 def hub_test(test):
-    """The marks of a test on the real hub: ``pytest -m "not hub"`` leaves it out."""
-    return pytest.mark.hub(pytest.mark.slow(pytest.mark.timeout(1200)(test)))
+    """The marks of a test on the real hub: ``pytest -m "not hub"`` leaves it out, and
+    ``make test`` runs it with the other browser tests, on the same hub (one start)."""
+    for mark in (pytest.mark.hub, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1200)):
+        test = mark(test)
+    return test
 
 
 @hub_test
