@@ -557,3 +557,10 @@ def test_everything_listens_on_loopback_only(hub):
     assert set(listening) == ports, f"nothing listens on {ports - set(listening)}"
     loopback = {"0100007F", "00000000000000000000000001000000"}
     assert all(addresses <= loopback for addresses in listening.values()), listening
+
+
+@hub_test
+def test_the_idle_culler_runs_as_a_hub_service(hub):
+    culler = hub.api("services/idle-culler")
+    command = Path(f"/proc/{culler['pid']}/cmdline").read_bytes().split(b"\0")
+    assert b"jupyterhub_idle_culler" in command and b"--timeout=600" in command, command
