@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import tomllib
-import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
