@@ -332,3 +332,10 @@ display(Markdown("\n".join(f"- [{p[:-6].replace('_', ' ')}]({p})" for p in lesso
 # - Knowing the rate, you can predict how long a product of a given size takes; thin shapes
 #   fall short of the prediction because memory traffic, not arithmetic, limits them.
 # - Datasets come from the course's manifest, verified by checksum, cached in `data/`.
+
+# %% [markdown]
+# ## References
+#
+# - Y. LeCun, L. Bottou, Y. Bengio, P. Haffner (1998). Gradient-based learning applied to document recognition. *Proceedings of the IEEE* 86(11). [doi:10.1109/5.726791](https://doi.org/10.1109/5.726791)
+# - Y. LeCun, C. Cortes, C. J. C. Burges. The MNIST database of handwritten digits. [yann.lecun.com/exdb/mnist](http://yann.lecun.com/exdb/mnist/)
+# - TensorFlow: [Install TensorFlow with pip](https://www.tensorflow.org/install/pip) (the `and-cuda` extra for NVIDIA GPUs).

@@ -678,3 +678,10 @@ print(
     f"This run: naive/im2col {naive_over_im2col:.0f}x (forward, a), im2col/TF {im2col_over_tf:.2f} "
     f"(forward, b), im2col at {im2col_over_matmul:.0%} of the matmul FLOP rate."
 )
+
+# %% [markdown]
+# ## References
+#
+# - V. Dumoulin, F. Visin (2016). A guide to convolution arithmetic for deep learning. [arXiv:1603.07285](https://arxiv.org/abs/1603.07285)
+# - Stanford CS231n. Convolutional Neural Networks for Visual Recognition, course notes: [Convolutional Networks](https://cs231n.github.io/convolutional-networks/) (im2col, output sizes).
+# - TensorFlow API: [`tf.nn.conv2d`](https://www.tensorflow.org/api_docs/python/tf/nn/conv2d).

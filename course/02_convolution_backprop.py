@@ -732,3 +732,11 @@ assert abs(E - float(E_tf)) < 1e-9 * E
 #   `tf.GradientTape` to machine precision.
 #
 # Next, lesson 03 shows that a dense layer is a convolution in disguise.
+
+# %% [markdown]
+# ## References
+#
+# - Stanford CS231n course notes: [Backpropagation, intuitions](https://cs231n.github.io/optimization-2/) and [Convolutional Networks](https://cs231n.github.io/convolutional-networks/).
+# - V. Dumoulin, F. Visin (2016). A guide to convolution arithmetic for deep learning (transposed convolutions). [arXiv:1603.07285](https://arxiv.org/abs/1603.07285)
+# - D. P. Kingma, J. Ba (2014). Adam: a method for stochastic optimization. [arXiv:1412.6980](https://arxiv.org/abs/1412.6980)
+# - PyTorch tutorials: [Learning PyTorch with Examples](https://pytorch.org/tutorials/beginner/pytorch_with_examples.html) (the two-layer network with hand-written gradients).

@@ -1053,3 +1053,10 @@ print(
     f"capsules: einsum {einsum_speedup:.1f}× faster than tile + matmul, "
     f"{caps_peak['tile + matmul'] / caps_peak['einsum']:.1f}× less peak memory"
 )
+
+# %% [markdown]
+# ## References
+#
+# - J. Long, E. Shelhamer, T. Darrell (2015). Fully convolutional networks for semantic segmentation. CVPR. [arXiv:1411.4038](https://arxiv.org/abs/1411.4038)
+# - S. Sabour, N. Frosst, G. E. Hinton (2017). Dynamic routing between capsules. NeurIPS. [arXiv:1710.09829](https://arxiv.org/abs/1710.09829)
+# - NumPy: [`numpy.lib.stride_tricks.sliding_window_view`](https://numpy.org/doc/stable/reference/generated/numpy.lib.stride_tricks.sliding_window_view.html) and [`numpy.einsum`](https://numpy.org/doc/stable/reference/generated/numpy.einsum.html).

@@ -1115,3 +1115,12 @@ if QUICK:
 # - The post's code has three bugs (a leftover batch fed as every input and label, softmax
 #   applied twice when sampling, a state never carried from window to window); each costs
 #   bits per character, measured above.
+
+# %% [markdown]
+# ## References
+#
+# - A. Karpathy (2015). [The Unreasonable Effectiveness of Recurrent Neural Networks](http://karpathy.github.io/2015/05/21/rnn-effectiveness/) (and the Tiny Shakespeare corpus of [char-rnn](https://github.com/karpathy/char-rnn)).
+# - S. Hochreiter, J. Schmidhuber (1997). Long short-term memory. *Neural Computation* 9(8). [doi:10.1162/neco.1997.9.8.1735](https://doi.org/10.1162/neco.1997.9.8.1735)
+# - R. Pascanu, T. Mikolov, Y. Bengio (2013). On the difficulty of training recurrent neural networks. ICML. [arXiv:1211.5063](https://arxiv.org/abs/1211.5063)
+# - D. P. Kingma, J. Ba (2014). Adam: a method for stochastic optimization. [arXiv:1412.6980](https://arxiv.org/abs/1412.6980)
+# - M. Mahoney. [About the test data](http://mattmahoney.net/dc/textdata.html) (text8 and its cleaning).

@@ -783,3 +783,10 @@ checks.check_function(
 #   parameters are in the dense layer, and full mode beats the 98.5 % the post expected.
 # - On real hardware the reduction's saving is the MAC ratio times the ratio of the FLOP rates
 #   the two modules achieve (printed in section 5 for this run). Count first, then measure.
+
+# %% [markdown]
+# ## References
+#
+# - C. Szegedy et al. (2015). Going deeper with convolutions. CVPR. [arXiv:1409.4842](https://arxiv.org/abs/1409.4842)
+# - M. Lin, Q. Chen, S. Yan (2013). Network in network (1×1 convolutions). [arXiv:1312.4400](https://arxiv.org/abs/1312.4400)
+# - Y. LeCun, C. Cortes, C. J. C. Burges. The MNIST database. [yann.lecun.com/exdb/mnist](http://yann.lecun.com/exdb/mnist/)

@@ -730,3 +730,12 @@ print(f"notebook ran in {total:.0f} s ({'quick' if QUICK else 'full'} mode)")
 # - `benchmarks/style.py` measures seconds per step at 128/256/512 px and races the two
 #   optimisers at 128 px for `--budget` evaluations each: 50 by default, fewer than full
 #   mode's 150 here; pass a larger budget for a longer race.
+
+# %% [markdown]
+# ## References
+#
+# - L. A. Gatys, A. S. Ecker, M. Bethge (2015). A neural algorithm of artistic style. [arXiv:1508.06576](https://arxiv.org/abs/1508.06576)
+# - L. A. Gatys, A. S. Ecker, M. Bethge (2016). Image style transfer using convolutional neural networks. CVPR. [CVF open access](https://openaccess.thecvf.com/content_cvpr_2016/html/Gatys_Image_Style_Transfer_CVPR_2016_paper.html)
+# - K. Simonyan, A. Zisserman (2014). Very deep convolutional networks for large-scale image recognition (VGG). [arXiv:1409.1556](https://arxiv.org/abs/1409.1556)
+# - Keras: [VGG16 in Keras Applications](https://keras.io/api/applications/vgg/) (the weights the lesson loads).
+# - D. C. Liu, J. Nocedal (1989). On the limited memory BFGS method for large scale optimization. *Mathematical Programming* 45. [doi:10.1007/BF01589116](https://doi.org/10.1007/BF01589116)

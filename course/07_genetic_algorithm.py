@@ -711,3 +711,12 @@ report.record(
 #   optima as the full budget in fewer generations (asserted in section 9).
 # - The vectorised version gives the same results as the loop version; the speed-ups of this
 #   run are printed in section 13.
+
+# %% [markdown]
+# ## References
+#
+# - J. H. Holland (1975). *Adaptation in Natural and Artificial Systems*. University of Michigan Press.
+# - D. E. Goldberg (1989). *Genetic Algorithms in Search, Optimization, and Machine Learning*. Addison-Wesley.
+# - P. C. Chu, J. E. Beasley (1998). A genetic algorithm for the multidimensional knapsack problem. *Journal of Heuristics* 4. [doi:10.1023/A:1009642405419](https://doi.org/10.1023/A:1009642405419) (greedy repair).
+# - J. Burkardt. [KNAPSACK_01: data for the 01 knapsack problem](https://people.sc.fsu.edu/~jburkardt/datasets/knapsack_01/knapsack_01.html) (instances P01–P08).
+# - SciPy: [`scipy.optimize.milp`](https://docs.scipy.org/doc/scipy/reference/generated/scipy.optimize.milp.html) (the exact solver the lesson checks against).

@@ -921,3 +921,10 @@ if CHECK_GOALS:
 #   number is a training-set error, and its pictures were made with dropout on.
 # - With labels missing as in the real data, a **masked loss** learns from every face instead of
 #   throwing 70% of them away.
+
+# %% [markdown]
+# ## References
+#
+# - S. Honari, J. Yosinski, P. Vincent, C. Pal (2016). Recombinator networks: learning coarse-to-fine feature aggregation. CVPR. [arXiv:1511.07356](https://arxiv.org/abs/1511.07356)
+# - Kaggle (2013). [Facial Keypoints Detection](https://www.kaggle.com/c/facial-keypoints-detection) (the data the source post used).
+# - J. Long, E. Shelhamer, T. Darrell (2015). Fully convolutional networks for semantic segmentation (the skip connections SumNet follows). [arXiv:1411.4038](https://arxiv.org/abs/1411.4038)

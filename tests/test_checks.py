@@ -441,3 +441,19 @@ def test_assert_close_prints_the_evidence_and_stops_beyond_the_tolerance(capsys)
     with pytest.raises(AssertionError, match=r"shape \(2,\) where \(1, 2\)"):
         assert_close("broadcast", [1.0, 2.0], [[1.0, 2.0]], tol=0.1)
     assert assert_close("rel", [110.0], [100.0], tol=0.2, relative=True) == pytest.approx(0.1)
+
+
+def test_a_scalar_tensor_answer_counts_as_a_real_number():
+    """A loss written with TensorFlow returns a scalar tensor where a float is expected."""
+
+    class ScalarTensor:  # what matters of tf.constant(2.0): __array__ of shape ()
+        def __init__(self, value):
+            self.value = value
+
+        def __array__(self, dtype=None, copy=None):
+            return np.asarray(self.value, dtype=dtype)
+
+    assert checks.explain_mismatch(ScalarTensor(2.0), 2.0) is None
+    assert checks.explain_mismatch(ScalarTensor(2.5), 2.0) == "expected 2.0, got 2.5"
+    assert "real number" in checks.explain_mismatch(ScalarTensor([2.0, 3.0]), 2.0)
+    assert "real number" in checks.explain_mismatch(ScalarTensor(True), 2.0)

@@ -106,6 +106,7 @@ def explain_mismatch(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 
     if isinstance(expected, np.ndarray | list) or isinstance(got, np.ndarray):
         return _explain_array(got, expected, rtol, atol)
     if _is_real(expected):
+        got = _as_real_scalar(got)
         if not _is_real(got):
             return f"expected a real number, got {_what(got)}"
         if not np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
@@ -124,6 +125,18 @@ def _is_real(value: Any) -> bool:
     """A real number that is not True/False (Python or NumPy)."""
     return (isinstance(value, Real) and not isinstance(value, bool | np.bool_)
             and not isinstance(value, np.ndarray))
+
+
+def _as_real_scalar(value: Any) -> Any:
+    """A scalar tensor (TensorFlow's, or anything whose ``__array__`` gives one real number
+    of shape ()) as a Python number; any other value unchanged."""
+    if _is_real(value) or isinstance(value, bool | np.bool_) or not hasattr(value, "__array__"):
+        return value
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 - a learner's object: judged as it is
+        return value
+    return arr.item() if arr.shape == () and arr.dtype.kind in "iuf" else value
 
 
 def _what(value: Any) -> str:
