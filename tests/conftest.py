@@ -21,3 +21,11 @@ def data_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("DLCOURSE_DATA_DIR", str(cache))
     monkeypatch.delenv("DLCOURSE_DATA_MIRROR", raising=False)
     return cache
+
+
+def pytest_collection_modifyitems(items):
+    """End-to-end tests (a real sshd, JupyterLab, a hub) take seconds to minutes each: they
+    count as slow, so that `pytest -m "not slow"` stays the one-minute inner loop."""
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("hub"):
+            item.add_marker(pytest.mark.slow)
