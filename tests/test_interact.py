@@ -80,7 +80,9 @@ def test_outside_a_browser_show_draws_once(monkeypatch):
 
 
 def env_without_batch(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "DLCOURSE_BATCH"}
+    """The environment of a run by hand: no DLCOURSE_BATCH, and no MPLBACKEND (make test sets
+    Agg, under which a kernel's plt.show() draws nothing into the notebook)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DLCOURSE_BATCH", "MPLBACKEND")}
     return {**env, **extra}
 
 
