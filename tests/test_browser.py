@@ -327,6 +327,18 @@ def move_one_widget(page) -> str:
     return moved
 
 
+def check_ran_all_cleanly(page, shot_name: str, noise: list[str]) -> tuple[str, Path]:
+    """After Run All (``noise``: the stderr and errors it left on screen): nothing on stderr,
+    every cell run, one widget moved without new noise; (what moved, the screenshot)."""
+    assert not noise, "error or stderr output the learner sees:\n" + "\n".join(noise)
+    not_run = page.evaluate(NOT_RUN_JS)
+    assert not not_run, f"Run All did not reach cells {not_run}"
+    moved = move_one_widget(page)
+    noise = page.evaluate(STDERR_JS, STDERR)
+    assert not noise, f"after moving a widget ({moved}):\n" + "\n".join(noise)
+    return moved, screenshot(page, shot_name)
+
+
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_runs_cleanly_in_the_browser(lesson_pages, lesson):
@@ -340,13 +352,7 @@ def test_lesson_runs_cleanly_in_the_browser(lesson_pages, lesson):
         if noise and NO_MIRROR and all("MissingDataError" in line for line in noise):
             pytest.skip(f"{lesson} needs data files this machine can neither find nor download "
                         f"(no DLCOURSE_DATA_MIRROR, no network): {noise[0]}")
-        assert not noise, "error or stderr output the learner sees:\n" + "\n".join(noise)
-        not_run = page.evaluate(NOT_RUN_JS)
-        assert not not_run, f"Run All did not reach cells {not_run}"
-        moved = move_one_widget(page)
-        noise = page.evaluate(STDERR_JS, STDERR)
-        assert not noise, f"after moving a widget ({moved}):\n" + "\n".join(noise)
-        shot = screenshot(page, lesson)
+        moved, shot = check_ran_all_cleanly(page, lesson, noise)
         print(f"{lesson}: Run All {ran:.0f} s from its click, {moved}, "
               f"{time.perf_counter() - started:.0f} s in all, screenshot {shot}")
     except (AssertionError, sync_api.Error) as problem:

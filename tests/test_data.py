@@ -51,6 +51,18 @@ def no_leftovers(folder):
     return not [p for p in folder.rglob("*") if p.name.endswith(".partial")]
 
 
+def cached_with_two_partials(source, data_layer=data):
+    """A toy entry fetched by ``data_layer`` (dlcourse.data, or a copy imported without
+    fcntl), and two ``.partial`` files beside it: (entry, stale, live)."""
+    entry = make_entry(source)
+    data_layer.fetch_file(entry)
+    folder = entry.cache_path.parent
+    stale, live = folder / ".toy.bin.dead.partial", folder / ".other.bin.alive.partial"
+    stale.write_bytes(b"half a file")
+    live.write_bytes(b"being written")
+    return entry, stale, live
+
+
 def use_manifest(source, monkeypatch, *entries):
     """Make the manifest one that lists ``entries`` (data.Entry objects)."""
     datasets = {}

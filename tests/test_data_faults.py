@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import test_data
-from test_data import make_entry, no_leftovers, use_manifest
+from test_data import cached_with_two_partials, make_entry, no_leftovers, use_manifest
 
 from dlcourse import data
 
@@ -69,12 +69,7 @@ def test_a_killed_download_leaves_a_partial_the_next_fetch_removes(trickle_serve
 
 
 def test_repair_removes_stale_partials_but_not_a_live_writers(source, data_cache, monkeypatch):
-    entry = make_entry(source)
-    data.fetch_file(entry)
-    folder = entry.cache_path.parent
-    stale, live = folder / ".toy.bin.dead.partial", folder / ".other.bin.alive.partial"
-    stale.write_bytes(b"half a file")
-    live.write_bytes(b"being written")
+    entry, stale, live = cached_with_two_partials(source)
     use_manifest(source, monkeypatch, entry)
     with open(live, "rb") as writer:
         fcntl.flock(writer, fcntl.LOCK_EX)  # what a fetch in progress holds on its partial

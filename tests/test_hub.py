@@ -32,10 +32,9 @@ import pytest
 import yaml
 from browser import TEST_USER_SETTINGS, free_port, launch
 from test_browser import (
-    NOT_RUN_JS,
     STDERR,
     STDERR_JS,
-    move_one_widget,
+    check_ran_all_cleanly,
     open_and_start,
     screenshot,
     sync_api,
@@ -453,12 +452,8 @@ def test_a_learner_logs_in_and_runs_lesson_01_in_quick_mode(hub, browser, which)
     try:
         open_and_start(page, LESSON)
         wait_for_run_all(page, LESSON)
-        noise = page.evaluate(STDERR_JS, STDERR)
-        assert not noise, "error or stderr output the learner sees:\n" + "\n".join(noise)
-        assert not page.evaluate(NOT_RUN_JS), "Run All did not reach every cell"
-        moved = move_one_widget(page)
-        assert not page.evaluate(STDERR_JS, STDERR), f"after moving a widget ({moved})"
-        shot = screenshot(page, f"hub/{['learner-a', 'learner-b'][which]}")
+        moved, shot = check_ran_all_cleanly(page, f"hub/{['learner-a', 'learner-b'][which]}",
+                                            page.evaluate(STDERR_JS, STDERR))
         print(f"{learner}: logged in and server up in {logged_in:.0f} s, lesson 01 (quick) "
               f"{time.perf_counter() - started - logged_in:.0f} s, {moved}, screenshot {shot}")
     except (AssertionError, sync_api.Error) as problem:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import test_data
-from test_data import make_entry, no_leftovers, use_manifest
+from test_data import cached_with_two_partials, make_entry, no_leftovers, use_manifest
 
 from dlcourse import checks, data
 from dlcourse.checks import Case
@@ -276,12 +276,7 @@ def test_without_fcntl_fetches_of_one_file_at_once_do_not_disturb_each_other(
 def test_without_fcntl_repair_removes_old_partials_but_not_a_fresh_one(
         data_without_fcntl, source, data_cache, monkeypatch):
     """Without locks a partial is stale once nothing has written it for an hour."""
-    entry = make_entry(source)
-    data_without_fcntl.fetch_file(entry)
-    folder = entry.cache_path.parent
-    stale, live = folder / ".toy.bin.dead.partial", folder / ".other.bin.alive.partial"
-    stale.write_bytes(b"half a file")
-    live.write_bytes(b"being written")
+    entry, stale, live = cached_with_two_partials(source, data_without_fcntl)
     two_hours_ago = time.time() - 7200
     os.utime(stale, (two_hours_ago, two_hours_ago))
     use_manifest(source, monkeypatch, entry)
