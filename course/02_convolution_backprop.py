@@ -46,7 +46,8 @@ import numpy as np
 import scipy.optimize
 import scipy.signal
 
-from dlcourse import checks, config, conv, core, gradcheck, interact, layers, report
+from dlcourse import checks, config, conv, core, interact, nets, report
+from dlcourse.nets import gradcheck, layers
 
 NOTEBOOK = "02_convolution_backprop"
 
@@ -421,16 +422,17 @@ interact.show(
 # %% [markdown]
 # ## 3. Every layer, gradient-checked in float64
 #
-# The network is built from layers in `dlcourse.layers`. Each has `forward(x)`, which
-# remembers what the backward pass needs, and `backward(dout)`, which returns
+# The network is built from layers in `dlcourse.nets.layers` (named `Conv` and `Affine`, not
+# Keras's `Conv2D` and `Dense`: these are NumPy objects with their own arguments). Each has
+# `forward(x)`, which remembers what the backward pass needs, and `backward(dout)`, which returns
 # $\partial L/\partial x$ and stores the parameter gradients in `layer.grads`:
 #
 # | layer | forward | backward |
 # |---|---|---|
-# | `Conv2D` | $y = x \star w + b$ | section 1 (`conv.conv2d_backward`) |
+# | `Conv` | $y = x \star w + b$ | section 1 (`conv.conv2d_backward`) |
 # | `ReLU` | $y = \max(x, 0)$ | $g \cdot [x > 0]$ |
 # | `Flatten` | reshape to (N, features) | reshape back |
-# | `Dense` | $y = xW + b$ | $dW = x^\top g$, $db = \sum_n g$, $dx = g W^\top$ |
+# | `Affine` | $y = xW + b$ | $dW = x^\top g$, $db = \sum_n g$, $dx = g W^\top$ |
 # | `SoftmaxCrossEntropy` | $L = -\frac1N\sum_n \log \mathrm{softmax}(z_n)_{y_n}$ | $(\mathrm{softmax}(z) - \mathrm{onehot}(y))/N$ |
 #
 # `layers.gradient_errors(layer, x)` compares each analytic gradient with central differences
@@ -443,18 +445,18 @@ relu_input = rng.standard_normal((2, 5, 5, 3))
 relu_input[np.abs(relu_input) < 1e-2] = 0.5
 layer_checks = [
     (
-        "Conv2D 3×3, stride 1, VALID",
-        layers.Conv2D(3, 4, 3, **f64),
+        "Conv 3×3, stride 1, VALID",
+        layers.Conv(3, 4, 3, **f64),
         rng.standard_normal((2, 7, 6, 3)),
     ),
     (
-        "Conv2D 3×3, stride 2, SAME",
-        layers.Conv2D(2, 3, 3, 2, "SAME", **f64),
+        "Conv 3×3, stride 2, SAME",
+        layers.Conv(2, 3, 3, 2, "SAME", **f64),
         rng.standard_normal((2, 7, 8, 2)),
     ),
     ("ReLU", layers.ReLU(), relu_input),
     ("Flatten", layers.Flatten(), rng.standard_normal((2, 4, 3, 2))),
-    ("Dense 12 → 5", layers.Dense(12, 5, **f64), rng.standard_normal((3, 12))),
+    ("Affine 12 → 5", layers.Affine(12, 5, **f64), rng.standard_normal((3, 12))),
 ]
 for name, layer, x in layer_checks:
     for key in layer.params:  # random parameters, including biases, so every term is exercised
@@ -506,7 +508,7 @@ assert max(net_errors.values()) < 1e-6
 # The notebook this lesson grew from sketched exactly this network in NumPy, but the sketch
 # never ran: its `relu` cell and its training-loop cell stop with a `SyntaxError`, and its
 # `ConvLayer.backwardPass` calls a `bprop_conv` that is never written. The version in
-# `dlcourse.layers` is short, gradient-checked above and unit-tested
+# `dlcourse.nets.layers` is short, gradient-checked above and unit-tested
 # (`tests/test_layers.py`):
 #
 # $$28\times28\times1 \xrightarrow{\text{conv }3\times3\times32} 26\times26\times32
@@ -564,7 +566,7 @@ epoch_accuracy = []
 start = time.perf_counter()
 losses = layers.train(
     net,
-    layers.Adam(LEARNING_RATE),
+    nets.Adam(LEARNING_RATE),
     x_train,
     y_train,
     epochs=EPOCHS,

@@ -63,7 +63,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from dlcourse import checks, config, data, gradcheck, hardware, interact, report, rnn
+from dlcourse import checks, config, data, hardware, interact, report, rnn
+from dlcourse.nets import gradcheck
 from dlcourse.rnn import plots, tf_models
 
 NOTEBOOK = "04_rnn_unrolling"
@@ -320,7 +321,7 @@ checks.check_function("my_step_forward", my_step_forward, _step_cases(),
 #
 # With concatenation, the first $H_1$ columns of $\delta a$ go to $W_x$ and the last $H_2$ to
 # $W_h$. We check every gradient against central finite differences
-# (`dlcourse.gradcheck`), in float64, for both activations and both ways of combining.
+# (`dlcourse.nets.gradcheck`), in float64, for both activations and both ways of combining.
 
 # %%
 def gradient_errors(forward_fn, backward_fn, x, h_start, proj, rng):

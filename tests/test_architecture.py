@@ -16,9 +16,9 @@ import pytest
 from conftest import ROOT
 
 PACKAGE = ROOT / "lib" / "dlcourse"
-INFRASTRUCTURE = {"core", "config", "checks", "report", "timing", "hardware", "gradcheck", "nets",
+INFRASTRUCTURE = {"core", "config", "checks", "report", "timing", "hardware",
                   "opcount", "data", "interact", "headless"}
-IDEAS = {"conv", "dense", "rnn", "style", "ga", "keypoints", "layers", "inception"}
+IDEAS = {"conv", "dense", "rnn", "style", "ga", "keypoints", "nets", "inception"}
 
 
 def module_name(path: Path) -> str:

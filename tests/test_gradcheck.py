@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dlcourse import gradcheck
+from dlcourse.nets import gradcheck
 
 
 def _rng(seed=0):

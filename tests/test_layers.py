@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dlcourse import gradcheck, layers
+from dlcourse.nets import gradcheck, layers
 
 
 def _rng(seed=0):
@@ -24,7 +24,7 @@ def _check_layer(layer, x, tol=1e-7):
     (3, 1, (1, 8, 8, 1), 2, 3),
 ])
 def test_conv2d_layer(stride, padding, shape, kernel, c_out):
-    layer = layers.Conv2D(shape[-1], c_out, kernel, stride, padding, rng=_rng(1),
+    layer = layers.Conv(shape[-1], c_out, kernel, stride, padding, rng=_rng(1),
                           dtype=np.float64)
     layer.params["b"] = _rng(2).standard_normal(c_out)
     _check_layer(layer, _rng(3).standard_normal(shape))
@@ -46,7 +46,7 @@ def test_flatten_layer():
 
 
 def test_dense_layer():
-    layer = layers.Dense(7, 4, rng=_rng(6), dtype=np.float64)
+    layer = layers.Affine(7, 4, rng=_rng(6), dtype=np.float64)
     layer.params["b"] = _rng(7).standard_normal(4)
     _check_layer(layer, _rng(8).standard_normal((5, 7)))
 
@@ -86,7 +86,7 @@ def test_whole_network_gradient_in_float64():
 def test_convnet_shapes():
     net = layers.ConvNet(seed=0)
     assert [label for label, _, _ in net.parameters()] == [
-        "0.Conv2D.w", "0.Conv2D.b", "2.Conv2D.w", "2.Conv2D.b", "5.Dense.w", "5.Dense.b"]
+        "0.Conv.w", "0.Conv.b", "2.Conv.w", "2.Conv.b", "5.Affine.w", "5.Affine.b"]
     assert net.layers[5].params["w"].shape == (24 * 24 * 32, 10)
     assert net.layers[2].params["w"].shape == (3, 3, 32, 32)
     assert net.forward(np.zeros((2, 28, 28, 1))).shape == (2, 10)
@@ -125,13 +125,13 @@ def test_gradient_errors_catches_a_wrong_backward():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="4-D"):
-        layers.Conv2D(1, 2).forward(np.zeros((5, 5, 1)))
+        layers.Conv(1, 2).forward(np.zeros((5, 5, 1)))
     with pytest.raises(ValueError, match="3 input features"):
-        layers.Dense(3, 2).forward(np.zeros((4, 5)))
+        layers.Affine(3, 2).forward(np.zeros((4, 5)))
     with pytest.raises(ValueError, match="2-D"):
-        layers.Dense(3, 2).forward(np.zeros(3))
+        layers.Affine(3, 2).forward(np.zeros(3))
     with pytest.raises(TypeError, match="NumPy array"):
-        layers.Dense(3, 2).forward([[1.0, 2.0, 3.0]])
+        layers.Affine(3, 2).forward([[1.0, 2.0, 3.0]])
     ce = layers.SoftmaxCrossEntropy()
     with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
         ce.forward(np.zeros((2, 3)), np.array([0, 3]))

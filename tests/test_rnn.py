@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax
 
-from dlcourse import gradcheck, rnn
+from dlcourse import rnn
+from dlcourse.nets import gradcheck
 from dlcourse.rnn import plots
 
 N, T, D, H = 3, 5, 4, 6

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .core import validate
+from ..core import validate
 
 Index = tuple[int, ...]
 
 __all__ = ["Index", "StepTooSmallError", "eps_sweep", "gradient_error", "numerical_gradient",
-           "partial_derivative", "relative_error", "sample_indices"]
+           "partial_derivative", "projected_errors", "relative_error", "sample_indices"]
 
 
 class StepTooSmallError(ValueError):
@@ -144,3 +144,23 @@ def eps_sweep(f: Callable[[np.ndarray], float], x: np.ndarray, analytic: np.ndar
         except StepTooSmallError:
             errors.append(np.nan)
     return np.array(errors)
+
+
+def projected_errors(forward: Callable[[], np.ndarray], arrays: dict[str, np.ndarray],
+                     analytic: dict[str, np.ndarray], projection: np.ndarray,
+                     eps: float = 1e-6) -> dict[str, float]:
+    """Relative error of each analytic gradient of L = sum(forward() · projection).
+
+    The usual check of a backward pass: projecting the output on a fixed array R makes
+    dL/d(output) = R, the ``dout`` to feed the backward pass. ``forward()`` computes the
+    output from ``arrays`` (each perturbed in place in turn); ``analytic[name]`` is the
+    claimed dL/d``arrays[name]``, same shape. Returns {name: relative error} for each
+    name of ``analytic``. Use float64: in float32 rounding swamps the comparison.
+    """
+    missing = set(analytic) - set(arrays)
+    if missing:
+        raise KeyError(f"analytic gradients given for arrays not passed: {sorted(missing)}")
+
+    def loss(_):
+        return float(np.sum(forward() * projection))
+    return {name: gradient_error(loss, arrays[name], grad, eps) for name, grad in analytic.items()}

@@ -7,7 +7,7 @@ shapes as ``layer.params``). Images are NHWC, kernels HWIO (TensorFlow's layouts
 
 :class:`ConvNet` is conv 3×3×32 → ReLU → conv 3×3×32 → ReLU → flatten →
 dense 10 → softmax cross-entropy; :func:`train` updates its parameters with
-:class:`dlcourse.nets.SGD` or :class:`dlcourse.nets.Adam` (re-exported here) through
+:class:`dlcourse.nets.SGD` or :class:`dlcourse.nets.Adam` through
 :meth:`ConvNet.params_and_grads`; :func:`accuracy` measures it on a dataset.
 """
 
@@ -16,11 +16,13 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import conv, gradcheck, nets
-from .core import output_size, validate
-from .nets import SGD, Adam
+from .. import conv
+from ..core import output_size, validate
+from . import gradcheck
+from .losses import softmax_cross_entropy
+from .optim import SGD, Adam
 
-__all__ = ["SGD", "Adam", "Conv2D", "ConvNet", "Dense", "Flatten", "Layer", "ReLU",
+__all__ = ["Conv", "ConvNet", "Affine", "Flatten", "Layer", "ReLU",
            "SoftmaxCrossEntropy", "accuracy", "gradient_errors", "train"]
 
 
@@ -45,7 +47,7 @@ class Layer:
         raise NotImplementedError
 
 
-class Conv2D(Layer):
+class Conv(Layer):
     """y = conv2d(x, w) + b with x (N, H, W, C_in), w (k, k, C_in, C_out), b (C_out,).
 
     He initialisation (std sqrt(2 / fan_in)), zero bias. Backward uses
@@ -64,7 +66,7 @@ class Conv2D(Layer):
         self.stride, self.padding = stride, padding
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_ndim("Conv2D", x, 4, "N, H, W, C")
+        _check_ndim("Conv", x, 4, "N, H, W, C")
         self.x = x
         return conv.conv2d(x, self.params["w"], self.params["b"], self.stride, self.padding)
 
@@ -98,7 +100,7 @@ class Flatten(Layer):
         return dout.reshape(self.shape)
 
 
-class Dense(Layer):
+class Affine(Layer):
     """y = x W + b with x (N, in_features), W (in_features, out_features), b (out_features,)."""
 
     def __init__(self, in_features: int, out_features: int,
@@ -110,9 +112,9 @@ class Dense(Layer):
         self.params["b"] = np.zeros(out_features, dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_ndim("Dense", x, 2, "N, features")
+        _check_ndim("Affine", x, 2, "N, features")
         if x.shape[1] != len(self.params["w"]):
-            raise ValueError(f"Dense expects {len(self.params['w'])} input features, "
+            raise ValueError(f"Affine expects {len(self.params['w'])} input features, "
                              f"got {x.shape[1]}")
         self.x = x
         return x @ self.params["w"] + self.params["b"]
@@ -132,14 +134,10 @@ def gradient_errors(layer: Layer, x: np.ndarray, seed: int = 0,
     ``x`` and the parameters: in float32 rounding swamps the comparison.
     """
     r = np.random.default_rng(validate.seed("seed", seed)).standard_normal(layer.forward(x).shape)
-    def loss(_):
-        return float(np.sum(layer.forward(x) * r))
-    layer.forward(x)
     analytic = {"x": layer.backward(r.astype(x.dtype))}
     analytic.update({key: layer.grads[key].copy() for key in layer.params})
-    return {key: gradcheck.gradient_error(loss, x if key == "x" else layer.params[key],
-                                          grad, eps)
-            for key, grad in analytic.items()}
+    return gradcheck.projected_errors(lambda: layer.forward(x), {"x": x, **layer.params},
+                                      analytic, r, eps)
 
 
 class SoftmaxCrossEntropy:
@@ -151,7 +149,7 @@ class SoftmaxCrossEntropy:
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
         _check_ndim("SoftmaxCrossEntropy", logits, 2, "N, classes")
-        loss, self.dlogits = nets.softmax_cross_entropy(logits, labels)
+        loss, self.dlogits = softmax_cross_entropy(logits, labels)
         return loss
 
     def backward(self) -> np.ndarray:
@@ -172,9 +170,9 @@ class ConvNet:
         h2, w2 = (output_size(output_size(n, kernel_size, 1, "VALID"),
                                    kernel_size, 1, "VALID") for n in (h, w))
         self.layers: list[Layer] = [
-            Conv2D(c, filters, kernel_size, rng=rng, dtype=dtype), ReLU(),
-            Conv2D(filters, filters, kernel_size, rng=rng, dtype=dtype), ReLU(),
-            Flatten(), Dense(h2 * w2 * filters, classes, rng=rng, dtype=dtype),
+            Conv(c, filters, kernel_size, rng=rng, dtype=dtype), ReLU(),
+            Conv(filters, filters, kernel_size, rng=rng, dtype=dtype), ReLU(),
+            Flatten(), Affine(h2 * w2 * filters, classes, rng=rng, dtype=dtype),
         ]
         self.criterion = SoftmaxCrossEntropy()
         self.dtype = np.dtype(dtype)
@@ -198,7 +196,7 @@ class ConvNet:
         return grad
 
     def parameters(self) -> list[tuple[str, Layer, str]]:
-        """(label, layer, key) for every parameter, e.g. ("2.Conv2D.w", layer, "w")."""
+        """(label, layer, key) for every parameter, e.g. ("2.Conv.w", layer, "w")."""
         return [(f"{i}.{type(layer).__name__}.{key}", layer, key)
                 for i, layer in enumerate(self.layers) for key in layer.params]
 
