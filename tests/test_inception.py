@@ -78,8 +78,20 @@ def test_mnist_reference_network_shape_and_size():
     flat = 28 * 28 * 4 * 64
     dense = next(r for r in result.rows if r.name == "dense")
     assert dense.params == flat * 700 + 700 and dense.macs == flat * 700
-    with pytest.raises(ValueError, match="bad settings"):
+    with pytest.raises(ValueError, match=r"maps\[0\] must be at least 1, got 0"):
         inception.mnist_inception_net(maps=(0, 4))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: inception.module_costs(28, 0, 192, INCEPTION_3A), ValueError, "w must be at least 1"),
+    (lambda: inception.module_costs(28.0, 28, 192, INCEPTION_3A), TypeError, "h must be an"),
+    (lambda: inception.mnist_inception_net(dropout=1.0), ValueError, "dropout must be less than 1"),
+    (lambda: inception.mnist_inception_net(maps=()), ValueError, "maps must hold at least one"),
+    (lambda: inception.mnist_inception_net(reduce=0), ValueError, "reduce must be at least 1"),
+])
+def test_bad_sizes_are_named_before_anything_is_built(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
 
 
 def test_naive_vs_reduced_rows():

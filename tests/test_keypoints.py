@@ -97,7 +97,7 @@ def test_kaggle_missing_pattern():
     (dict(n=-1), ValueError, "n must be at least 0"),
     (dict(n=2.5), TypeError, "n must be an integer"),
     (dict(n=2, size=64), ValueError, "size must be 96"),
-    (dict(n=2, missing="some"), ValueError, "missing must be None or 'kaggle'"),
+    (dict(n=2, missing="some"), ValueError, "missing must be one of None, 'kaggle'; got 'some'"),
     (dict(n=2, seed=-1), ValueError, "seed must be >= 0, got -1"),
     (dict(n=2, seed="abc"), TypeError, "seed must be a whole number >= 0, got 'abc'"),
 ])
@@ -186,7 +186,7 @@ def test_soft_argmax_on_known_maps():
     np.testing.assert_allclose(soft_argmax(bump), [17.3, 22.6], atol=1e-6)
     batch = np.stack([heat, np.zeros((96, 96))])[None]  # (1, 2, h, w)
     assert soft_argmax(batch).shape == (1, 2, 2)
-    with pytest.raises(ValueError, match="2 axes"):
+    with pytest.raises(ValueError, match=r"2 or more axes \(\.\.\., h, w\), got shape \(5,\)"):
         soft_argmax(np.zeros(5))
 
 
@@ -240,7 +240,7 @@ def test_hard_argmax_reads_the_largest_score_on_the_grid():
         for j in range(3):
             r, c = np.unravel_index(maps[i, j].argmax(), maps[i, j].shape)
             np.testing.assert_array_equal(got[i, j], [c, r])
-    with pytest.raises(ValueError, match="2 axes"):
+    with pytest.raises(ValueError, match=r"2 or more axes \(\.\.\., h, w\), got shape \(5,\)"):
         hard_argmax(np.zeros(5))
 
 
@@ -256,8 +256,12 @@ def test_error_measures():
     assert interocular_error(pred, true) == pytest.approx((3 / 15 / 20) / 2)
     true[1, 6:] = np.nan
     assert rmse_pixels(pred, true) == pytest.approx(np.sqrt(9 / 36))
-    with pytest.raises(ValueError, match="must both be"):
+    with pytest.raises(ValueError, match=r"pred must be a 2-D array \(n, 30\), got shape \(2, "):
         rmse_pixels(pred[:, :10], true[:, :10])
+    with pytest.raises(ValueError, match="one row per face each, got 1 and 2 rows"):
+        interocular_error(pred[:1], true)
+    with pytest.raises(TypeError, match="true must hold real numbers"):
+        per_keypoint_rmse(pred, true.astype(str))
 
 
 # ---------------------------------------------------------------- the real CSV

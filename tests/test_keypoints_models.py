@@ -64,7 +64,7 @@ def test_upsample_repeat_equals_keras_and_numpy_kron():
     got = models.upsample_repeat(x, 2)
     np.testing.assert_array_equal(got, keras.layers.UpSampling2D(2)(x).numpy())
     np.testing.assert_array_equal(got[1, :, :, 1], np.kron(x[1, :, :, 1], np.ones((2, 2))))
-    with pytest.raises(ValueError, match="NHWC"):
+    with pytest.raises(ValueError, match=r"x must be a 4-D array \(n, h, w, c\)"):
         models.upsample_repeat(x[0], 2)
 
 
@@ -76,11 +76,16 @@ def test_receptive_fields_by_hand():
 
 
 def test_bad_widths_and_stage_depths():
-    with pytest.raises(ValueError, match="widths"):
+    with pytest.raises(ValueError, match="widths must hold 4 integers"):
         models.recombinator(widths=(8, 16))
-    for bad in ((2, 2), 0, (1, 1, "2")):
+    with pytest.raises(ValueError, match=r"decoder_widths\[1\] must be at least 1, got 0"):
+        models.recombinator(decoder_widths=(8, 0, 8))
+    for bad in ((2, 2), 0):
         with pytest.raises(ValueError, match="convs_per_stage"):
             models.recombinator(convs_per_stage=bad)
+    # a string is the wrong kind of entry, as for every count (core.counts)
+    with pytest.raises(TypeError, match=r"convs_per_stage\[2\] must be an integer, got '2'"):
+        models.recombinator(convs_per_stage=(1, 1, "2"))
 
 
 def test_recombinator_stage_depths_and_the_thin_full_resolution_stage():

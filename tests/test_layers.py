@@ -124,11 +124,11 @@ def test_gradient_errors_catches_a_wrong_backward():
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="4-D"):
+    with pytest.raises(ValueError, match=r"Conv input must be a 4-D array \(N, H, W, C\)"):
         layers.Conv(1, 2).forward(np.zeros((5, 5, 1)))
-    with pytest.raises(ValueError, match="3 input features"):
+    with pytest.raises(ValueError, match=r"\(N, 3\), got shape \(4, 5\)"):
         layers.Affine(3, 2).forward(np.zeros((4, 5)))
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match=r"2-D array \(N, 3\), got shape \(3,\)"):
         layers.Affine(3, 2).forward(np.zeros(3))
     with pytest.raises(TypeError, match="NumPy array"):
         layers.Affine(3, 2).forward([[1.0, 2.0, 3.0]])
@@ -137,6 +137,9 @@ def test_bad_inputs():
         ce.forward(np.zeros((2, 3)), np.array([0, 3]))
     with pytest.raises(TypeError, match="integers"):
         ce.forward(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        layers.train(layers.ConvNet((6, 6, 1), 2), layers.SGD(), np.zeros((2, 6, 6, 1)),
+                     np.zeros(2, int), batch_size=0, progress=False)
     with pytest.raises(ValueError, match="examples"):
         layers.train(layers.ConvNet((6, 6, 1), 2), layers.SGD(), np.zeros((3, 6, 6, 1)),
                      np.zeros(2, int), progress=False)

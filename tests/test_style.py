@@ -137,9 +137,9 @@ def test_total_variation_loss_formula():
                                 lambda F: style.layer_style_loss(F, F),
                                 style.total_variation_loss])
 @pytest.mark.parametrize("bad, error, match", [
-    (np.zeros((4, 4)), ValueError, "rank 2"),
-    (np.zeros((2, 4, 4, 3)), ValueError, "one image"),
-    (np.zeros((1, 1, 4, 4, 3)), ValueError, "rank 5"),
+    (np.zeros((4, 4)), ValueError, r"got shape \(4, 4\)"),
+    (np.zeros((2, 4, 4, 3)), ValueError, r"\(1, H, W, C\) or a 3-D array \(H, W, C\)"),
+    (np.zeros((1, 1, 4, 4, 3)), ValueError, r"got shape \(1, 1, 4, 4, 3\)"),
     ("features", TypeError, "numbers"),
     (np.zeros((0, 4, 3)), ValueError, "empty"),
 ])
@@ -197,7 +197,7 @@ def test_unknown_layer_lists_valid_names(layer):
 
 
 def test_bad_net_and_weights():
-    with pytest.raises(ValueError, match="vgg16, vgg19"):
+    with pytest.raises(ValueError, match="net must be one of 'vgg16', 'vgg19'; got 'resnet'"):
         style.feature_extractor(["conv1_1"], net="resnet")
     with pytest.raises(ValueError, match="'imagenet', 'random' or a path"):
         style.feature_extractor(["conv1_1"], weights=None)
@@ -308,17 +308,19 @@ def test_transfer_refuses_non_finite_pixels(where, value):
     bad = IMG.copy()
     bad[3, 5, 1] = value
     args = {"content": IMG, "style": IMG, where: bad}
-    with pytest.raises(ValueError, match=f"{where} holds 1 NaN or infinite values "
-                                         "\\(the first at row 3, column 5\\)"):
+    with pytest.raises(ValueError, match=f"{where} must hold finite numbers; NaN or infinite "
+                                         f"values: 1 of 3072, the first {where}\\[3, 5, 1\\]"):
         style.transfer(**args, steps=2, weights="random", progress=False)
 
 
 def test_an_image_full_of_nan_is_refused_not_painted_black():
     nan = np.full((32, 32, 3), np.nan)
-    with pytest.raises(ValueError, match="content holds 3072 NaN"):
+    with pytest.raises(ValueError, match="content must hold finite numbers; NaN or infinite "
+                                         "values: 3072 of 3072"):
         style.transfer(nan, None, 2, weights="random", progress=False)
     ex = style.feature_extractor(["conv1_1"], weights="random")
-    with pytest.raises(ValueError, match="style holds 3072 NaN"):
+    with pytest.raises(ValueError, match="style must hold finite numbers; NaN or infinite "
+                                         "values: 3072 of 3072"):
         style.make_objective(ex, IMG, nan, content_layers=["conv1_1"], style_layers=["conv1_1"])
 
 
@@ -404,6 +406,11 @@ def test_fit_shorter_side_and_png():
     wide = rng(2).uniform(0, 255, (10, 30, 3))
     assert style.fit_shorter_side(wide, 5).shape == (5, 15, 3)
     assert style.fit_shorter_side(wide.transpose(1, 0, 2), 20).shape == (60, 20, 3)
+    assert style.resize(wide, np.int64(4)).shape == (4, 4, 3)
+    with pytest.raises(ValueError, match="shape must be at least 1"):
+        style.resize(wide, (0, 5))
+    with pytest.raises(TypeError, match="image must hold real numbers"):
+        style.to_uint8(np.full((2, 2, 3), "x"))
     from io import BytesIO
 
     from PIL import Image

@@ -105,8 +105,7 @@ def module_costs(h: int, w: int, c_in: int, spec: InceptionSpec, bias: bool = Tr
     Returns {"1x1": (params, macs), "3x3": ..., "5x5": ..., "pool": ...}; a tower's
     numbers include its 1×1 reduction (or projection). Max-pooling costs no MACs.
     """
-    if min(h, w, c_in) < 1:
-        raise ValueError(f"input size must be positive, got {h}×{w}×{c_in}")
+    h, w, c_in = (validate.count(name, n) for name, n in (("h", h), ("w", w), ("c_in", c_in)))
 
     def tower(reduce, c_out, k):
         if reduce is None:
@@ -192,9 +191,9 @@ def mnist_inception_net(maps=(32, 64), reduce: int = 16, dense: int = 700,
     """
     import keras
 
-    if not maps or min(maps) < 1 or reduce < 1 or dense < 1 or not 0 <= dropout < 1:
-        raise ValueError(f"bad settings: maps={maps}, reduce={reduce}, dense={dense}, "
-                         f"dropout={dropout}")
+    maps = validate.counts("maps", maps)
+    reduce, dense = validate.count("reduce", reduce), validate.count("dense", dense)
+    dropout = validate.finite_number("dropout", dropout, minimum=0.0, strictly_below=1.0)
     inputs = keras.Input(input_shape, name="digits")
     x = inputs
     for i, m in enumerate(maps, start=1):

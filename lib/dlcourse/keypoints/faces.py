@@ -273,8 +273,7 @@ def make_faces(n: int, seed: int = 0, size: int = SIZE, missing: str | None = No
     n, seed = core.count("n", n, minimum=0), core.seed("seed", seed)
     if core.count("size", size) != SIZE:
         raise ValueError(f"size must be {SIZE} (the layout is drawn for 96×96 faces), got {size}")
-    if missing not in (None, "kaggle"):
-        raise ValueError(f"missing must be None or 'kaggle', got {missing!r}")
+    core.choice("missing", missing, (None, "kaggle"))
     images = np.empty((n, size, size, 1), np.float32)
     keypoints = np.empty((n, 2 * len(KEYPOINT_NAMES)), np.float32)
     for i, child in enumerate(np.random.SeedSequence(seed).spawn(n)):

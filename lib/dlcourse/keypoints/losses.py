@@ -15,6 +15,7 @@ out at test time by the **argmax** (:func:`hard_argmax`).
 
 import numpy as np
 
+from .. import core
 from .faces import KEYPOINT_NAMES
 
 __all__ = ["hard_argmax", "interocular_error", "masked_mse", "per_keypoint_rmse",
@@ -56,8 +57,7 @@ def position_nll(y_true, heat):
     from keras import ops
 
     heat = ops.convert_to_tensor(heat)
-    if len(heat.shape) != 4 or heat.shape[1] != heat.shape[2]:
-        raise ValueError(f"heat maps must be (n, s, s, k), got shape {tuple(heat.shape)}")
+    core.axes("heat", heat.shape, "n, s, s, k")
     s, k = heat.shape[1], heat.shape[3]
     y_true = ops.cast(y_true, heat.dtype)
     if y_true.shape[-1] is not None and y_true.shape[-1] != 2 * k:
@@ -75,9 +75,7 @@ def position_nll(y_true, heat):
 
 def softmax_grid(heat):
     """Softmax over the positions of each heat map: ``(..., h, w)`` -> same shape, sums to 1."""
-    heat = np.asarray(heat, dtype=np.float64)
-    if heat.ndim < 2:
-        raise ValueError(f"a heat map needs at least 2 axes (h, w), got shape {heat.shape}")
+    heat = core.array("heat", heat, "..., h, w", dtype=np.float64)
     flat = heat.reshape(*heat.shape[:-2], -1)
     flat = np.exp(flat - flat.max(axis=-1, keepdims=True))
     return (flat / flat.sum(axis=-1, keepdims=True)).reshape(heat.shape)
@@ -103,18 +101,18 @@ def hard_argmax(heat):
     heat: ``(h, w)`` -> array ``[x, y]``; or ``(..., h, w)`` -> ``(..., 2)``; pixel (row r,
     column c) is x = c, y = r, and the first maximum in row-major order wins a tie.
     """
-    heat = np.asarray(heat)
-    if heat.ndim < 2:
-        raise ValueError(f"a heat map needs at least 2 axes (h, w), got shape {heat.shape}")
+    heat = core.array("heat", heat, "..., h, w")
     r, c = np.divmod(heat.reshape(*heat.shape[:-2], -1).argmax(axis=-1), heat.shape[-1])
     return np.stack([c, r], axis=-1).astype(np.float64)
 
 
 def _check_pair(pred, true):
-    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
-    if pred.shape != true.shape or pred.ndim != 2 or pred.shape[1] != 2 * len(KEYPOINT_NAMES):
-        raise ValueError(f"predictions {pred.shape} and targets {true.shape} must both be "
-                         f"(n, {2 * len(KEYPOINT_NAMES)})")
+    layout = f"n, {2 * len(KEYPOINT_NAMES)}"
+    pred, true = (core.array(name, value, layout, dtype=np.float64)
+                  for name, value in (("pred", pred), ("true", true)))
+    if len(pred) != len(true):
+        raise ValueError(f"pred and true must have one row per face each, got {len(pred)} "
+                         f"and {len(true)} rows")
     return pred, true
 
 

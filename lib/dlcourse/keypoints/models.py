@@ -22,6 +22,7 @@ this course's read-out; :func:`heat_map_model` cuts it off, for the paper's trai
 
 import numpy as np
 
+from .. import core
 from .faces import KEYPOINT_NAMES, SIZE
 
 __all__ = ["CONVS_PER_STAGE", "DECODER_WIDTHS", "WIDTHS", "coordinate_grid", "encoder",
@@ -35,13 +36,6 @@ CONVS_PER_STAGE = (2, 2, 1)  # recombinator 3×3 convolutions after each concate
 SCALES = (96, 48, 24, 12)
 COARSE_CONVS = 3  # 3×3 convolutions at 12×12: each widens the receptive field by 16 pixels
 BN_MOMENTUM = 0.9  # short runs: the moving statistics must settle within a few hundred steps
-
-
-def _check_widths(widths) -> tuple[int, ...]:
-    if len(widths) != 4 or not all(isinstance(w, int) and w > 0 for w in widths):
-        raise ValueError(f"widths must be 4 positive ints (channels at 96, 48, 24, 12), "
-                         f"got {widths!r}")
-    return tuple(widths)
 
 
 def _bn_relu(x, name):
@@ -71,7 +65,7 @@ def encoder(x, widths=WIDTHS):
     from keras import layers
 
     feats = []
-    for i, (size, w) in enumerate(zip(SCALES, _check_widths(widths), strict=True)):
+    for i, (size, w) in enumerate(zip(SCALES, core.counts("widths", widths, 4), strict=True)):
         if i:
             x = layers.MaxPooling2D(2, name=f"pool{size}")(x)
         for j in range(COARSE_CONVS if size == SCALES[-1] else 1):
@@ -129,9 +123,7 @@ def upsample_repeat(x, factor: int = 2):
 
     x: ``(n, h, w, c)`` NumPy array -> ``(n, h·factor, w·factor, c)``.
     """
-    x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(f"expected an NHWC batch (n, h, w, c), got shape {x.shape}")
+    x = core.array("x", x, "n, h, w, c")
     return np.repeat(np.repeat(x, factor, axis=1), factor, axis=2)
 
 
@@ -189,15 +181,10 @@ def recombinator(widths=WIDTHS, decoder_widths=DECODER_WIDTHS, convs_per_stage=C
     import keras
     from keras import layers
 
-    if len(decoder_widths) != 3 or not all(isinstance(w, int) and w > 0 for w in decoder_widths):
-        raise ValueError(f"decoder_widths must be 3 positive ints (channels at 24, 48, 96), "
-                         f"got {decoder_widths!r}")
-    if isinstance(convs_per_stage, int):
+    decoder_widths = core.counts("decoder_widths", decoder_widths, 3)
+    if core.is_int(convs_per_stage):
         convs_per_stage = (convs_per_stage,) * 3
-    if len(convs_per_stage) != 3 or not all(isinstance(n, int) and n > 0
-                                            for n in convs_per_stage):
-        raise ValueError(f"convs_per_stage must be a positive int or 3 of them (at 24, 48, 96), "
-                         f"got {convs_per_stage!r}")
+    convs_per_stage = core.counts("convs_per_stage", convs_per_stage, 3)
     inputs = keras.Input((SIZE, SIZE, 1), name="image")
     feats = encoder(inputs, widths)
     x = feats[-1]

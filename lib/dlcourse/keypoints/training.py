@@ -96,8 +96,7 @@ def train(model, images, targets, val_images, val_keypoints, *, steps: int, batc
     batch_size = core.count("batch_size", batch_size)
     lr = core.finite_number("lr", lr, strictly_above=0.0)
     seed = core.seed("seed", seed)
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    loss = core.choice("loss", loss, LOSSES)
     keras.utils.set_random_seed(seed)
     if callable(model) and not isinstance(model, keras.Model):
         model = model()

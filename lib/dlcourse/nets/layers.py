@@ -26,13 +26,6 @@ __all__ = ["Conv", "ConvNet", "Affine", "Flatten", "Layer", "ReLU",
            "SoftmaxCrossEntropy", "accuracy", "gradient_errors", "train"]
 
 
-def _check_ndim(name: str, x: np.ndarray, ndim: int, layout: str) -> None:
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} expects a NumPy array, got {type(x).__name__}")
-    if x.ndim != ndim:
-        raise ValueError(f"{name} expects a {ndim}-D array ({layout}), got shape {x.shape}")
-
-
 class Layer:
     """Base class: ``params`` and ``grads`` start empty; subclasses define forward and backward."""
 
@@ -66,7 +59,7 @@ class Conv(Layer):
         self.stride, self.padding = stride, padding
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_ndim("Conv", x, 4, "N, H, W, C")
+        validate.array("Conv input", x, "N, H, W, C", convert=False)
         self.x = x
         return conv.conv2d(x, self.params["w"], self.params["b"], self.stride, self.padding)
 
@@ -91,8 +84,7 @@ class Flatten(Layer):
     """(N, d1, d2, ...) → (N, d1·d2·...), in C order; backward reshapes back."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if x.ndim < 2:
-            raise ValueError(f"Flatten expects a batch of at least 2 dimensions, got {x.shape}")
+        validate.array("Flatten input", x, "N, d1, ...", convert=False)
         self.shape = x.shape
         return x.reshape(len(x), -1)
 
@@ -112,10 +104,7 @@ class Affine(Layer):
         self.params["b"] = np.zeros(out_features, dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_ndim("Affine", x, 2, "N, features")
-        if x.shape[1] != len(self.params["w"]):
-            raise ValueError(f"Affine expects {len(self.params['w'])} input features, "
-                             f"got {x.shape[1]}")
+        validate.array("Affine input", x, f"N, {len(self.params['w'])}", convert=False)
         self.x = x
         return x @ self.params["w"] + self.params["b"]
 
@@ -148,7 +137,7 @@ class SoftmaxCrossEntropy:
     """
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        _check_ndim("SoftmaxCrossEntropy", logits, 2, "N, classes")
+        validate.array("SoftmaxCrossEntropy logits", logits, "N, classes", convert=False)
         loss, self.dlogits = softmax_cross_entropy(logits, labels)
         return loss
 
@@ -226,8 +215,8 @@ def train(model: ConvNet, optimizer: SGD | Adam, x: np.ndarray, y: np.ndarray,
     """
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
-    if batch_size < 1 or epochs < 0:
-        raise ValueError(f"need batch_size >= 1 and epochs >= 0, got {batch_size}, {epochs}")
+    batch_size = validate.count("batch_size", batch_size)
+    epochs = validate.count("epochs", epochs, minimum=0)
     rng = np.random.default_rng(validate.seed("seed", seed))
     steps_per_epoch = -(-len(x) // batch_size)
     losses: list[float] = []

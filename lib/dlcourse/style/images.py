@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data
+from .. import core, data
 
 CONTENT_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 PAINTINGS = {"great_wave": "Hokusai, The Great Wave off Kanagawa (c. 1831)",
@@ -19,25 +19,18 @@ PAINTINGS = {"great_wave": "Hokusai, The Great Wave off Kanagawa (c. 1831)",
 def as_rgb(image, name: str = "image") -> np.ndarray:
     """``image`` as float32 ``(H, W, 3)``: grey repeated, alpha dropped, batch of 1 unwrapped.
 
-    Raises ValueError for a NaN or infinite pixel: VGG would turn it into NaN losses and
-    gradients, and the result into a silently black image.
+    Raises TypeError for non-numbers, ValueError for another shape or a NaN or infinite
+    pixel: VGG would turn it into NaN losses and gradients, and the result into a silently
+    black image.
     """
     arr = np.asarray(image)
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=-1)
-    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
-        raise ValueError(f"{name} must have shape (H, W, 3), got {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
-    arr = arr[..., :3].astype(np.float32)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        row, col, _ = np.argwhere(bad)[0]
-        raise ValueError(f"{name} holds {bad.sum()} NaN or infinite values (the first at row "
-                         f"{row}, column {col}); pixels must be finite numbers in 0-255")
-    return arr
+    if arr.ndim == 3 and arr.shape[-1] == 4:
+        arr = arr[..., :3]
+    return core.array(name, arr, "H, W, 3", dtype=np.float32, finite=True)
 
 
 def center_square(image) -> np.ndarray:
@@ -54,9 +47,7 @@ def resize(image, shape: tuple[int, int]) -> np.ndarray:
     from skimage.transform import resize as sk_resize
 
     arr = as_rgb(image)
-    h, w = (int(v) for v in shape)
-    if h < 1 or w < 1:
-        raise ValueError(f"the new shape must be positive, got {shape}")
+    h, w = core.pair(shape, "shape")
     out = sk_resize(arr, (h, w, 3), order=1, anti_aliasing=(h < arr.shape[0]),
                     preserve_range=True)
     return np.clip(out, 0, 255).astype(np.float32)
@@ -66,9 +57,8 @@ def content_image(name: str = "astronaut", size: int = 256) -> np.ndarray:
     """A scikit-image photo (``CONTENT_PHOTOS``), centre-cropped, ``(size, size, 3)``."""
     import skimage.data
 
-    if name not in CONTENT_PHOTOS:
-        raise ValueError(f"unknown content photo {name!r}; choose one of {CONTENT_PHOTOS}")
-    return resize(center_square(getattr(skimage.data, name)()), (size, size))
+    photo = getattr(skimage.data, core.choice("content photo", name, CONTENT_PHOTOS))()
+    return resize(center_square(photo), (size, size))
 
 
 def style_image(name: str = "great_wave", size: int = 256) -> np.ndarray:
@@ -76,8 +66,7 @@ def style_image(name: str = "great_wave", size: int = 256) -> np.ndarray:
 
     name: ``"great_wave"`` or ``"starry_night"``. Returns ``(h, w, 3)`` float32 0-255.
     """
-    if name not in PAINTINGS:
-        raise ValueError(f"unknown painting {name!r}; choose one of {tuple(PAINTINGS)}")
+    name = core.choice("painting", name, PAINTINGS)
     return load_image(data.fetch_one("style", f"{name}.jpg"), size)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
 
+from .. import core
+
 
 def _feature_map(F, name: str = "F") -> tf.Tensor:
     """``F`` as a float tensor of shape ``(H, W, C)``; ValueError/TypeError otherwise."""
@@ -23,14 +25,8 @@ def _feature_map(F, name: str = "F") -> tf.Tensor:
         raise TypeError(f"{name} must hold numbers, got dtype {x.dtype.name}")
     if x.dtype != tf.float64:
         x = tf.cast(x, tf.float32)
-    if x.shape.rank == 4:
-        if x.shape[0] != 1:
-            raise ValueError(f"{name} must hold one image: shape (1, H, W, C) or (H, W, C), "
-                             f"got {tuple(x.shape)}")
+    if len(core.axes(name, x.shape, ("1, H, W, C", "H, W, C"))) == 4:
         x = x[0]
-    if x.shape.rank != 3:
-        raise ValueError(f"{name} must be a feature map of shape (1, H, W, C) or (H, W, C), "
-                         f"got rank {x.shape.rank} with shape {tuple(x.shape)}")
     if any(d == 0 for d in x.shape):
         raise ValueError(f"{name} is empty: shape {tuple(x.shape)}")
     return x

@@ -74,15 +74,13 @@ def initial_image(init="noise", content=None, shape=None, seed: int = 0) -> np.n
             raise ValueError("give the content image or the shape (H, W) of the image")
         shape = np.shape(content)[:2]
     if isinstance(init, str):
-        if init == "noise":
+        if core.choice("init (when not an image)", init, INITS) == "noise":
             rng = np.random.default_rng(seed)
             noise = NOISE_MEAN + NOISE_STD * rng.standard_normal((*shape, 3))
             return np.clip(noise, 0, 255).astype(np.float32)
-        if init == "content":
-            if content is None:
-                raise ValueError("init='content' needs a content image")
-            return content.copy()
-        raise ValueError(f"init must be one of {INITS} or an image array, got {init!r}")
+        if content is None:
+            raise ValueError("init='content' needs a content image")
+        return content.copy()
     start = images.as_rgb(init, "init")
     if start.shape[:2] != tuple(shape):
         raise ValueError(f"init has shape {start.shape}, the image to generate is {(*shape, 3)}")
@@ -236,8 +234,7 @@ def transfer(content, style, steps: int = 200, alpha: float = 1e-3, beta: float 
     if content is None and style is None:
         raise ValueError("give a content image, a style image, or both")
     steps = core.count("steps", steps)
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    optimizer = core.choice("optimizer", optimizer, OPTIMIZERS)
     alpha = core.finite_number("alpha", alpha, minimum=0.0)
     beta = core.finite_number("beta", beta, minimum=0.0)
     tv_weight = core.finite_number("tv_weight", tv_weight, minimum=0.0)

@@ -9,7 +9,7 @@ import io
 import matplotlib.pyplot as plt
 from PIL import Image
 
-from ..core import count
+from ..core import choice, count
 from .images import to_uint8
 from .optimise import transfer
 
@@ -59,8 +59,7 @@ def explore(content, paintings: dict, size: int, max_steps: int, init: str = "no
         raise ValueError("give at least one painting")
     max_steps = count("max_steps", max_steps)
     starts = ["noise", "content"]
-    if init not in starts:
-        raise ValueError(f"init must be one of {starts}, got {init!r}")
+    choice("init", init, starts)
     stride = max(1, max_steps // 10)
     picture = widgets.Image(format="png", width=max(256, 2 * size))
     status = widgets.HTML("press <b>run</b> to start")

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data
+from .. import core, data
 from . import images
 
 # Convolutions per block: VGG16 has 2-2-3-3-3, VGG19 2-2-4-4-4.
@@ -112,9 +112,7 @@ def min_side(layers, net: str = "vgg16") -> tuple[int, str]:
 
 
 def _blocks(net: str) -> tuple[int, ...]:
-    if net not in _BLOCKS:
-        raise ValueError(f"unknown net {net!r}; choose one of {', '.join(NETS)}")
-    return _BLOCKS[net]
+    return _BLOCKS[core.choice("net", net, NETS)]
 
 
 def as_batch(image, name: str = "image"):
@@ -128,11 +126,8 @@ def as_batch(image, name: str = "image"):
         x = tf.convert_to_tensor(image)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be an array of numbers ({err})") from None
-    if x.shape.rank == 3:
+    if len(core.axes(name, x.shape, ("H, W, 3", "1, H, W, 3"))) == 3:
         x = x[tf.newaxis]
-    if x.shape.rank != 4 or x.shape[0] != 1 or x.shape[-1] != 3:
-        raise ValueError(f"{name} must have shape (H, W, 3) or (1, H, W, 3) (RGB), "
-                         f"got {tuple(x.shape)}")
     if not (x.dtype.is_floating or x.dtype.is_integer):
         raise TypeError(f"{name} must hold numbers, got dtype {x.dtype.name}")
     return tf.cast(x, tf.float32)
@@ -153,13 +148,8 @@ def deprocess(x) -> np.ndarray:
 
     Adds the mean back, reverses BGR to RGB and clips to 0-255.
     """
-    arr = np.asarray(x, dtype=np.float32)
-    if arr.ndim == 4 and arr.shape[0] == 1:
-        arr = arr[0]
-    if arr.ndim != 3 or arr.shape[-1] != 3:
-        raise ValueError(f"expected a VGG input of shape (1, H, W, 3) or (H, W, 3), "
-                         f"got {arr.shape}")
-    rgb = (arr + MEAN_BGR)[..., ::-1]
+    arr = core.array("x", x, ("1, H, W, 3", "H, W, 3"), dtype=np.float32)
+    rgb = (arr.reshape(arr.shape[-3:]) + MEAN_BGR)[..., ::-1]
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
@@ -195,8 +185,7 @@ _BASES: dict = {}
 
 def _base_model(net: str, weights, pooling: str = "max", normalize: bool = False):
     """(Keras VGG without the classifier, label); ImageNet/file weights loaded once per process."""
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    core.choice("pooling", pooling, POOLINGS)
     if not isinstance(normalize, bool):
         raise TypeError(f"normalize must be True or False, got {normalize!r}")
     key = (net, str(weights), pooling, normalize)
