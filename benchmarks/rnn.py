@@ -78,18 +78,18 @@ def main(argv=None) -> int:
     rates, weights = {}, {}
 
     for dtype in (np.float32, np.float64):
-        model = rnn.init_model(V, H, rng=0, dtype=dtype)
+        model = rnn.CharRNN.random(V, H, rng=0, dtype=dtype)
         opt = rnn.Adam(1e-3)
-        h0 = np.zeros((N, H), dtype=dtype)
+        h0 = model.zero_state(N)
 
         def np_step(model=model, opt=opt, h0=h0):
-            _, grads, _ = rnn.loss_and_grads(model, inputs, targets, h0)
+            _, grads, _ = model.loss_and_grads(inputs, targets, h0)
             grads, _ = rnn.clip_by_global_norm(grads, 5.0)
-            opt.update(model, grads)
+            opt.update(model.params, grads)
 
         name = f"NumPy RNN {np.dtype(dtype).name}"
         rates[name] = best_rate(np_step, chars, args.repeat)
-        weights[name] = matrix_weights(model.values())
+        weights[name] = matrix_weights(model.params.values())
 
     x32, y32 = inputs.astype(np.int32), targets.astype(np.int32)
     keras_models = (("TF Arch1", tf_models.Arch1(V, H)),

@@ -186,8 +186,8 @@ baselines = {
 for name, bpc in baselines.items():
     print(f"{name:8s} {bpc:.3f} bits per character (held out)")
 uniform_ce = rnn.cross_entropy_bits(np.zeros((len(held_ids), V)), held_ids)
-print(f"cross-entropy of all-zero logits: {uniform_ce:.6f} vs log2(V) = {math.log2(V):.6f}")
-assert abs(uniform_ce - math.log2(V)) < 1e-9
+checks.assert_close("cross-entropy of all-zero logits vs log2(V)", uniform_ce, math.log2(V),
+                    tol=1e-9)
 assert baselines["trigram"] < baselines["bigram"] < baselines["unigram"] < baselines["uniform"]
 for name, bpc in baselines.items():
     report.record(NOTEBOOK, f"{name} held-out bpc", bpc, "bits/char")
@@ -276,9 +276,8 @@ h, _ = rnn.step_forward(x, h_prev, Wx, Wh, b)
 by_loop = np.array([[math.tanh(sum(x[n, d] * Wx[d, j] for d in range(D))
                                + sum(h_prev[n, k] * Wh[k, j] for k in range(H)) + b[j])
                      for j in range(H)] for n in range(N)])
+checks.assert_close("h vs explicit sums", h, by_loop, tol=1e-12)
 print("h =\n", h.round(4))
-print("largest difference to explicit sums:", np.abs(h - by_loop).max())
-assert np.allclose(h, by_loop, atol=1e-12)
 
 # %% [markdown]
 # ### Exercise 2: one step forward
@@ -325,22 +324,23 @@ checks.check_function("my_step_forward", my_step_forward, _step_cases(),
 
 # %%
 def gradient_errors(forward_fn, backward_fn, x, h_start, proj, rng):
-    """Relative errors of every gradient vs central differences, for each activation and
-    combine mode; the loss is sum(output * proj), so its gradient at the output is proj."""
+    """{(activation, combine): {name: relative error of its gradient vs central differences}}
+    for x, h_start, Wx, Wh, b; `projected_errors` differentiates sum(output · proj), so the
+    gradient that enters the backward pass is proj."""
     errors = {}
     for activation in ("tanh", "relu"):
         for combine in ("sum", "concat"):
             Wx, Wh, b = rnn.init_weights(x.shape[-1], h_start.shape[1], combine, rng)
             b += 0.1 * rng.standard_normal(b.shape)  # a random bias: see the note on ReLU below
-            params = (x, h_start, Wx, Wh, b)
-            _, cache = forward_fn(*params, activation, combine)
-            grads = backward_fn(proj, cache)
+            arrays = {"x": x, "h_start": h_start, "Wx": Wx, "Wh": Wh, "b": b}
 
-            def loss(_, activation=activation, combine=combine, params=params):
-                return np.sum(forward_fn(*params, activation, combine)[0] * proj)
+            def output(arrays=arrays, activation=activation, combine=combine):
+                return forward_fn(*arrays.values(), activation, combine)[0]
 
-            errors[activation, combine] = [gradcheck.gradient_error(loss, p, g)
-                                           for p, g in zip(params, grads, strict=True)]
+            _, cache = forward_fn(*arrays.values(), activation, combine)
+            analytic = dict(zip(arrays, backward_fn(proj, cache), strict=True))
+            errors[activation, combine] = gradcheck.projected_errors(output, arrays, analytic,
+                                                                     proj)
     return errors
 
 
@@ -350,8 +350,8 @@ step_errors = gradient_errors(rnn.step_forward, rnn.step_backward, rng.standard_
                               rng.standard_normal((N, H)), rng.standard_normal((N, H)), rng)
 for (activation, combine), errs in step_errors.items():
     print(f"{activation:4s} {combine:6s} relative errors dx, dh_prev, dWx, dWh, db: "
-          + ", ".join(f"{e:.1e}" for e in errs))
-assert max(max(e) for e in step_errors.values()) < 1e-7
+          + ", ".join(f"{e:.1e}" for e in errs.values()))
+assert max(max(e.values()) for e in step_errors.values()) < 1e-7
 
 # %% [markdown]
 # ### Exercise 3: the backward of one tanh step
@@ -410,8 +410,8 @@ proj = rng.standard_normal((N, T, H))
 loop_errors = gradient_errors(rnn.forward, rnn.backward, rng.standard_normal((N, T, D)),
                               rng.standard_normal((N, H)), proj, rng)
 for (activation, combine), errs in loop_errors.items():
-    print(f"{activation:4s} {combine:6s} T={T}: worst relative error {max(errs):.1e}")
-assert max(max(e) for e in loop_errors.values()) < 1e-7
+    print(f"{activation:4s} {combine:6s} T={T}: worst relative error {max(errs.values()):.1e}")
+assert max(max(e.values()) for e in loop_errors.values()) < 1e-7
 
 # %% [markdown]
 # ### Exercise 4: backpropagation through a window
@@ -471,22 +471,26 @@ x_k, h0_k = rng.standard_normal((N, T, D)), np.zeros((N, H))
 Wx, Wh, b = rnn.init_weights(D, H, "concat", rng)
 _, cache = rnn.forward(x_k, h0_k, Wx, Wh, b, "relu", "concat")
 db = rnn.backward(proj, cache)[4]
-kink_err = gradcheck.gradient_error(
-    lambda _: np.sum(rnn.forward(x_k, h0_k, Wx, Wh, b, "relu", "concat")[0] * proj), b, db)
+kink_err = gradcheck.projected_errors(
+    lambda: rnn.forward(x_k, h0_k, Wx, Wh, b, "relu", "concat")[0], {"b": b}, {"b": db},
+    proj)["b"]
 print(f"ReLU, concat, h0 = 0, b = 0: relative error of db {kink_err:.1e}")
 assert kink_err > 1e-4
 
 # %% [markdown]
-# The whole model (recurrence, output layer $z_t = h_t W_y + b_y$, softmax cross-entropy)
-# against `tf.GradientTape`, which differentiates the same computation written in TensorFlow:
+# The whole model is `rnn.CharRNN`: the recurrence, an output layer $z_t = h_t W_y + b_y$ and
+# the softmax cross-entropy. It holds its weights in `model.params` (the dict the optimisers
+# update) together with its activation and way of combining, so its methods (`loss_and_grads`,
+# `evaluate_bpc`, `sample`, ...) need neither. Its gradients against `tf.GradientTape`, which
+# differentiates the same computation written in TensorFlow:
 
 # %%
 rng = np.random.default_rng(3)
-model = rnn.init_model(V, 16, rng=rng)
+model = rnn.CharRNN.random(V, 16, rng=rng)
 inputs, targets = rng.integers(0, V, (4, 12)), rng.integers(0, V, (4, 12))
 h0 = np.zeros((4, 16))
-loss, grads, _ = rnn.loss_and_grads(model, inputs, targets, h0)
-tf_params = {k: tf.Variable(v) for k, v in model.items()}
+loss, grads, _ = model.loss_and_grads(inputs, targets, h0)
+tf_params = {k: tf.Variable(v) for k, v in model.params.items()}
 with tf.GradientTape() as tape:
     h, logits = tf.constant(h0), []
     for t in range(inputs.shape[1]):
@@ -495,11 +499,10 @@ with tf.GradientTape() as tape:
     tf_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=targets, logits=tf.stack(logits, axis=1)))
 tf_grads = tape.gradient(tf_loss, tf_params)
-diffs = {k: gradcheck.relative_error(grads[k], tf.convert_to_tensor(tf_grads[k]).numpy())
-         for k in model}
-print(f"loss: ours {loss:.12f}, TensorFlow {float(tf_loss):.12f}")
-print("relative difference of each gradient:", {k: f"{d:.1e}" for k, d in diffs.items()})
-assert abs(loss - float(tf_loss)) < 1e-10 and max(diffs.values()) < 1e-10
+checks.assert_close("loss, ours vs TensorFlow", loss, float(tf_loss), tol=1e-10)
+for k in model.params:
+    checks.assert_close(f"d{k:2s} ours vs GradientTape", grads[k],
+                        tf.convert_to_tensor(tf_grads[k]).numpy(), tol=1e-10, relative=True)
 
 # %% [markdown]
 # ## 7. Training the NumPy model (Arch 1)
@@ -518,23 +521,23 @@ assert abs(loss - float(tf_loss)) < 1e-10 and max(diffs.values()) < 1e-10
 # loss suggests.
 
 # %%
-model = rnn.init_model(V, HIDDEN, rng=SEED, dtype=np.float32)
+model = rnn.CharRNN.random(V, HIDDEN, rng=SEED, dtype=np.float32)
 samples_during = {}
 
 
 def keep_sample(step, m):
-    samples_during[step] = alphabet.decode(rnn.sample(m, alphabet.encode("\n"), 120, 1.0, rng=1))
+    samples_during[step] = alphabet.decode(m.sample(alphabet.encode("\n"), 120, 1.0, rng=1))
 
 
 sample_every = max(1, ARCH1_STEPS // 4) if QUICK else 500
 curve_chars = held_eval[:20_000]  # scored during training, for the learning curve
-arch1 = rnn.train_numpy(model, rnn.BatchCursors(train_ids, BATCH, UNROLL),
-                        rnn.Adam(3e-3, decay_rate=ARCH1_DECAY, decay_steps=1000),
-                        steps=ARCH1_STEPS, clip=5.0,
-                        reset_every=len(train_ids) // (BATCH * UNROLL),  # once per epoch
-                        eval_fn=lambda m: rnn.evaluate_bpc(m, curve_chars), eval_every=sample_every,
-                        callback=keep_sample)
-arch1_bpc = rnn.evaluate_bpc(model, held_eval)
+arch1 = rnn.train(model, rnn.BatchCursors(train_ids, BATCH, UNROLL),
+                  rnn.Adam(3e-3, decay_rate=ARCH1_DECAY, decay_steps=1000),
+                  steps=ARCH1_STEPS, clip=5.0,
+                  reset_every=len(train_ids) // (BATCH * UNROLL),  # once per epoch
+                  eval_fn=lambda m: m.evaluate_bpc(curve_chars), eval_every=sample_every,
+                  callback=keep_sample)
+arch1_bpc = model.evaluate_bpc(held_eval)
 print(f"{len(arch1['step'])} windows ({arch1['chars'][-1]:,} characters) in "
       f"{arch1['seconds']:.0f} s: held-out {arch1_bpc:.3f} bpc")
 
@@ -568,7 +571,7 @@ report.record(NOTEBOOK, "numpy Arch 1 training time", arch1["seconds"], "s")
 # %%
 temps = np.array([0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0])
 held_short = held_eval[:10_000]
-bpc_at = [rnn.evaluate_bpc(model, held_short, temperature=t) for t in tqdm(temps, desc="temps")]
+bpc_at = [model.evaluate_bpc(held_short, temperature=t) for t in tqdm(temps, desc="temps")]
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(temps, bpc_at, marker="o")
 ax.set_xlabel("temperature τ")
@@ -582,7 +585,7 @@ assert 0.7 <= best_t <= 1.2
 
 # %%
 def show_sample(temperature=1.0, seed=0):
-    out = rnn.sample(model, alphabet.encode("ROMEO:\n"), 300, temperature, rng=seed)
+    out = model.sample(alphabet.encode("ROMEO:\n"), 300, temperature, rng=seed)
     print(f"τ = {temperature:.2f}\nROMEO:\n" + alphabet.decode(out))
 
 
@@ -607,12 +610,12 @@ interact.show(show_sample,
 # %%
 combine_runs = {}
 for combine in ("sum", "concat"):
-    m = rnn.init_model(V, EXP_HIDDEN, combine, rng=SEED, dtype=np.float32)
-    combine_runs[combine] = rnn.train_numpy(
+    m = rnn.CharRNN.random(V, EXP_HIDDEN, combine=combine, rng=SEED, dtype=np.float32)
+    combine_runs[combine] = rnn.train(
         m, rnn.BatchCursors(train_ids, BATCH, UNROLL), rnn.Adam(COMPARE_LR),
-        steps=COMPARE_STEPS, combine=combine, eval_every=max(COMPARE_STEPS // 4, 1),
-        eval_fn=lambda m, c=combine: rnn.evaluate_bpc(m, held_eval, combine=c))
-    n_params = sum(p.size for p in m.values())
+        steps=COMPARE_STEPS, eval_every=max(COMPARE_STEPS // 4, 1),
+        eval_fn=lambda m: m.evaluate_bpc(held_eval))
+    n_params = sum(p.size for p in m.params.values())
     print(f"{combine:6s}: {n_params:,} parameters, held-out "
           f"{combine_runs[combine]['eval_bpc'][-1]:.3f} bpc")
     report.record(NOTEBOOK, f"{combine} held-out bpc", combine_runs[combine]["eval_bpc"][-1],
@@ -661,15 +664,13 @@ report.record(NOTEBOOK, "sum minus concat bpc", sum_minus_concat, "bits/char")
 
 # %%
 tf_arch1 = tf_models.Arch1(V, 32, seed=SEED)
-weights = {k: getattr(tf_arch1, k).numpy().astype(np.float64) for k in ("Wx", "Wh", "b", "Wy", "by")}
+np_arch1 = rnn.CharRNN({k: getattr(tf_arch1, k).numpy().astype(np.float64)
+                        for k in ("Wx", "Wh", "b", "Wy", "by")})
 probe = train_ids[:2 * 40].reshape(2, 40)
 tf_logits, _ = tf_arch1(probe.astype(np.int32), tf_arch1.initial_state(2))
-np_h, _ = rnn.forward(rnn.one_hot(probe, V), np.zeros((2, 32)), weights["Wx"], weights["Wh"],
-                      weights["b"])
-np_logits = rnn.output_forward(np_h, weights["Wy"], weights["by"])
-print("largest difference of the logits, TF (float32) vs NumPy:",
-      np.abs(tf_logits.numpy() - np_logits).max())
-assert np.allclose(tf_logits.numpy(), np_logits, atol=1e-4)
+checks.assert_close("logits, TF (float32) vs NumPy", tf_logits.numpy(), np_arch1.logits(probe)[0],
+                    tol=1e-4)
+print("the NumPy model with TF Arch 1's weights:", np_arch1)
 
 # %%
 tf_hist = tf_models.train(tf_arch1, rnn.BatchCursors(train_ids, BATCH, UNROLL),
@@ -709,10 +710,10 @@ unroll_bpc = {"tanh": [], "relu": []}
 unroll_models = {}
 for activation in unroll_bpc:
     for T in tqdm(UNROLLS, desc=f"unroll lengths ({activation})"):
-        m = rnn.init_model(V, EXP_HIDDEN, rng=SEED, dtype=np.float32)
-        rnn.train_numpy(m, rnn.BatchCursors(train_ids, BATCH, T), rnn.Adam(UNROLL_LR[activation]),
-                        steps=UNROLL_WINDOWS, activation=activation, clip=1.0, progress=False)
-        unroll_bpc[activation].append(rnn.evaluate_bpc(m, held_eval, activation=activation))
+        m = rnn.CharRNN.random(V, EXP_HIDDEN, activation, rng=SEED, dtype=np.float32)
+        rnn.train(m, rnn.BatchCursors(train_ids, BATCH, T), rnn.Adam(UNROLL_LR[activation]),
+                  steps=UNROLL_WINDOWS, clip=1.0, progress=False)
+        unroll_bpc[activation].append(m.evaluate_bpc(held_eval))
         unroll_models[activation, T] = m
         report.record(NOTEBOOK, f"{activation} T={T} held-out bpc", unroll_bpc[activation][-1],
                       "bits/char")
@@ -725,7 +726,7 @@ print(f"worst of these {2 * len(UNROLLS)} runs {worst:.3f} bpc, bigram {baseline
 reach_starts = np.arange(8) * (len(held_eval) // 8)  # 8 stretches of held-out text
 reach_ids = held_eval[reach_starts[:, None] + np.arange(REACH_STEPS + 1)]
 reach = {f"{activation} (NumPy, trained with T={UNROLLS[-1]})":
-         rnn.input_gradient_reach(unroll_models[activation, UNROLLS[-1]], reach_ids, activation)
+         unroll_models[activation, UNROLLS[-1]].input_gradient_reach(reach_ids)
          for activation in ("tanh", "relu")}
 
 
@@ -810,10 +811,10 @@ optimisers = {
     adam: rnn.Adam(COMPARE_LR),
 }
 for name, opt in optimisers.items():
-    m = rnn.init_model(V, EXP_HIDDEN, rng=SEED, dtype=np.float32)
-    optim_runs[name] = rnn.train_numpy(
+    m = rnn.CharRNN.random(V, EXP_HIDDEN, rng=SEED, dtype=np.float32)
+    optim_runs[name] = rnn.train(
         m, rnn.BatchCursors(train_ids, BATCH, UNROLL), opt, steps=COMPARE_STEPS, clip=1.25,
-        eval_every=max(COMPARE_STEPS // 8, 1), eval_fn=lambda m: rnn.evaluate_bpc(m, held_eval),
+        eval_every=max(COMPARE_STEPS // 8, 1), eval_fn=lambda m: m.evaluate_bpc(held_eval),
         desc=name)
     report.record(NOTEBOOK, f"{name} held-out bpc", optim_runs[name]["eval_bpc"][-1],
                   "bits/char")
@@ -1014,9 +1015,7 @@ report.record(NOTEBOOK, "Arch 2 fed the leftover batch held-out bpc", bug_bpc, "
 # model learnt. Measured on our trained Arch 1 model:
 
 # %%
-h_probe, _ = rnn.forward(rnn.one_hot(held_eval[None, :2000], V, np.float32),
-                         np.zeros((1, HIDDEN), np.float32), model["Wx"], model["Wh"], model["b"])
-probs = rnn.softmax(rnn.output_forward(h_probe, model["Wy"], model["by"]))[0]
+probs = rnn.softmax(model.logits(held_eval[None, :2000])[0])[0]
 twice = rnn.softmax(probs)
 
 
@@ -1043,8 +1042,8 @@ print("sampled from the double softmax:",
 
 # %%
 for T in (10, UNROLL):
-    carried = rnn.evaluate_bpc(model, held_short, unroll=T)
-    reset = rnn.evaluate_bpc(model, held_short, unroll=T, reset_state=True)
+    carried = model.evaluate_bpc(held_short, unroll=T)
+    reset = model.evaluate_bpc(held_short, unroll=T, reset_state=True)
     print(f"T={T:3d}: state carried {carried:.3f} bpc, reset every window {reset:.3f} bpc")
     assert reset > carried
 

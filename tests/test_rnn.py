@@ -1,4 +1,5 @@
-"""The NumPy RNN, its text helpers and trainer, against finite differences and plain formulas."""
+"""The NumPy RNN, the CharRNN model, its text helpers and trainer, against finite differences
+and plain formulas."""
 
 import math
 
@@ -50,34 +51,33 @@ def test_step_forward_matches_formula(activation, combine):
 def test_step_backward_against_finite_differences(activation, combine):
     Wx, Wh, b = _weights(combine)
     x, h0 = _inputs()
-    x = x[:, 0].copy()
+    arrays = {"x": x[:, 0].copy(), "h_prev": h0, "Wx": Wx, "Wh": Wh, "b": b}
     proj = np.random.default_rng(2).standard_normal((N, H))
 
-    def loss():
-        return np.sum(rnn.step_forward(x, h0, Wx, Wh, b, activation, combine)[0] * proj)
+    def output():
+        return rnn.step_forward(*arrays.values(), activation, combine)[0]
 
-    _, cache = rnn.step_forward(x, h0, Wx, Wh, b, activation, combine)
-    grads = rnn.step_backward(proj, cache)
-    for g, p in zip(grads, (x, h0, Wx, Wh, b), strict=True):
-        assert gradcheck.gradient_error(lambda _: loss(), p, g) < TOL
+    _, cache = rnn.step_forward(*arrays.values(), activation, combine)
+    grads = dict(zip(arrays, rnn.step_backward(proj, cache), strict=True))
+    errors = gradcheck.projected_errors(output, arrays, grads, proj)
+    assert max(errors.values()) < TOL, errors
 
 
 @pytest.mark.parametrize("activation,combine", OPTIONS)
 def test_unrolled_backward_against_finite_differences(activation, combine):
     Wx, Wh, b = _weights(combine)
     x, h0 = _inputs()
+    arrays = {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b}
     proj = np.random.default_rng(3).standard_normal((N, T, H))
 
-    def loss():
-        return np.sum(rnn.forward(x, h0, Wx, Wh, b, activation, combine)[0] * proj)
+    def output():
+        return rnn.forward(*arrays.values(), activation, combine)[0]
 
-    h, cache = rnn.forward(x, h0, Wx, Wh, b, activation, combine)
+    h, cache = rnn.forward(*arrays.values(), activation, combine)
     assert h.shape == (N, T, H)
-    grads = rnn.backward(proj, cache)
-    for name, g, p in zip(("dx", "dh0", "dWx", "dWh", "db"), grads, (x, h0, Wx, Wh, b),
-                          strict=True):
-        err = gradcheck.gradient_error(lambda _: loss(), p, g)
-        assert err < TOL, f"{name}: relative error {err:.2e}"
+    grads = dict(zip(arrays, rnn.backward(proj, cache), strict=True))
+    errors = gradcheck.projected_errors(output, arrays, grads, proj)
+    assert max(errors.values()) < TOL, errors
 
 
 def test_forward_equals_repeated_steps():
@@ -93,15 +93,73 @@ def test_forward_equals_repeated_steps():
 def test_model_loss_gradients(activation, combine):
     rng = np.random.default_rng(4)
     V = 7
-    model = rnn.init_model(V, H, combine, rng)
+    model = rnn.CharRNN.random(V, H, activation, combine, rng)
     inputs, targets = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
     h0 = 0.3 * rng.standard_normal((N, H))
-    loss, grads, _ = rnn.loss_and_grads(model, inputs, targets, h0, activation, combine)
-    for k, p in model.items():
+    _, grads, h_last = model.loss_and_grads(inputs, targets, h0)
+    for k, p in model.params.items():
         err = gradcheck.gradient_error(
-            lambda _: rnn.loss_and_grads(model, inputs, targets, h0, activation, combine)[0],
-            p, grads[k])
+            lambda _: model.loss_and_grads(inputs, targets, h0)[0], p, grads[k])
         assert err < TOL, f"{k}: relative error {err:.2e}"
+    hs, _ = rnn.forward(rnn.one_hot(inputs, V), h0, model.params["Wx"], model.params["Wh"],
+                        model.params["b"], activation, combine)
+    np.testing.assert_array_equal(h_last, hs[:, -1])  # the model's own activation and combine
+
+
+def test_model_logits_are_the_recurrence_then_the_output_layer():
+    model = rnn.CharRNN.random(5, H, "relu", "concat", rng=0, dtype=np.float32)
+    inputs = np.random.default_rng(1).integers(0, 5, (2, T))
+    p = model.params
+    hs, _ = rnn.forward(rnn.one_hot(inputs, 5, np.float32), np.zeros((2, H), np.float32),
+                        p["Wx"], p["Wh"], p["b"], "relu", "concat")
+    logits, h_last = model.logits(inputs)
+    assert logits.dtype == np.float32 and model.dtype == np.float32
+    np.testing.assert_array_equal(logits, rnn.output_forward(hs, p["Wy"], p["by"]))
+    np.testing.assert_array_equal(h_last, hs[:, -1])
+
+
+def test_model_random_weights_follow_the_seed_and_the_generator():
+    a, b = rnn.CharRNN.random(5, 4, rng=3), rnn.CharRNN.random(5, 4, rng=3)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    gen = np.random.default_rng(3)
+    c = rnn.CharRNN.random(5, 4, rng=gen)  # a Generator's draws continue after the weights
+    np.testing.assert_array_equal(c.params["Wy"], a.params["Wy"])
+    assert gen.integers(1 << 30) != np.random.default_rng(3).integers(1 << 30)
+    assert (a.vocab, a.hidden, a.activation, a.combine) == (5, 4, "tanh", "sum")
+
+
+def test_model_refuses_bad_weights_and_arguments():
+    params = rnn.CharRNN.random(5, 4, rng=0).params
+    with pytest.raises(ValueError, match="keys"):
+        rnn.CharRNN({k: v for k, v in params.items() if k != "by"})
+    with pytest.raises(TypeError, match="float"):
+        rnn.CharRNN({**params, "by": np.zeros(5, dtype=int)})
+    with pytest.raises(ValueError, match="Wy must be"):
+        rnn.CharRNN({**params, "Wy": np.zeros((4, 6))})
+    with pytest.raises(ValueError, match="activation"):
+        rnn.CharRNN(params, activation="sigmoid")
+    with pytest.raises(ValueError, match="combine"):
+        rnn.CharRNN.random(5, 4, combine="product")
+    with pytest.raises(ValueError, match="rng"):
+        rnn.CharRNN.random(5, 4, rng=-1)
+    model = rnn.CharRNN(params)
+    assert model.params is params  # kept, so an optimiser's update reaches the caller's dict
+    encoded = np.arange(100) % 5
+    for bad, error, name in ((0, ValueError, "temperature"), (float("nan"), ValueError,
+                             "temperature"), ("1", TypeError, "temperature")):
+        with pytest.raises(error, match=name):
+            model.evaluate_bpc(encoded, temperature=bad)
+        with pytest.raises(error, match=name):
+            model.sample([0], 3, temperature=bad)
+    with pytest.raises(ValueError, match="streams"):
+        model.evaluate_bpc(encoded, streams=0)
+    with pytest.raises(ValueError, match="too short"):
+        model.evaluate_bpc(encoded[:10], streams=32)
+    with pytest.raises(TypeError, match="unroll"):
+        model.evaluate_bpc(encoded, unroll=2.5)
+    with pytest.raises(ValueError, match="length"):
+        model.sample([0], -1)
 
 
 def test_gradient_reach_matches_backward():
@@ -249,10 +307,17 @@ def test_batch_cursors_bad_input():
         rnn.BatchCursors(np.arange(100), batch_size=10, unroll=10)
     with pytest.raises(ValueError, match="batch_size"):
         rnn.BatchCursors(np.arange(100), batch_size=100, unroll=1)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="unroll"):
         rnn.BatchCursors(np.arange(100), batch_size=2, unroll=0)
+    with pytest.raises(TypeError, match="batch_size"):
+        rnn.BatchCursors(np.arange(100), batch_size=2.0, unroll=3)
     with pytest.raises(ValueError, match="integer"):
         rnn.BatchCursors(np.zeros(100), batch_size=2, unroll=3)
+
+
+def test_parallel_streams():
+    chars = rnn.parallel_streams(np.arange(11), 3)  # (11 - 1) // 3 = 3 steps per stream
+    np.testing.assert_array_equal(chars, [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]])
 
 
 def test_split_text():
@@ -287,6 +352,8 @@ def test_clip_by_global_norm():
     np.testing.assert_allclose(clipped["b"], [[0.8]])
     same, _ = rnn.clip_by_global_norm(grads, 10.0)
     np.testing.assert_array_equal(same["a"], grads["a"])
+    with pytest.raises(ValueError, match="max_norm"):
+        rnn.clip_by_global_norm(grads, 0.0)
 
 
 def test_sgd_decay_and_adam_first_step():
@@ -315,10 +382,10 @@ def test_softmax_temperature():
 
 def test_sample_low_temperature_follows_argmax():
     V = 5
-    model = rnn.init_model(V, 4, rng=0)
-    model["Wy"][:] = 0
-    model["by"][:] = [0, 0, 5, 0, 0]
-    out = rnn.sample(model, [0, 1], 20, temperature=0.05, rng=0)
+    model = rnn.CharRNN.random(V, 4, rng=0)
+    model.params["Wy"][:] = 0
+    model.params["by"][:] = [0, 0, 5, 0, 0]
+    out = model.sample([0, 1], 20, temperature=0.05, rng=0)
     assert out.shape == (20,) and (out == 2).all()
 
 
@@ -338,6 +405,10 @@ def test_ngram_against_brute_force():
     counts = np.bincount(train, minlength=3) + 1
     assert rnn.unigram_bpc(train, test, 3) == pytest.approx(
         -np.log2(counts[test] / counts.sum()).mean())
+    with pytest.raises(ValueError, match="order"):
+        rnn.ngram_bpc(train, test, 3, order=0)
+    with pytest.raises(ValueError, match="alpha"):
+        rnn.ngram_bpc(train, test, 3, alpha=0.0)
 
 
 def test_training_lowers_held_out_loss():
@@ -345,30 +416,32 @@ def test_training_lowers_held_out_loss():
     text = "".join(rng.choice(["abc ", "abd ", "xyz "], size=400))
     alpha = rnn.Alphabet.from_text(text)
     enc = alpha.encode(text)
-    model = rnn.init_model(len(alpha), 16, rng=0)
-    before = rnn.evaluate_bpc(model, enc[-300:], streams=4, unroll=20)
-    rnn.train_numpy(model, rnn.BatchCursors(enc[:-300], 8, 10), rnn.Adam(1e-2), steps=150,
-                    progress=False)
-    after = rnn.evaluate_bpc(model, enc[-300:], streams=4, unroll=20)
+    model = rnn.CharRNN.random(len(alpha), 16, rng=0)
+    before = model.evaluate_bpc(enc[-300:], streams=4, unroll=20)
+    rnn.train(model, rnn.BatchCursors(enc[:-300], 8, 10), rnn.Adam(1e-2), steps=150,
+              progress=False)
+    after = model.evaluate_bpc(enc[-300:], streams=4, unroll=20)
     assert after < before - 1.0 and after < rnn.unigram_bpc(enc[:-300], enc[-300:], len(alpha))
 
 
 def test_training_resets_the_carried_state_every_k_windows(monkeypatch):
     seen = []
+    model = rnn.CharRNN.random(5, 3, rng=0)
 
-    def spy(model, inputs, targets, h0, activation, combine):
+    def spy(inputs, targets, h0):
         seen.append(float(np.abs(h0).sum()))
-        grads = {k: np.zeros_like(v) for k, v in model.items()}
+        grads = {k: np.zeros_like(v) for k, v in model.params.items()}
         return 1.0, grads, h0 + 1.0  # the "new state" grows by one every window
 
     # a spy on the loop's one call per window (a white-box test of the state it carries)
-    monkeypatch.setattr("dlcourse.rnn.train.loss_and_grads", spy)
-    model = rnn.init_model(5, 3, rng=0)
+    monkeypatch.setattr(model, "loss_and_grads", spy)
     cursors = rnn.BatchCursors(np.arange(200) % 5, 2, 4)
-    rnn.train_numpy(model, cursors, rnn.Adam(1e-3), steps=7, progress=False, reset_every=3)
+    rnn.train(model, cursors, rnn.Adam(1e-3), steps=7, progress=False, reset_every=3)
     assert seen == [0.0, 6.0, 12.0, 0.0, 6.0, 12.0, 0.0]  # B·H = 6 per window since a reset
-    with pytest.raises(ValueError, match="reset_every"):
-        rnn.train_numpy(model, cursors, rnn.Adam(1e-3), steps=2, progress=False, reset_every=0)
+    for bad in ({"reset_every": 0}, {"eval_every": 0}, {"clip": -1.0}, {"steps": -1},
+                {"steps": None}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            rnn.train(model, cursors, rnn.Adam(1e-3), **{"steps": 2, **bad}, progress=False)
 
 
 def test_load_text8_reads_the_zip_and_splits(tmp_path, monkeypatch):
@@ -397,20 +470,20 @@ def test_input_gradient_reach_matches_finite_differences():
     against central differences of that loss in every input, the one-hot rows made real."""
     rng = np.random.default_rng(4)
     V, hidden, steps = 5, 7, 6
-    model = rnn.init_model(V, hidden, rng=rng)
+    model = rnn.CharRNN.random(V, hidden, rng=rng)
+    p = model.params
     ids = rng.integers(0, V, (3, steps + 1))
 
     def last_loss(x):
-        hs, _ = rnn.forward(x, np.zeros((3, hidden)), model["Wx"], model["Wh"], model["b"])
-        logits = rnn.output_forward(hs[:, -1:], model["Wy"], model["by"])
+        hs, _ = rnn.forward(x, np.zeros((3, hidden)), p["Wx"], p["Wh"], p["b"])
+        logits = rnn.output_forward(hs[:, -1:], p["Wy"], p["by"])
         return rnn.cross_entropy(logits, ids[:, -1:])[0]
 
     grad = gradcheck.numerical_gradient(last_loss, rnn.one_hot(ids[:, :-1], V))
     norms = np.linalg.norm(grad, axis=(0, 2))[::-1]
-    np.testing.assert_allclose(rnn.input_gradient_reach(model, ids), norms / norms[0],
-                               rtol=1e-6)
+    np.testing.assert_allclose(model.input_gradient_reach(ids), norms / norms[0], rtol=1e-6)
     with pytest.raises(ValueError, match="ids"):
-        rnn.input_gradient_reach(model, ids[:, :1])
+        model.input_gradient_reach(ids[:, :1])
 
 
 def _overlaps(a, b):

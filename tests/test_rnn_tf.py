@@ -15,12 +15,12 @@ OPTIONS = [(a, c) for a in ("tanh", "relu") for c in ("sum", "concat")]
 def test_numpy_gradients_match_gradient_tape(activation, combine):
     rng = np.random.default_rng(0)
     V, H, N, T = 6, 8, 3, 7
-    model = rnn.init_model(V, H, combine, rng)
+    model = rnn.CharRNN.random(V, H, activation, combine, rng)
     inputs, targets = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
     h0 = 0.5 * rng.standard_normal((N, H))
-    loss, grads, _ = rnn.loss_and_grads(model, inputs, targets, h0, activation, combine)
+    loss, grads, _ = model.loss_and_grads(inputs, targets, h0)
 
-    tf_vars = {k: tf.Variable(v) for k, v in model.items()}
+    tf_vars = {k: tf.Variable(v) for k, v in model.params.items()}
     f = tf.tanh if activation == "tanh" else tf.nn.relu
     with tf.GradientTape() as tape:
         h, logits = tf.constant(h0), []
@@ -34,7 +34,7 @@ def test_numpy_gradients_match_gradient_tape(activation, combine):
             labels=targets, logits=tf.stack(logits, axis=1)))
     tf_grads = tape.gradient(tf_loss, tf_vars)
     assert loss == pytest.approx(float(tf_loss), rel=1e-12)
-    for k in model:
+    for k in model.params:
         np.testing.assert_allclose(grads[k], tf_grads[k].numpy(), rtol=1e-9, atol=1e-12)
 
 
@@ -52,15 +52,13 @@ def test_clip_matches_tensorflow():
 def test_tf_arch1_matches_numpy_forward(activation, combine):
     V, H = 5, 6
     layer = tf_models.Arch1(V, H, activation, combine, seed=3)
-    model = {k: getattr(layer, k).numpy().astype(np.float64) for k in ("Wx", "Wh", "b", "Wy",
-                                                                       "by")}
+    model = rnn.CharRNN({k: getattr(layer, k).numpy().astype(np.float64)
+                         for k in ("Wx", "Wh", "b", "Wy", "by")}, activation, combine)
     inputs = np.random.default_rng(2).integers(0, V, (2, 4))
     logits, h_last = layer(inputs.astype(np.int32), layer.initial_state(2))
-    hs, _ = rnn.forward(rnn.one_hot(inputs, V), np.zeros((2, H)), model["Wx"], model["Wh"],
-                        model["b"], activation, combine)
-    np.testing.assert_allclose(logits.numpy(), rnn.output_forward(hs, model["Wy"], model["by"]),
-                               rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(h_last.numpy(), hs[:, -1], rtol=1e-5, atol=1e-6)
+    np_logits, np_h_last = model.logits(inputs)
+    np.testing.assert_allclose(logits.numpy(), np_logits, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(h_last.numpy(), np_h_last, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow
@@ -133,12 +131,11 @@ def test_keras_input_reach_matches_the_numpy_model_with_the_same_weights():
     model(ids[:, :2], model.initial_state(4))  # builds the weights
     kernel, recurrent, bias = (w.numpy().astype(np.float64) for w in model.rnns[0].weights)
     dense_kernel, dense_bias = (w.numpy().astype(np.float64) for w in model.out.weights)
-    numpy_model = {"Wx": kernel, "Wh": recurrent, "b": bias, "Wy": dense_kernel,
-                   "by": dense_bias}
+    numpy_model = rnn.CharRNN({"Wx": kernel, "Wh": recurrent, "b": bias, "Wy": dense_kernel,
+                               "by": dense_bias})
     keras_reach = tf_models.input_gradient_reach(model, ids)
     assert keras_reach.shape == (8,) and keras_reach[0] == 1
-    np.testing.assert_allclose(keras_reach, rnn.input_gradient_reach(numpy_model, ids),
-                               rtol=1e-4)
+    np.testing.assert_allclose(keras_reach, numpy_model.input_gradient_reach(ids), rtol=1e-4)
 
 
 def test_an_lstm_reach_is_measured_through_its_cell_state():

@@ -1,19 +1,23 @@
 """Recurrent networks, unrolled (lesson 04): a NumPy RNN with backpropagation through time,
-character-level text helpers, a small trainer, and the same models in TensorFlow/Keras.
+the character model built on it, its training loop, count baselines, text helpers, and the
+same models in TensorFlow/Keras.
 
 Public API (notebooks and tests import only these names):
 
 - ``numpy_rnn``: ``step_forward``, ``step_backward``, ``forward``, ``backward``,
   ``gradient_reach``, ``init_weights`` (re-exported here)
+- ``model``: ``CharRNN``, the character model (``CharRNN.random(vocab, hidden, activation,
+  combine, rng, dtype)`` or ``CharRNN(params, activation, combine)``; ``params``,
+  ``loss_and_grads``, ``logits``, ``evaluate_bpc``, ``input_gradient_reach``, ``sample``),
+  and its output layer and loss: ``softmax``, ``output_forward``, ``output_backward``,
+  ``cross_entropy_bits``, ``nats_to_bits``
+- ``training``: ``train(model, cursors, optimizer, ...)``, ``clip_by_global_norm``
+- ``ngram``: ``unigram_bpc``, ``ngram_bpc``
 - ``text``: ``TEXT8_ALPHABET``, ``clean_text8``, ``Alphabet``, ``one_hot``,
-  ``cursor_starts``, ``next_window``, ``BatchCursors``, ``split_text``,
-  ``load_shakespeare``, ``load_text8``
+  ``cursor_starts``, ``next_window``, ``BatchCursors``, ``parallel_streams``,
+  ``split_text``, ``load_shakespeare``, ``load_text8``
 - ``dlcourse.nets``: ``Adam``, ``SGD`` and ``softmax_cross_entropy`` (as ``cross_entropy``),
   re-exported here
-- ``train``: ``softmax``, ``output_forward``, ``output_backward``,
-  ``cross_entropy_bits``, ``nats_to_bits``, ``clip_by_global_norm``, ``init_model``,
-  ``loss_and_grads``, ``train`` (as ``train_numpy``), ``evaluate_bpc``,
-  ``input_gradient_reach``, ``sample``, ``unigram_bpc``, ``ngram_bpc``
 - ``tf_models`` (imports TensorFlow; import it as ``from dlcourse.rnn import tf_models``):
   ``Arch1``, ``KerasCharModel``, ``Arch2``, ``train``, ``evaluate_bpc``, ``sample``,
   ``input_gradient_reach``, ``arch2_train_step``, ``train_arch2``, ``arch2_bpc``,
@@ -26,6 +30,15 @@ import importlib
 
 from ..nets import SGD, Adam
 from ..nets import softmax_cross_entropy as cross_entropy
+from .model import (
+    CharRNN,
+    cross_entropy_bits,
+    nats_to_bits,
+    output_backward,
+    output_forward,
+    softmax,
+)
+from .ngram import ngram_bpc, unigram_bpc
 from .numpy_rnn import (
     backward,
     forward,
@@ -44,24 +57,10 @@ from .text import (
     load_text8,
     next_window,
     one_hot,
+    parallel_streams,
     split_text,
 )
-from .train import (
-    clip_by_global_norm,
-    cross_entropy_bits,
-    evaluate_bpc,
-    init_model,
-    input_gradient_reach,
-    loss_and_grads,
-    nats_to_bits,
-    ngram_bpc,
-    output_backward,
-    output_forward,
-    sample,
-    softmax,
-    unigram_bpc,
-)
-from .train import train as train_numpy
+from .training import clip_by_global_norm, train
 
 # Submodules that import TensorFlow or matplotlib: loaded when first used, so that the NumPy
 # lesson code imports quickly (``from dlcourse.rnn import tf_models`` or ``rnn.plots``).
@@ -70,11 +69,11 @@ LAZY_SUBMODULES = ("plots", "tf_models")
 __all__ = [
     "plots", "tf_models",
     "step_forward", "step_backward", "forward", "backward", "gradient_reach", "init_weights",
+    "CharRNN", "softmax", "output_forward", "output_backward", "cross_entropy_bits",
+    "nats_to_bits", "train", "clip_by_global_norm", "unigram_bpc", "ngram_bpc",
     "TEXT8_ALPHABET", "clean_text8", "Alphabet", "one_hot", "cursor_starts", "next_window",
-    "BatchCursors", "split_text", "load_shakespeare", "load_text8",
-    "softmax", "output_forward", "output_backward", "cross_entropy", "cross_entropy_bits",
-    "nats_to_bits", "clip_by_global_norm", "init_model", "loss_and_grads", "Adam", "SGD",
-    "train_numpy", "evaluate_bpc", "input_gradient_reach", "sample", "unigram_bpc", "ngram_bpc",
+    "BatchCursors", "parallel_streams", "split_text", "load_shakespeare", "load_text8",
+    "cross_entropy", "Adam", "SGD",
 ]
 
 

@@ -18,6 +18,7 @@ import zipfile
 import numpy as np
 
 from .. import data
+from ..core import validate
 
 TEXT8_ALPHABET = " abcdefghijklmnopqrstuvwxyz"
 _NOT_LETTER = re.compile(r"[^a-z]+")
@@ -111,6 +112,7 @@ def _check_text(text) -> None:
 
 def one_hot(indices, size: int, dtype=np.float64) -> np.ndarray:
     """One-hot vectors: indices of any shape S → array of shape S + (size,)."""
+    size = validate.count("size", size)
     indices = np.asarray(indices)
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"one_hot needs integer indices, got dtype {indices.dtype}")
@@ -125,7 +127,8 @@ def cursor_starts(length: int, batch_size: int) -> np.ndarray:
     """Where the B cursors start: b · (length // B) for b = 0 … B-1."""
     if length < 2:
         raise ValueError(f"the text must have at least 2 characters, got {length}")
-    if not 1 <= batch_size <= length - 1:
+    batch_size = validate.count("batch_size", batch_size)
+    if batch_size > length - 1:
         raise ValueError(f"batch_size B={batch_size} must lie between 1 and len-1={length - 1}")
     return np.arange(batch_size) * (length // batch_size)
 
@@ -158,8 +161,7 @@ class BatchCursors:
         if encoded.ndim != 1 or not np.issubdtype(encoded.dtype, np.integer):
             raise ValueError(f"encoded must be a 1-D integer array, got {encoded.dtype} "
                              f"shape {encoded.shape}")
-        if not isinstance(unroll, int | np.integer) or unroll < 1:
-            raise ValueError(f"the unroll length T must be a positive integer, got {unroll!r}")
+        unroll = validate.count("unroll", unroll)
         self.starts = cursor_starts(len(encoded), batch_size)
         segment = len(encoded) // batch_size
         if unroll >= segment:
@@ -192,10 +194,24 @@ class BatchCursors:
         return self.windows * self.chars_per_window / len(self.encoded)
 
 
+def parallel_streams(encoded, streams: int) -> np.ndarray:
+    """``encoded`` (L,) read as ``streams`` parallel streams of ``n = (L - 1) // streams``
+    steps: row s is encoded[s·n : s·n + n + 1], so (streams, n + 1), the inputs of each
+    step and the targets one column later; the last L - 1 - streams·n characters are left
+    out. How a model is scored on held-out text with its state carried along each row.
+    """
+    encoded = np.asarray(encoded)
+    streams = validate.count("streams", streams)
+    length = (len(encoded) - 1) // streams
+    if length < 1:
+        raise ValueError(f"the text ({len(encoded)} characters) is too short for {streams} streams")
+    return encoded[np.arange(streams)[:, None] * length + np.arange(length + 1)]
+
+
 def split_text(text: str, held_out: float = 0.1) -> tuple[str, str]:
     """(training part, held-out part): the last ``held_out`` fraction is held out."""
     _check_text(text)
-    if not 0 < held_out < 1:
+    if validate.rate("held_out", held_out) in (0.0, 1.0):
         raise ValueError(f"held_out must lie strictly between 0 and 1, got {held_out}")
     cut = int(round(len(text) * (1 - held_out)))
     return text[:cut], text[cut:]

@@ -21,9 +21,10 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..core import validate
-from .train import training_loop
-
-LN2 = float(np.log(2.0))
+from .model import nats_to_bits
+from .numpy_rnn import check_options
+from .text import parallel_streams
+from .training import training_loop
 
 
 class Arch1(keras.layers.Layer):
@@ -36,9 +37,7 @@ class Arch1(keras.layers.Layer):
     def __init__(self, vocab: int, hidden: int, activation: str = "tanh",
                  combine: str = "sum", h_split: int | None = None, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
-        if activation not in ("tanh", "relu") or combine not in ("sum", "concat"):
-            raise ValueError(f"activation must be tanh|relu and combine sum|concat, got "
-                             f"{activation!r}, {combine!r}")
+        check_options(activation, combine)
         self.vocab, self.hidden, self.activation, self.combine = vocab, hidden, activation, combine
         h1 = hidden if combine == "sum" else (hidden // 2 if h_split is None else h_split)
         h2 = hidden if combine == "sum" else hidden - h1
@@ -173,12 +172,10 @@ def make_train_step(model, optimizer, clip: float | None = 5.0):
 
 def evaluate_bpc(model, encoded, streams: int = 32, unroll: int = 100) -> float:
     """Held-out bits per character, reading ``encoded`` as parallel streams with the
-    state carried along each stream (see :func:`dlcourse.rnn.train.evaluate_bpc`)."""
-    encoded = np.asarray(encoded)
-    length = (len(encoded) - 1) // streams
-    if length < 1:
-        raise ValueError(f"the text ({len(encoded)} characters) is too short for {streams} streams")
-    chars = encoded[np.arange(streams)[:, None] * length + np.arange(length + 1)].astype(np.int32)
+    state carried along each stream (see :meth:`dlcourse.rnn.CharRNN.evaluate_bpc`)."""
+    unroll = validate.count("unroll", unroll)
+    chars = parallel_streams(encoded, streams).astype(np.int32)
+    length = chars.shape[1] - 1
     fwd = _forward_fn(model)
     state = model.initial_state(streams)
     total = 0.0
@@ -186,7 +183,7 @@ def evaluate_bpc(model, encoded, streams: int = 32, unroll: int = 100) -> float:
         e = min(s + unroll, length)
         loss, state = fwd(chars[:, s:e], chars[:, s + 1:e + 1], state)
         total += float(loss) * (e - s) * streams
-    return total / (streams * length) / LN2
+    return nats_to_bits(total / (streams * length))
 
 
 def _forward_fn(model):
@@ -207,7 +204,7 @@ def train(model, cursors, optimizer, *, steps: int | None = None, seconds: float
 
     Stops after ``steps`` windows or ``seconds``, whichever first; the carried state
     starts again from zeros every ``reset_every`` windows (None: never). Returns a
-    history like :func:`dlcourse.rnn.train.train` (step, chars, train_bpc, grad_norm,
+    history like :func:`dlcourse.rnn.train` (step, chars, train_bpc, grad_norm,
     eval_step, eval_bpc, eval_time, seconds).
     """
     step_fn = make_train_step(model, optimizer, clip)
@@ -233,8 +230,8 @@ def sample(model, start, length: int, temperature: float = 1.0, rng=None) -> np.
     Softmax is applied once, to logits / temperature, and the next character drawn
     from it. Returns an int array (length,).
     """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    temperature = validate.finite_number("temperature", temperature, strictly_above=0.0)
+    length = validate.count("length", length, minimum=0)
     rng = np.random.default_rng(rng)
     start = np.asarray(start, dtype=np.int32)
     if start.ndim != 1 or start.size == 0:
@@ -268,7 +265,7 @@ def input_gradient_reach(model, ids) -> np.ndarray:
 
     ids (N, T + 1) ints; the model reads ids[:, :T] from a zero state and L is the
     cross-entropy of its prediction of ids[:, T]. Returns T ratios, k = 0 … T-1, as
-    :func:`dlcourse.rnn.train.input_gradient_reach` does for the NumPy model.
+    :meth:`dlcourse.rnn.CharRNN.input_gradient_reach` does for the NumPy model.
     """
     ids = np.asarray(ids)
     if ids.ndim != 2 or ids.shape[1] < 2 or not np.issubdtype(ids.dtype, np.integer):
@@ -314,7 +311,7 @@ def train_arch2(model, encoded, optimizer, *, steps: int, batch: int = 256, seed
     for _ in tqdm(range(steps), disable=not progress, desc="Arch 2 (teacher forcing)"):
         pos = rng.integers(1, len(encoded) - 1, size=(batch, 1))
         x = encoded[pos]
-        losses.append(float(step(x, encoded[pos], encoded[pos + 1])) / LN2)
+        losses.append(nats_to_bits(float(step(x, encoded[pos], encoded[pos + 1]))))
     return losses
 
 
@@ -323,7 +320,7 @@ def arch2_bpc(model, encoded) -> float:
     encoded = np.asarray(encoded, dtype=np.int32)
     x = encoded[:-1][None]
     logits = model(x, x)
-    return float(mean_cross_entropy(logits, encoded[1:][None])) / LN2
+    return nats_to_bits(float(mean_cross_entropy(logits, encoded[1:][None])))
 
 
 def arch2_generate(model, first: int, length: int, temperature: float = 1.0,
