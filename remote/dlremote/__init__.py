@@ -23,4 +23,4 @@ def suggest(*words: str) -> str:
     """
     argv0 = sys.argv[0] if sys.argv else ""
     tool = argv0 if os.path.basename(argv0) == "dlcourse-remote" else "dlcourse-remote"
-    return " ".join(shlex.quote(w) for w in (tool, *words) if w)
+    return " ".join(shlex.quote(word) for word in (tool, *words) if word)

@@ -50,35 +50,36 @@ minutes = checked(config.minutes)
 
 
 def _ssh_parent() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("connection (as with ssh)")
-    g.add_argument("-i", dest="identity", metavar="KEY", help="private key file (chmod 600)")
-    g.add_argument("-l", dest="user", metavar="USER", help="remote user name")
-    g.add_argument("-p", dest="port", type=port, metavar="PORT", help="ssh port of the host")
-    g.add_argument("-F", dest="ssh_config", metavar="FILE", help="ssh config file to use")
-    g.add_argument("--config", metavar="FILE", help="this tool's config file (INI)")
-    g.add_argument("--connect-timeout", type=seconds, metavar="S", help="ssh connect timeout")
-    g.add_argument("-v", "--verbose", action="store_true", help="print the ssh commands run")
-    return p
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("connection (as with ssh)")
+    group.add_argument("-i", dest="identity", metavar="KEY", help="private key file (chmod 600)")
+    group.add_argument("-l", dest="user", metavar="USER", help="remote user name")
+    group.add_argument("-p", dest="port", type=port, metavar="PORT", help="ssh port of the host")
+    group.add_argument("-F", dest="ssh_config", metavar="FILE", help="ssh config file to use")
+    group.add_argument("--config", metavar="FILE", help="this tool's config file (INI)")
+    group.add_argument("--connect-timeout", type=seconds, metavar="S", help="ssh connect timeout")
+    group.add_argument("-v", "--verbose", action="store_true", help="print the ssh commands run")
+    return parent
 
 
 def _env_parent() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("environment on the host")
-    g.add_argument("--venv", metavar="PATH",
-                   help="the course's virtual environment on the host (default: what setup "
-                        "recorded, else REMOTE_DIR/.venv)")
-    g.add_argument("--remote-dir", metavar="PATH",
-                   help="the course's folder on the host (default ~/dlcourse)")
-    return p
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("environment on the host")
+    group.add_argument("--venv", metavar="PATH",
+                       help="the course's virtual environment on the host (default: what setup "
+                            "recorded, else REMOTE_DIR/.venv)")
+    group.add_argument("--remote-dir", metavar="PATH",
+                       help="the course's folder on the host (default ~/dlcourse)")
+    return parent
 
 
 def _idle_parent() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--stop-after-idle", type=minutes, metavar="MINUTES",
-                   help="shut the host down (sudo shutdown -h now) once no job runs, no kernel "
-                        "is busy and no browser is connected for MINUTES (0: off; default off)")
-    return p
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--stop-after-idle", type=minutes, metavar="MINUTES",
+                        help="shut the host down (sudo shutdown -h now) once no job runs, no "
+                             "kernel is busy and no browser is connected for MINUTES (0: off; "
+                             "default off)")
+    return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,66 +87,80 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="JupyterLab on a cloud GPU through an SSH tunnel.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    ssh, env, idle = _ssh_parent(), _env_parent(), _idle_parent()
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    connection, environment, idle = _ssh_parent(), _env_parent(), _idle_parent()
 
-    p = sub.add_parser("setup", parents=[ssh, env], help="copy the course, build its venv")
-    p.add_argument("host", metavar="HOST")
-    p.add_argument("--no-install", action="store_true",
-                   help="use the environment at --venv as it is (nothing is installed)")
-    p.add_argument("--no-copy", action="store_true", help="do not copy the course files")
-    p.add_argument("--no-gpu-check", action="store_true", help="skip the final GPU check")
-    p.add_argument("--remote-python", metavar="CMD",
-                   help="Python used to create the venv (default: the first of python3.13, "
-                        "python3.12, python3.11 and python3 that the course accepts)")
-    p.add_argument("--project", metavar="DIR", help="course checkout to copy (default: this one)")
+    command = commands.add_parser("setup", parents=[connection, environment],
+                                  help="copy the course, build its venv")
+    command.add_argument("host", metavar="HOST")
+    command.add_argument("--no-install", action="store_true",
+                         help="use the environment at --venv as it is (nothing is installed)")
+    command.add_argument("--no-copy", action="store_true", help="do not copy the course files")
+    command.add_argument("--no-gpu-check", action="store_true", help="skip the final GPU check")
+    command.add_argument("--remote-python", metavar="CMD",
+                         help="Python used to create the venv (default: the first of "
+                              "python3.13, python3.12, python3.11 and python3 that the course "
+                              "accepts)")
+    command.add_argument("--project", metavar="DIR",
+                         help="course checkout to copy (default: this one)")
 
-    p = sub.add_parser("start", parents=[ssh, env, idle], help="start JupyterLab and the tunnel")
-    p.add_argument("host", metavar="HOST")
-    p.add_argument("--local-port", type=port, metavar="N",
-                   help="port on this computer (default: a free one)")
-    p.add_argument("--remote-port", type=port, metavar="N", help="JupyterLab's port on the host "
-                   "(default 8888; retries off, so a taken port is an error)")
-    p.add_argument("--timeout", type=seconds, metavar="S",
-                   help="seconds to wait for JupyterLab (default 90)")
-    p.add_argument("--no-browser", dest="browser", action="store_false", default=None,
-                   help="print the URL but do not open a browser")
+    command = commands.add_parser("start", parents=[connection, environment, idle],
+                                  help="start JupyterLab and the tunnel")
+    command.add_argument("host", metavar="HOST")
+    command.add_argument("--local-port", type=port, metavar="N",
+                         help="port on this computer (default: a free one)")
+    command.add_argument("--remote-port", type=port, metavar="N",
+                         help="JupyterLab's port on the host (default 8888; retries off, so a "
+                              "taken port is an error)")
+    command.add_argument("--timeout", type=seconds, metavar="S",
+                         help="seconds to wait for JupyterLab (default 90)")
+    command.add_argument("--no-browser", dest="browser", action="store_false", default=None,
+                         help="print the URL but do not open a browser")
 
-    p = sub.add_parser("run", parents=[ssh, env, idle],
-                       help="sync the course, run COMMAND detached on the host, follow it",
-                       usage="%(prog)s HOST [options] [-- COMMAND...]",
-                       description="COMMAND (default: make course) runs in the course folder on "
-                                   "the host, e.g. `-- make course QUICK=1 NOTEBOOK=05` or "
-                                   "`-- make test`; its exit status becomes this tool's.")
-    p.add_argument("host", metavar="HOST")
-    p.add_argument("--fetch", action="store_true", help="fetch the results when the job ends")
-    p.add_argument("--into", metavar="DIR", help="with --fetch: where the new folder goes")
-    p.add_argument("--all", action="store_true",
-                   help="show every line of the log (cell outputs too), not only progress")
-    p.add_argument("--project", metavar="DIR", help="course checkout to copy (default: this one)")
+    command = commands.add_parser(
+        "run", parents=[connection, environment, idle],
+        help="sync the course, run COMMAND detached on the host, follow it",
+        usage="%(prog)s HOST [options] [-- COMMAND...]",
+        description="COMMAND (default: make course) runs in the course folder on the host, "
+                    "e.g. `-- make course QUICK=1 NOTEBOOK=05` or `-- make test`; its exit "
+                    "status becomes this tool's.")
+    command.add_argument("host", metavar="HOST")
+    command.add_argument("--fetch", action="store_true",
+                         help="fetch the results when the job ends")
+    command.add_argument("--into", metavar="DIR", help="with --fetch: where the new folder goes")
+    command.add_argument("--all", action="store_true",
+                         help="show every line of the log (cell outputs too), not only progress")
+    command.add_argument("--project", metavar="DIR",
+                         help="course checkout to copy (default: this one)")
 
-    p = sub.add_parser("logs", parents=[ssh], help="the job's log; --follow it to its end")
-    p.add_argument("host", metavar="HOST")
-    p.add_argument("-f", "--follow", action="store_true",
-                   help="keep following until the job ends; exit with its exit status")
-    p.add_argument("--all", action="store_true", help="show every line (cell outputs too)")
+    command = commands.add_parser("logs", parents=[connection],
+                                  help="the job's log; --follow it to its end")
+    command.add_argument("host", metavar="HOST")
+    command.add_argument("-f", "--follow", action="store_true",
+                         help="keep following until the job ends; exit with its exit status")
+    command.add_argument("--all", action="store_true", help="show every line (cell outputs too)")
 
-    p = sub.add_parser("fetch", parents=[ssh, env],
-                       help="bring build/results.json, executed notebooks and site back")
-    p.add_argument("host", metavar="HOST")
-    p.add_argument("--into", metavar="DIR",
-                   help="where the new folder HOST-YYYY-MM-DD goes (default: here)")
+    command = commands.add_parser("fetch", parents=[connection, environment],
+                                  help="bring build/results.json, executed notebooks and site "
+                                       "back")
+    command.add_argument("host", metavar="HOST")
+    command.add_argument("--into", metavar="DIR",
+                         help="where the new folder HOST-YYYY-MM-DD goes (default: here)")
 
-    p = sub.add_parser("status", parents=[ssh], help="tunnel, /api/status, GPU use, job")
-    p.add_argument("host", metavar="HOST", nargs="?", help="default: every recorded session")
-    p.add_argument("--url", action="store_true", help="also print the URL with its token")
+    command = commands.add_parser("status", parents=[connection],
+                                  help="tunnel, /api/status, GPU use, job")
+    command.add_argument("host", metavar="HOST", nargs="?",
+                         help="default: every recorded session")
+    command.add_argument("--url", action="store_true", help="also print the URL with its token")
 
-    p = sub.add_parser("stop", parents=[ssh],
-                       help="stop the job, stop JupyterLab and close the tunnel")
-    p.add_argument("host", metavar="HOST", nargs="?", help="default: every recorded session")
+    command = commands.add_parser("stop", parents=[connection],
+                                  help="stop the job, stop JupyterLab and close the tunnel")
+    command.add_argument("host", metavar="HOST", nargs="?",
+                         help="default: every recorded session")
 
-    p = sub.add_parser("gpu", parents=[ssh, env], help="nvidia-smi and TensorFlow's GPU list")
-    p.add_argument("host", metavar="HOST")
+    command = commands.add_parser("gpu", parents=[connection, environment],
+                                  help="nvidia-smi and TensorFlow's GPU list")
+    command.add_argument("host", metavar="HOST")
     return parser
 
 
@@ -160,42 +175,42 @@ def settings_from(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     if args.verbose:
         os.environ["DLREMOTE_VERBOSE"] = "1"
-    s = settings_from(args)
+    settings = settings_from(args)
     if args.command == "setup":
-        return provision.setup(args.host, s, install=not args.no_install,
+        return provision.setup(args.host, settings, install=not args.no_install,
                                copy=not args.no_copy, gpu_check=not args.no_gpu_check,
                                project=args.project)
     if args.command == "start":
-        return session.start(args.host, s, open_browser=s["browser"],
-                             idle_minutes=s["stop_after_idle"])
+        return session.start(args.host, settings, open_browser=settings["browser"],
+                             idle_minutes=settings["stop_after_idle"])
     if args.command == "run":
-        return job.run(args.host, s, args.remote_command, fetch_after=args.fetch, into=args.into,
-                       idle_minutes=s["stop_after_idle"], show_all=args.all,
-                       project=args.project)
+        return job.run(args.host, settings, args.remote_command, fetch_after=args.fetch,
+                       into=args.into, idle_minutes=settings["stop_after_idle"],
+                       show_all=args.all, project=args.project)
     if args.command == "logs":
-        return job.logs(args.host, s, wait=args.follow, show_all=args.all)
+        return job.logs(args.host, settings, wait=args.follow, show_all=args.all)
     if args.command == "fetch":
-        job.fetch(args.host, s, into=args.into)
+        job.fetch(args.host, settings, into=args.into)
         return 0
     if args.command == "status":
-        return session.status(args.host, s, show_url=args.url)
+        return session.status(args.host, settings, show_url=args.url)
     if args.command == "stop":
-        return session.stop(args.host, s)
-    return gpucheck.gpu(args.host, s)
+        return session.stop(args.host, settings)
+    return gpucheck.gpu(args.host, settings)
 
 
 def split_command(argv: list) -> tuple:
     """(the tool's arguments, the remote command after ``--``); ``--`` is only for `run`."""
     if "--" not in argv:
         return argv, []
-    at = argv.index("--")
-    return argv[:at], argv[at + 1:]
+    separator = argv.index("--")
+    return argv[:separator], argv[separator + 1:]
 
 
 def main(argv: list | None = None) -> int:
-    own, remote_command = split_command(sys.argv[1:] if argv is None else list(argv))
+    tool_args, remote_command = split_command(sys.argv[1:] if argv is None else list(argv))
     parser = build_parser()
-    args = parser.parse_args(own)
+    args = parser.parse_args(tool_args)
     if remote_command and args.command != "run":
         parser.error(f"only `run` takes a command after --, not `{args.command}`")
     args.remote_command = remote_command

@@ -29,12 +29,17 @@ from dlremote import RemoteError
 MAX_SECONDS = 86400
 
 
+def _number(text: str, convert, what: str):
+    """``convert(text)``; a ValueError saying that ``text`` is not ``what`` if it fails."""
+    try:
+        return convert(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not {what}") from None
+
+
 def port(text: str) -> int:
     """A TCP port number, 1..65535, from a flag or the config file (ValueError if not)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a port number") from None
+    value = _number(text, int, "a port number")
     if not 1 <= value <= 65535:
         raise ValueError(f"port must be in 1..65535, not {value}")
     return value
@@ -46,10 +51,7 @@ def seconds(text: str) -> float:
     Finite and bounded, so every use can take it: ssh's ConnectTimeout (an int),
     subprocess timeouts and deadlines. ValueError naming the problem otherwise.
     """
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of seconds") from None
+    value = _number(text, float, "a number of seconds")
     if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
         raise ValueError(f"must be a positive number of seconds up to {MAX_SECONDS} (one day), "
                          f"not {text.strip()}")
@@ -58,10 +60,7 @@ def seconds(text: str) -> float:
 
 def minutes(text: str) -> float:
     """A number of minutes in [0, MAX_SECONDS / 60] (0: off), from a flag or the config file."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of minutes") from None
+    value = _number(text, float, "a number of minutes")
     if not 0 <= value <= MAX_SECONDS / 60:  # also refuses nan and inf
         raise ValueError(f"must be a number of minutes from 0 (off) up to {MAX_SECONDS // 60} "
                          f"(one day), not {text.strip()}")
@@ -127,8 +126,8 @@ def read_config(path: Path, host: str | None, required: bool = False) -> dict:
     """Settings from ``[defaults]`` then ``[host]`` of the file, parsed and checked."""
     parser = configparser.ConfigParser(interpolation=None, default_section="__none__")
     try:
-        with open(path) as fh:
-            parser.read_file(fh)
+        with open(path) as file:
+            parser.read_file(file)
     except FileNotFoundError:
         if required:
             raise RemoteError(f"config file {path} not found") from None
@@ -159,5 +158,6 @@ def merge(flags: dict, from_file: dict) -> dict:
     """Defaults, overridden by the file, overridden by flags that were given (not None)."""
     settings = dict(DEFAULTS)
     settings.update(from_file)
-    settings.update({k: v for k, v in flags.items() if k in DEFAULTS and v is not None})
+    settings.update({name: value for name, value in flags.items()
+                     if name in DEFAULTS and value is not None})
     return settings

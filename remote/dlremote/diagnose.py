@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not _noise(ln)]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not _noise(line)]
     return lines[-1] if lines else "(no message)"
 
 
@@ -14,7 +14,7 @@ def _noise(line: str) -> bool:
 
 def explain_failure(stderr: str, target, local_port: int | None = None) -> str:
     """One line saying why ssh failed and what to do about it."""
-    text = "\n".join(ln for ln in stderr.splitlines() if not _noise(ln))
+    text = "\n".join(line for line in stderr.splitlines() if not _noise(line))
     where = target.label
     if "Permission denied" in text:
         return (f"{where} refused the login (Permission denied): check the key (-i KEY) and "

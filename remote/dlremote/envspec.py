@@ -21,7 +21,7 @@ COURSE_PATHS = ("pyproject.toml", "environment.yml", "README.md", "Makefile", "l
 SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
 REQUIREMENTS = ".dlcourse-requirements.txt"
 
-_REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*?)\s*$")
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*?)\s*$")
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -43,34 +43,34 @@ def read_spec(pyproject: Path) -> tuple:
     try:
         import tomllib  # Python 3.11+
     except ImportError:  # an older Python on the laptop
-        deps, requires = parse_spec_simply(text)
+        dependencies, requires = parse_spec_simply(text)
     else:
         try:
             project = tomllib.loads(text).get("project", {})
         except tomllib.TOMLDecodeError as exc:
             raise RemoteError(f"{pyproject} is not valid TOML: {exc}") from None
-        deps, requires = project.get("dependencies"), project.get("requires-python", "")
-    if not deps:
+        dependencies, requires = project.get("dependencies"), project.get("requires-python", "")
+    if not dependencies:
         raise RemoteError(f"{pyproject} has no [project] dependencies to install")
-    return list(deps), requires
+    return list(dependencies), requires
 
 
 def parse_spec_simply(text: str) -> tuple:
     """Without tomllib: the two keys are simple enough for regular expressions."""
     block = re.search(r"^dependencies\s*=\s*\[(.*?)\]\s*$", text, re.S | re.M)
     body = re.sub(r"#[^\n]*", "", block.group(1)) if block else ""
-    deps = re.findall(r'"([^"]+)"', body) or None
+    dependencies = re.findall(r'"([^"]+)"', body) or None
     found = re.search(r'^requires-python\s*=\s*"([^"]*)"', text, re.M)
-    return deps, found.group(1) if found else ""
+    return dependencies, found.group(1) if found else ""
 
 
-def requirements(deps: list, linux: bool) -> list:
+def requirements(dependencies: list, linux: bool) -> list:
     """Requirement lines; on Linux ``tensorflow==X`` becomes ``tensorflow[and-cuda]==X``."""
     lines = []
-    for dep in deps:
-        match = _REQ.match(dep)
+    for dependency in dependencies:
+        match = _REQUIREMENT.match(dependency)
         if not match:
-            raise RemoteError(f"cannot read the requirement {dep!r}")
+            raise RemoteError(f"cannot read the requirement {dependency!r}")
         name, extras, rest = match.groups()
         if linux and name.lower() == "tensorflow" and not extras:
             extras = "[and-cuda]"
@@ -81,9 +81,9 @@ def requirements(deps: list, linux: bool) -> list:
 def version_check(requires_python: str) -> str:
     """Python code exiting 0 when the interpreter satisfies e.g. '>=3.11,<3.12'."""
     tests = []
-    for op, version in re.findall(r"(>=|<=|==|<|>)\s*(\d+(?:\.\d+)*)", requires_python):
-        parts = tuple(int(p) for p in version.split("."))
-        tests.append(f"sys.version_info[:{len(parts)}] {op} {parts!r}")
+    for comparison, version in re.findall(r"(>=|<=|==|<|>)\s*(\d+(?:\.\d+)*)", requires_python):
+        parts = tuple(int(part) for part in version.split("."))
+        tests.append(f"sys.version_info[:{len(parts)}] {comparison} {parts!r}")
     return "import sys; sys.exit(0 if (" + (" and ".join(tests) or "True") + ") else 1)"
 
 
@@ -100,9 +100,9 @@ def course_archive(root: Path, requirement_lines: list) -> bytes:
         return info
 
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for rel in COURSE_PATHS:
-            if (root / rel).exists():
-                tar.add(root / rel, arcname=rel, filter=keep)
+        for relative in COURSE_PATHS:
+            if (root / relative).exists():
+                tar.add(root / relative, arcname=relative, filter=keep)
         data = ("\n".join(requirement_lines) + "\n").encode()
         info = tarfile.TarInfo(REQUIREMENTS)
         info.size = len(data)

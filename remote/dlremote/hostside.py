@@ -15,7 +15,7 @@ The laptop writes this file to ``~/.dlcourse-remote/dlremote_host.py`` on the ho
   when no job runs, no kernel is busy and no browser is connected for MINUTES.
 
 Lines for the laptop start with ``DLREMOTE_`` (see ``scripts.markers``). The laptop
-also imports :class:`Progress` from here to show a job's progress.
+also imports :class:`Progress` from here to show a job's progress, and :func:`alive`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ CELL = re.compile(r"^(Executing|Ending) Cell (\d+)-*$")
 
 def stamp(seconds: float) -> str:
     """``[h:mm:ss]``: the time since the job started, at the front of each log line."""
-    s = int(seconds)
-    return f"[{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}]"
+    whole = int(seconds)
+    return f"[{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}]"
 
 
 class Progress:
@@ -93,29 +93,32 @@ class Progress:
 # ------------------------------------------------------------------------------- files
 def read(path: str, default: str = "") -> str:
     try:
-        with open(path) as fh:
-            return fh.read().strip()
+        with open(path) as file:
+            return file.read().strip()
     except OSError:
         return default
 
 
 def write(path: str, text: str) -> None:
     """Write atomically (a reader sees the whole text or nothing)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text + "\n")
-    os.replace(tmp, path)
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as file:
+        file.write(text + "\n")
+    os.replace(temporary, path)
 
 
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
+def alive(pid: int, others_count: bool = False) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone). A process of another user counts as
+    running with ``others_count`` (the laptop's check of its tunnel), else as gone."""
     try:
         os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+    except ProcessLookupError:
         return False
+    except PermissionError:
+        return others_count
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
 
@@ -126,8 +129,8 @@ def ours(pid: int, *words: str) -> bool:
     if not alive(pid):
         return False
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            args = fh.read().decode(errors="replace").split("\0")
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            args = file.read().decode(errors="replace").split("\0")
     except OSError:
         return True  # no /proc (macOS host): trust the pid
     return all(word in args for word in words)
@@ -201,8 +204,8 @@ def environment(jobdir: str, venv: str) -> dict:
     env["PATH"] = os.path.join(venv, "bin") + os.pathsep + env.get("PATH", "/usr/bin:/bin")
     ready = os.path.join(jobdir, "environment-ready")
     write(ready, venv)
-    env["MAKEFLAGS"] = " ".join(f"{k}={v.replace(' ', chr(92) + ' ')}"
-                                for k, v in (("VENV", venv), ("STAMP", ready)))
+    env["MAKEFLAGS"] = " ".join(f"{name}={value.replace(' ', chr(92) + ' ')}"
+                                for name, value in (("VENV", venv), ("STAMP", ready)))
     return env
 
 
@@ -216,9 +219,9 @@ def runner(jobdir: str, course_dir: str, venv: str) -> int:
                             start_new_session=True)
     stopping = []
 
-    def signal_group(sig: int) -> None:
+    def signal_group(signal_number: int) -> None:
         try:
-            os.killpg(proc.pid, sig)
+            os.killpg(proc.pid, signal_number)
         except ProcessLookupError:  # already gone
             pass
 
@@ -263,10 +266,10 @@ def follow(jobs: str, wait: bool, name: str = "") -> int:
     while True:
         state, code = job_state(jobdir)  # before reading: no line written after is missed
         try:
-            with open(path, "rb") as fh:
-                fh.seek(position)
-                chunk = fh.read()
-                position = fh.tell()
+            with open(path, "rb") as log_file:
+                log_file.seek(position)
+                chunk = log_file.read()
+                position = log_file.tell()
         except FileNotFoundError:
             chunk = b""
         lines = (partial + chunk).split(b"\n")
@@ -342,8 +345,8 @@ def jupyter_servers() -> list:
     for name in sorted(os.listdir(runtime)) if os.path.isdir(runtime) else []:
         if name.startswith("jpserver-") and name.endswith(".json"):
             try:
-                with open(os.path.join(runtime, name)) as fh:
-                    server = json.load(fh)
+                with open(os.path.join(runtime, name)) as file:
+                    server = json.load(file)
             except (OSError, ValueError):
                 continue
             if isinstance(server, dict) and alive(int(server.get("pid", 0))):
@@ -364,7 +367,8 @@ def busy_jupyter() -> str | None:
                     return f"a browser is connected to JupyterLab at {base}"
             with opener.open(urllib.request.Request(base + "/api/kernels", headers=headers),
                              timeout=10) as answer:
-                if any(k.get("execution_state") == "busy" for k in json.loads(answer.read())):
+                kernels = json.loads(answer.read())
+                if any(kernel.get("execution_state") == "busy" for kernel in kernels):
                     return f"a kernel is busy in JupyterLab at {base}"
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return "JupyterLab does not answer (counted as busy)"  # never shut down blindly
@@ -377,7 +381,7 @@ def watch(state_dir: str, minutes: float) -> int:
     limit = minutes * 60
     poll = min(30.0, max(0.5, limit / 5))
     jobs = os.path.join(state_dir, "jobs")
-    log = os.path.join(state_dir, "idle.log")
+    log_path = os.path.join(state_dir, "idle.log")
     idle_since = time.time()
     while True:
         current = latest(jobs)
@@ -388,16 +392,16 @@ def watch(state_dir: str, minutes: float) -> int:
             idle_since = now
         elif now - idle_since >= limit:
             argv, problem = shutdown_command()
-            with open(log, "a") as fh:
+            with open(log_path, "a") as log:
                 if argv is None:
-                    fh.write(f"{time.ctime()} idle for {minutes:g} min but cannot shut down: "
-                             f"{problem}\n")
+                    log.write(f"{time.ctime()} idle for {minutes:g} min but cannot shut down: "
+                              f"{problem}\n")
                     return 1
-                fh.write(f"{time.ctime()} idle for {minutes:g} min: {' '.join(argv)}\n")
+                log.write(f"{time.ctime()} idle for {minutes:g} min: {' '.join(argv)}\n")
             done = subprocess.run(argv, capture_output=True, text=True)
-            with open(log, "a") as fh:
-                fh.write(f"{time.ctime()} shutdown exited with {done.returncode} "
-                         f"{(done.stderr or '').strip()}\n")
+            with open(log_path, "a") as log:
+                log.write(f"{time.ctime()} shutdown exited with {done.returncode} "
+                          f"{(done.stderr or '').strip()}\n")
             return done.returncode
         time.sleep(poll)
 
@@ -426,13 +430,13 @@ def arm(state_dir: str, minutes: float) -> int:
 
 
 COMMANDS = {
-    "start": lambda a: start(a[0], a[1], a[2], a[3]),
-    "runner": lambda a: runner(a[0], a[1], a[2]),
-    "follow": lambda a: follow(a[0], a[1] == "1", *a[2:]),
-    "status": lambda a: status(a[0]),
-    "stop": lambda a: stop(a[0]),
-    "arm": lambda a: arm(a[0], float(a[1])),
-    "watch": lambda a: watch(a[0], float(a[1])),
+    "start": lambda args: start(args[0], args[1], args[2], args[3]),
+    "runner": lambda args: runner(args[0], args[1], args[2]),
+    "follow": lambda args: follow(args[0], args[1] == "1", *args[2:]),
+    "status": lambda args: status(args[0]),
+    "stop": lambda args: stop(args[0]),
+    "arm": lambda args: arm(args[0], float(args[1])),
+    "watch": lambda args: watch(args[0], float(args[1])),
 }
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def call(target, args: str, *, venv=None, remote_dir=None, need_env=False, contr
     found = scripts.markers(proc.stdout)
     if proc.returncode == scripts.NO_ENV:
         raise RemoteError(f"no course environment on {target.label}: {found['NOENV'][0]} does "
-                          f"not exist; run `{suggest('setup', target.dest)}` first, or pass "
+                          f"not exist; run `{suggest('setup', target.destination)}` first, or pass "
                           "--venv PATH")
     if proc.returncode == BUSY:
         raise busy(target, *(found["BUSY"][0].split(None, 2) + ["", ""])[:3])
@@ -56,9 +56,10 @@ def call(target, args: str, *, venv=None, remote_dir=None, need_env=False, contr
 
 
 def busy(target, job: str, pid: str, command: str) -> RemoteError:
+    host = target.destination
     return RemoteError(f"a job is already running on {target.label}: `{command}` (job {job}, "
-                       f"pid {pid}); follow it with `{suggest('logs', target.dest, '--follow')}` "
-                       f"or end it with `{suggest('stop', target.dest)}`")
+                       f"pid {pid}); follow it with `{suggest('logs', host, '--follow')}` "
+                       f"or end it with `{suggest('stop', host)}`")
 
 
 class Console:
@@ -99,21 +100,22 @@ def notebook_cells(root: Path | None = None) -> dict:
     return cells
 
 
-def run(host: str, s: dict, command: list, *, fetch_after: bool = False, into: str | None = None,
-        idle_minutes: float | None = None, show_all: bool = False, project: str | None = None,
-        out=print) -> int:
+def run(host: str, settings: dict, command: list, *, fetch_after: bool = False,
+        into: str | None = None, idle_minutes: float | None = None, show_all: bool = False,
+        project: str | None = None, out=print) -> int:
     """Sync the course, start ``command`` detached on the host, follow it to its end."""
-    target = sshcmd.connect(host, s)
+    target = sshcmd.connect(host, settings)
     text = " ".join(command or DEFAULT_COMMAND)  # joined like ssh joins a remote command
-    where = {"venv": s["venv"], "remote_dir": s["remote_dir"]}
+    where = {"venv": settings["venv"], "remote_dir": settings["remote_dir"]}
     found = call(target, f"status {JOBS}", need_env=True, what="checking for a running job",
                  **where)
     if found.get("STATE", [""])[0].startswith("running"):
         raise busy(target, *found["JOB"][0].split()[:2], found["COMMAND"][0])
     remote_dir = found["DIR"][0]
     root = Path(project) if project else envspec.project_root()
-    deps, _ = envspec.read_spec(root / "pyproject.toml")
-    archive = envspec.course_archive(root, envspec.requirements(deps, linux=True))  # GPU hosts
+    dependencies, _ = envspec.read_spec(root / "pyproject.toml")
+    pins = envspec.requirements(dependencies, linux=True)  # GPU hosts
+    archive = envspec.course_archive(root, pins)
     out(f"syncing the course ({len(archive) // 1024} KiB) to {remote_dir} on {target.label}")
     provision.upload(target, remote_dir, archive)
     started = call(target, f"start {JOBS} \"$DIR\" \"$VENV\" {shlex.quote(text)}",
@@ -125,7 +127,7 @@ def run(host: str, s: dict, command: list, *, fetch_after: bool = False, into: s
         arm_idle(target, idle_minutes, out=out, **where)
     code, _ = follow(target, host, name, show_all=show_all, cells=notebook_cells(root), out=out)
     if fetch_after:
-        fetch(host, s, into=into, target=target, remote_dir=remote_dir, out=out)
+        fetch(host, settings, into=into, target=target, remote_dir=remote_dir, out=out)
     return finish(target, host, text, code)
 
 
@@ -207,8 +209,9 @@ def follow(target, host: str, job: str = "", *, wait: bool = True, show_all: boo
     return code, command
 
 
-def logs(host: str, s: dict, *, wait: bool = False, show_all: bool = False, out=print) -> int:
-    target = sshcmd.connect(host, s)
+def logs(host: str, settings: dict, *, wait: bool = False, show_all: bool = False,
+         out=print) -> int:
+    target = sshcmd.connect(host, settings)
     code, command = follow(target, host, wait=wait, show_all=show_all, cells=notebook_cells(),
                            out=out)
     return finish(target, host, command, code)
@@ -258,14 +261,14 @@ def stop_job(target, control=None) -> str | None:
     return None
 
 
-def fetch(host: str, s: dict, *, into: str | None = None, target=None,
+def fetch(host: str, settings: dict, *, into: str | None = None, target=None,
           remote_dir: str | None = None, out=print) -> Path:
     """Bring build/results.json, build/executed/ and build/site/ back into a new folder
     ``HOST-YYYY-MM-DD`` (``-2``, ``-3``... when taken) under ``into`` (default: here)."""
-    target = target or sshcmd.connect(host, s)
+    target = target or sshcmd.connect(host, settings)
     args = sshcmd.command(target, ["sh", "-s"])
-    proc = subprocess.run(args, input=scripts.pack_results(remote_dir or s["remote_dir"]).encode(),
-                          capture_output=True, timeout=1800)
+    script = scripts.pack_results(remote_dir or settings["remote_dir"])
+    proc = subprocess.run(args, input=script.encode(), capture_output=True, timeout=1800)
     stderr = proc.stderr.decode(errors="replace")
     if proc.returncode == 255:
         raise RemoteError(sshcmd.explain_failure(stderr, target))
@@ -278,7 +281,7 @@ def fetch(host: str, s: dict, *, into: str | None = None, target=None,
                           f"{scripts.last_line(stderr)}")
     folder = new_folder(Path(into or "."), host)
     files = unpack(proc.stdout, folder)
-    notebooks = len([f for f in files if f.startswith("build/executed/")])
+    notebooks = len([name for name in files if name.startswith("build/executed/")])
     out(f"fetched {len(files)} files from {target.label} into {folder}: "
         f"{'results.json, ' if 'build/results.json' in files else ''}"
         f"{notebooks} executed notebook(s), "
@@ -290,8 +293,8 @@ def new_folder(parent: Path, host: str, today: datetime.date | None = None) -> P
     """A new folder ``HOST-YYYY-MM-DD`` in ``parent``; an existing one is never reused."""
     name = f"{re.sub(r'[^A-Za-z0-9._-]', '_', host)}-{today or datetime.date.today()}"
     parent.mkdir(parents=True, exist_ok=True)
-    for n in range(1, 1000):
-        candidate = parent / (name if n == 1 else f"{name}-{n}")
+    for number in range(1, 1000):
+        candidate = parent / (name if number == 1 else f"{name}-{number}")
         try:
             candidate.mkdir()
             return candidate

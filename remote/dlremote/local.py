@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
 
-
-def process_alive(pid: int | None) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+from dlremote.hostside import alive
 
 
 def wait_gone(pid: int | None, seconds: float) -> bool:
-    """Wait up to ``seconds`` for ``pid`` to exit; True if it did."""
+    """Wait up to ``seconds`` for ``pid`` to exit (a zombie counts as gone, a process of
+    another user as running); True if it did, or if there is no ``pid``."""
     deadline = time.monotonic() + seconds
-    while process_alive(pid):
+    while pid and alive(pid, others_count=True):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
@@ -58,8 +43,8 @@ def url(port: int, token: str) -> str:
 def command_line(pid: int) -> str:
     """The command line of ``pid`` ('' if unknown), to check a pid is still ours."""
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         pass
     import subprocess

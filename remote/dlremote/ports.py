@@ -15,9 +15,9 @@ LOOPBACK = "127.0.0.1"
 
 def free_port() -> int:
     """Return a port that was free on 127.0.0.1 a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
 
 
 def ensure_free(port: int) -> int:
@@ -26,11 +26,11 @@ def ensure_free(port: int) -> int:
         raise RemoteError(f"local port must be an integer in 1..65535, got {port!r}")
     if is_listening(port):
         raise RemoteError(_taken(port, "already in use"))
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # like ssh's own listener: connections of an old tunnel in TIME_WAIT do not count
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((LOOPBACK, port))
+            probe.bind((LOOPBACK, port))
         except OSError as exc:
             if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                 reason = "already in use" if exc.errno == errno.EADDRINUSE else "not allowed"
@@ -51,6 +51,6 @@ def choose_local_port(requested: int | None) -> int:
 
 def is_listening(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
     """True if something accepts TCP connections on host:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        return s.connect_ex((host, port)) == 0
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        return probe.connect_ex((host, port)) == 0

@@ -10,19 +10,19 @@ from dlremote import RemoteError, envspec, scripts, sshcmd, suggest
 from dlremote.gpucheck import gpu_report
 
 
-def setup(host: str, s: dict, *, install: bool = True, copy: bool = True,
+def setup(host: str, settings: dict, *, install: bool = True, copy: bool = True,
           gpu_check: bool = True, project: str | None = None, out=print) -> int:
     """Copy the course to the host, create (or reuse) its venv, run the GPU check."""
-    target = sshcmd.connect(host, s)
-    remote_dir = s["remote_dir"] or "~/dlcourse"
-    venv = s["venv"] or f"{remote_dir.rstrip('/')}/.venv"
-    if not install and not s["venv"]:
+    target = sshcmd.connect(host, settings)
+    remote_dir = settings["remote_dir"] or "~/dlcourse"
+    venv = settings["venv"] or f"{remote_dir.rstrip('/')}/.venv"
+    if not install and not settings["venv"]:
         raise RemoteError("--no-install needs --venv PATH: the existing environment to use")
     system = sshcmd.run_script(target, "uname -s", timeout=60, what="uname").stdout.strip()
     out(f"[1/4] connected to {target.label} ({system or 'unknown system'})")
     root = Path(project) if project else envspec.project_root()
-    deps, requires = envspec.read_spec(root / "pyproject.toml")
-    lines = envspec.requirements(deps, linux=system == "Linux")
+    dependencies, requires = envspec.read_spec(root / "pyproject.toml")
+    lines = envspec.requirements(dependencies, linux=system == "Linux")
     if copy:
         archive = envspec.course_archive(root, lines)
         out(f"[2/4] copying the course ({len(archive) // 1024} KiB) to {remote_dir}")
@@ -30,10 +30,11 @@ def setup(host: str, s: dict, *, install: bool = True, copy: bool = True,
     else:
         out("[2/4] not copying the course files (--no-copy)")
     if install:
-        pin = next((ln for ln in lines if ln.lower().startswith("tensorflow")), "tensorflow")
+        pin = next((line for line in lines if line.lower().startswith("tensorflow")),
+                   "tensorflow")
         out(f"[3/4] creating {venv} with {pin} and {len(lines) - 1} more pins "
             "(several GB with CUDA: allow 5-15 minutes)")
-        script = scripts.install(remote_dir, venv, s["remote_python"],
+        script = scripts.install(remote_dir, venv, settings["remote_python"],
                                  envspec.version_check(requires), envspec.REQUIREMENTS)
         status, found = sshcmd.stream_script(target, script)
     else:
@@ -41,7 +42,7 @@ def setup(host: str, s: dict, *, install: bool = True, copy: bool = True,
         proc = sshcmd.run_script(target, scripts.reuse_venv(venv, remote_dir), timeout=60)
         status, found = proc.returncode, proc.stdout.splitlines()
     _setup_problem(status, scripts.markers("\n".join(found)), target, requires, venv,
-                   s["remote_python"])
+                   settings["remote_python"])
     if gpu_check:
         out("[4/4] GPU check")
         problem = gpu_report(target, venv, remote_dir, out=out)
@@ -90,8 +91,9 @@ def _setup_problem(status: int, found: dict, target, requires: str, venv: str,
             "path with --remote-python")
     if status == scripts.NO_ENV:
         raise RemoteError(f"no environment at {found.get('NOENV', [venv])[0]} on {where}: leave "
-                          f"out --no-install to create it (`{suggest('setup', target.dest)}`), "
-                          "or pass the --venv that exists")
+                          "out --no-install to create it "
+                          f"(`{suggest('setup', target.destination)}`), or pass the --venv that "
+                          "exists")
     if status == scripts.NO_JUPYTER:
         raise RemoteError(f"the environment {venv} on {where} has no jupyter: "
                           "install jupyterlab into it, or run setup without --no-install")

@@ -43,12 +43,12 @@ def locate(venv: str | None, remote_dir: str | None) -> str:
         'DIR=$(recorded course_dir || true); [ -n "$DIR" ] || DIR="$HOME/dlcourse"',
         f"VENV={path_expr(venv)}" if venv else
         'VENV=$(recorded venv || true); [ -n "$VENV" ] || VENV="$DIR/.venv"',
-        'J="$VENV/bin/jupyter"',
+        'JUPYTER="$VENV/bin/jupyter"',
         # ours PID PORT: true while PID is alive, not a zombie, and still our server
         "ours() {",
         '  if command -v ps >/dev/null 2>&1; then',
-        '    s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1',
-        '    case "$s" in ""|Z*) return 1;; esac',
+        '    PROCESS_STATE=$(ps -o stat= -p "$1" 2>/dev/null) || return 1',
+        '    case "$PROCESS_STATE" in ""|Z*) return 1;; esac',
         '    ps -o args= -p "$1" 2>/dev/null | grep -qE -- "--ServerApp[.]port=$2( |\\$)"',
         '  else kill -0 "$1" 2>/dev/null; fi',
         "}",
@@ -59,8 +59,8 @@ def locate(venv: str | None, remote_dir: str | None) -> str:
 def need_jupyter() -> str:
     """Exit NO_ENV when the venv is missing, NO_JUPYTER when it lacks jupyter."""
     return f"""\
-if [ ! -x "$J" ]; then
-  if [ -d "$VENV" ]; then echo "DLREMOTE_NOJUPYTER $J"; exit {NO_JUPYTER}; fi
+if [ ! -x "$JUPYTER" ]; then
+  if [ -d "$VENV" ]; then echo "DLREMOTE_NOJUPYTER $JUPYTER"; exit {NO_JUPYTER}; fi
   echo "DLREMOTE_NOENV $VENV"; exit {NO_ENV}
 fi
 """
@@ -87,9 +87,9 @@ export JUPYTER_TOKEN
 ROOT=--ServerApp.allow_root=False
 [ "$(id -u)" = 0 ] && ROOT=--ServerApp.allow_root=True
 if command -v setsid >/dev/null 2>&1; then
-  nohup setsid "$J" {args} $ROOT >"$LOG" 2>&1 </dev/null &
+  nohup setsid "$JUPYTER" {args} $ROOT >"$LOG" 2>&1 </dev/null &
 else
-  nohup "$J" {args} $ROOT >"$LOG" 2>&1 </dev/null &
+  nohup "$JUPYTER" {args} $ROOT >"$LOG" 2>&1 </dev/null &
 fi
 echo "DLREMOTE_PID $!"
 echo "DLREMOTE_LOG $LOG"
@@ -99,7 +99,7 @@ echo "DLREMOTE_LOG $LOG"
 def poll(venv, remote_dir, remote_port: int, pid: int) -> str:
     """``jupyter server list --json`` plus whether our process still lives."""
     return locate(venv, remote_dir) + f"""\
-"$J" server list --json 2>/dev/null
+"$JUPYTER" server list --json 2>/dev/null
 if ours {int(pid)} {int(remote_port)}; then echo DLREMOTE_ALIVE; else
   echo DLREMOTE_DEAD
   tail -n 3 "$STATE/jupyter-{int(remote_port)}.log" 2>/dev/null | sed 's/^/DLREMOTE_LOGLINE /'
@@ -110,29 +110,33 @@ fi
 def stop(venv, remote_dir, remote_port: int, pid: int | None, graceful: bool = True) -> str:
     """``jupyter server stop PORT`` (shuts kernels down), then make sure the process group
     is gone (TERM, then KILL). ``graceful=False`` skips the polite request."""
-    rp = int(remote_port)
+    port = int(remote_port)
     text = locate(venv, remote_dir)
     if graceful or not pid:
         text += f"""\
-if [ -x "$J" ]; then
-  if command -v timeout >/dev/null 2>&1; then T="timeout 30"; else T=; fi
-  $T "$J" server stop {rp} >/dev/null 2>&1 || true
+if [ -x "$JUPYTER" ]; then
+  if command -v timeout >/dev/null 2>&1; then WITH_TIMEOUT="timeout 30"; else WITH_TIMEOUT=; fi
+  $WITH_TIMEOUT "$JUPYTER" server stop {port} >/dev/null 2>&1 || true
 fi
 """
     if not pid:
         return text + "echo DLREMOTE_STOPPED\n"
     return text + f"""\
-P={int(pid)}
-i=0
-while ours $P {rp} && [ $i -lt {40 if graceful else 0} ]; do sleep 0.25; i=$((i+1)); done
-if ours $P {rp}; then
-  pkill -TERM -P $P 2>/dev/null
-  kill -TERM -- -$P 2>/dev/null; kill -TERM $P 2>/dev/null
-  i=0
-  while ours $P {rp} && [ $i -lt 12 ]; do sleep 0.25; i=$((i+1)); done
-  if ours $P {rp}; then kill -KILL -- -$P 2>/dev/null; kill -KILL $P 2>/dev/null; sleep 0.5; fi
+SERVER_PID={int(pid)}
+WAITS=0
+while ours $SERVER_PID {port} && [ $WAITS -lt {40 if graceful else 0} ]; do
+  sleep 0.25; WAITS=$((WAITS+1))
+done
+if ours $SERVER_PID {port}; then
+  pkill -TERM -P $SERVER_PID 2>/dev/null
+  kill -TERM -- -$SERVER_PID 2>/dev/null; kill -TERM $SERVER_PID 2>/dev/null
+  WAITS=0
+  while ours $SERVER_PID {port} && [ $WAITS -lt 12 ]; do sleep 0.25; WAITS=$((WAITS+1)); done
+  if ours $SERVER_PID {port}; then
+    kill -KILL -- -$SERVER_PID 2>/dev/null; kill -KILL $SERVER_PID 2>/dev/null; sleep 0.5
+  fi
 fi
-if ours $P {rp}; then echo DLREMOTE_STILL_RUNNING; else echo DLREMOTE_STOPPED; fi
+if ours $SERVER_PID {port}; then echo DLREMOTE_STILL_RUNNING; else echo DLREMOTE_STOPPED; fi
 """
 
 
@@ -152,11 +156,11 @@ SMI_APPS = "--query-compute-apps=pid,process_name,used_memory --format=csv,nohea
 
 def gpu(venv, remote_dir, with_tensorflow: bool = True, brief: bool = False) -> str:
     """nvidia-smi (full table, or one line per GPU and process) and TensorFlow's GPU list."""
-    smi = (f"nvidia-smi {SMI_QUERY} | sed 's/^/DLREMOTE_GPU /'; "
-           f"nvidia-smi {SMI_APPS} | sed 's/^/DLREMOTE_APP /'") if brief else "nvidia-smi"
+    nvidia_smi = (f"nvidia-smi {SMI_QUERY} | sed 's/^/DLREMOTE_GPU /'; "
+                  f"nvidia-smi {SMI_APPS} | sed 's/^/DLREMOTE_APP /'") if brief else "nvidia-smi"
     text = locate(venv, remote_dir) + f"""\
 if command -v nvidia-smi >/dev/null 2>&1; then
-  {smi}
+  {nvidia_smi}
   echo "DLREMOTE_SMI_STATUS $?"
 else
   echo DLREMOTE_NOSMI
@@ -199,21 +203,23 @@ def install(remote_dir, venv, python: str | None, version_check: str,
     candidates = shlex.quote(python) if python else "python3.13 python3.12 python3.11 python3"
     return locate(venv, remote_dir) + f"""\
 umask 022
-PY=
-for c in {candidates}; do
-  if ! command -v "$c" >/dev/null 2>&1; then
-    printf 'DLREMOTE_NOPYTHON %s\tis not found\n' "$c"
-  elif "$c" -c {shlex.quote(version_check)}; then PY=$c; break
+BASE_PYTHON=
+for CANDIDATE in {candidates}; do
+  if ! command -v "$CANDIDATE" >/dev/null 2>&1; then
+    printf 'DLREMOTE_NOPYTHON %s\tis not found\n' "$CANDIDATE"
+  elif "$CANDIDATE" -c {shlex.quote(version_check)}; then BASE_PYTHON=$CANDIDATE; break
   else
-    v=$("$c" --version 2>&1 | head -n 1)
-    printf 'DLREMOTE_NOPYTHON %s\tis %s\n' "$c" "${{v:-not a Python that runs -c}}"
+    CANDIDATE_VERSION=$("$CANDIDATE" --version 2>&1 | head -n 1)
+    printf 'DLREMOTE_NOPYTHON %s\tis %s\n' "$CANDIDATE" \\
+      "${{CANDIDATE_VERSION:-not a Python that runs -c}}"
   fi
 done
-[ -n "$PY" ] || exit {NO_PYTHON}
+[ -n "$BASE_PYTHON" ] || exit {NO_PYTHON}
 if [ ! -r "$DIR/{requirements}" ]; then echo "DLREMOTE_NOCOURSE $DIR"; exit {NO_DIR}; fi
-echo "Using $PY ($("$PY" --version 2>&1)) to create $VENV"
+echo "Using $BASE_PYTHON ($("$BASE_PYTHON" --version 2>&1)) to create $VENV"
 if [ ! -x "$VENV/bin/python" ]; then
-  "$PY" -m venv "$VENV" || {{ echo "DLREMOTE_NOVENV $PY"; exit {NO_VENV_MODULE}; }}
+  "$BASE_PYTHON" -m venv "$VENV" ||
+    {{ echo "DLREMOTE_NOVENV $BASE_PYTHON"; exit {NO_VENV_MODULE}; }}
 fi
 "$VENV/bin/python" -m pip install --upgrade pip || exit {PIP_FAILED}
 "$VENV/bin/python" -m pip install -r "$DIR/{requirements}" || exit {PIP_FAILED}
@@ -229,30 +235,30 @@ def hostside(venv, remote_dir, args: str, need_env: bool = False) -> str:
     return locate(venv, remote_dir) + f"""\
 echo "DLREMOTE_DIR $DIR"
 echo "DLREMOTE_VENV $VENV"
-PY="$VENV/bin/python"
-if [ ! -x "$PY" ]; then
-  {f'echo "DLREMOTE_NOENV $VENV"; exit {NO_ENV}' if need_env else 'PY=python3'}
+HOST_PYTHON="$VENV/bin/python"
+if [ ! -x "$HOST_PYTHON" ]; then
+  {f'echo "DLREMOTE_NOENV $VENV"; exit {NO_ENV}' if need_env else 'HOST_PYTHON=python3'}
 fi
 mkdir -p "$STATE"
 cat > "$STATE/dlremote_host.py.$$" <<'DLREMOTE_EOF'
 {source}DLREMOTE_EOF
 mv "$STATE/dlremote_host.py.$$" "$STATE/dlremote_host.py"
-"$PY" "$STATE/dlremote_host.py" {args}
+"$HOST_PYTHON" "$STATE/dlremote_host.py" {args}
 """
 
 
 def unpack(remote_dir: str, size: int) -> str:
     """Unpack a .tar.gz from stdin into ``remote_dir``, once it is known to fit (with 256 MiB
     to spare for the run's outputs): exit NO_SPACE with DLREMOTE_NOSPACE FREE_KIB if not."""
-    d = path_expr(remote_dir)
+    folder = path_expr(remote_dir)
     need = size // 1024 + 256 * 1024
     return f"""\
-mkdir -p {d} || exit {NO_DIR}
-FREE=$(df -Pk {d} | awk 'NR==2 {{print $4}}')
+mkdir -p {folder} || exit {NO_DIR}
+FREE=$(df -Pk {folder} | awk 'NR==2 {{print $4}}')
 if [ -n "$FREE" ] && [ "$FREE" -lt {need} ]; then
   echo "DLREMOTE_NOSPACE $FREE {need}"; exit {NO_SPACE}
 fi
-tar -xzf - -C {d}
+tar -xzf - -C {folder}
 """
 
 
@@ -262,7 +268,9 @@ def pack_results(remote_dir) -> str:
     return locate(None, remote_dir) + f"""\
 cd "$DIR" 2>/dev/null || {{ echo "$DIR" >&2; exit {NOTHING_TO_FETCH}; }}
 set --
-for p in build/results.json build/executed build/site; do [ -e "$p" ] && set -- "$@" "$p"; done
+for RESULT in build/results.json build/executed build/site; do
+  [ -e "$RESULT" ] && set -- "$@" "$RESULT"
+done
 [ $# -gt 0 ] || {{ echo "$DIR" >&2; exit {NOTHING_TO_FETCH}; }}
 tar -czf - "$@"
 """
@@ -280,5 +288,6 @@ def markers(text: str) -> dict:
 
 def last_line(text: str) -> str:
     """The last line of ``text`` that is not a marker."""
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("DLREMOTE_")]
+    lines = [line for line in text.splitlines()
+             if line.strip() and not line.startswith("DLREMOTE_")]
     return lines[-1].strip() if lines else "(no output)"

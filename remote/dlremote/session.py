@@ -83,23 +83,25 @@ def _healthy(record) -> bool:
             and local.api_get(record["local_port"], record["token"], timeout=3) is not None)
 
 
-def start(host: str, s: dict, *, open_browser: bool = True, idle_minutes: float | None = None,
-          out=print) -> int:
-    target = sshcmd.connect(host, s)
-    code = _start(host, target, s, open_browser, out)
+def start(host: str, settings: dict, *, open_browser: bool = True,
+          idle_minutes: float | None = None, out=print) -> int:
+    target = sshcmd.connect(host, settings)
+    code = _start(host, target, settings, open_browser, out)
     if idle_minutes is not None:
-        job.arm_idle(target, idle_minutes, venv=s["venv"], remote_dir=s["remote_dir"], out=out)
+        job.arm_idle(target, idle_minutes, venv=settings["venv"],
+                     remote_dir=settings["remote_dir"], out=out)
     return code
 
 
-def _start(host, target, s, open_browser, out) -> int:
-    sdir = state.private_dir(state.state_dir())
-    old = state.load(sdir, host)
+def _start(host, target, settings, open_browser, out) -> int:
+    state_folder = state.private_dir(state.state_dir())
+    old = state.load(state_folder, host)
     if old and old.get("ready") and _healthy(old):
         out(f"already running on {target.label}:")
         out(local.url(old["local_port"], old["token"]))
         return 0
-    if old and old.get("ready") and _reconnect(host, old, target, s, sdir, open_browser, out):
+    if old and old.get("ready") and _reconnect(host, old, target, settings, state_folder,
+                                               open_browser, out):
         return 0
     if old:
         out(f"cleaning up the previous session on {target.label} first")
@@ -107,38 +109,44 @@ def _start(host, target, s, open_browser, out) -> int:
         if problems:  # keep the record: it is what `stop` needs later
             raise RemoteError("; ".join(problems) + f"; run `{suggest('stop', host)}` when "
                               "the host is reachable, then start again")
-        state.remove(sdir, host)
+        state.remove(state_folder, host)
     record = {
         "target": target.to_dict(),
-        "local_port": ports.choose_local_port(s["local_port"]),
-        "remote_port": s["remote_port"],
-        "venv": s["venv"],
-        "remote_dir": s["remote_dir"],
+        "local_port": ports.choose_local_port(settings["local_port"]),
+        "remote_port": settings["remote_port"],
+        "venv": settings["venv"],
+        "remote_dir": settings["remote_dir"],
         "token": secrets.token_hex(24),
-        "control": state.new_control_path(sdir, host),
-        "ssh_log": str(state.state_path(sdir, host).with_suffix(".ssh.log")),
+        "control": state.new_control_path(state_folder, host),
+        "ssh_log": str(state.state_path(state_folder, host).with_suffix(".ssh.log")),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "ready": False,
     }
     try:
-        record["ssh_pid"] = sshcmd.open_master(
-            target, record["control"], record["local_port"], record["remote_port"],
-            record["ssh_log"], timeout=s["connect_timeout"] + 30)
-        state.save(sdir, host, record)
+        _open_tunnel(host, target, record, settings, state_folder)
         _launch(target, record)
-        state.save(sdir, host, record)
-        server = _wait_ready(target, record, s["timeout"])
+        state.save(state_folder, host, record)
+        server = _wait_ready(target, record, settings["timeout"])
         record["token"] = server.get("token") or record["token"]
         record["remote_pid"] = server.get("pid", record["remote_pid"])
         record["status"] = _wait_api(record, 20)
         record["ready"] = True
-        state.save(sdir, host, record)
+        state.save(state_folder, host, record)
     except BaseException:
         _teardown(record, graceful=record.get("ready", False))
-        state.remove(sdir, host)
+        state.remove(state_folder, host)
         raise
-    _announce(host, target, record, sdir if open_browser else None, out)
+    _announce(host, target, record, state_folder if open_browser else None, out)
     return 0
+
+
+def _open_tunnel(host, target, record, settings, state_folder) -> None:
+    """Open the ssh tunnel that ``record`` describes, and save the record with its pid at
+    once (whatever happens next, `stop` can then close it)."""
+    record["ssh_pid"] = sshcmd.open_master(
+        target, record["control"], record["local_port"], record["remote_port"],
+        record["ssh_log"], timeout=settings["connect_timeout"] + 30)
+    state.save(state_folder, host, record)
 
 
 def _announce(host, target, record, browser_dir, out) -> None:
@@ -155,14 +163,14 @@ def _announce(host, target, record, browser_dir, out) -> None:
             out(f"opening it in your browser through {page} (keeps the token off command lines)")
 
 
-def open_in_browser(sdir, host: str, address: str):
+def open_in_browser(state_folder, host: str, address: str):
     """Open ``address`` in the browser without putting it (and its token) on a command line.
 
     The browser is given the path of a private page (mode 0600, in the state folder)
     that redirects to ``address``; ``stop`` deletes the page. Returns the page's path,
     or None when no browser could be started.
     """
-    page = state.write_redirect(sdir, host, address)
+    page = state.write_redirect(state_folder, host, address)
     try:
         opened = webbrowser.open(page.as_uri())
     except webbrowser.Error:
@@ -170,7 +178,7 @@ def open_in_browser(sdir, host: str, address: str):
     return page if opened else None
 
 
-def _reconnect(host, old, target, s, sdir, open_browser, out) -> bool:
+def _reconnect(host, old, target, settings, state_folder, open_browser, out) -> bool:
     """The tunnel is gone (laptop slept, network changed) but the server may still run:
     open a new tunnel to it, so its kernels and their variables survive."""
     try:
@@ -184,18 +192,15 @@ def _reconnect(host, old, target, s, sdir, open_browser, out) -> bool:
     out(f"the tunnel was down but JupyterLab still runs on {target.label}: reconnecting")
     old_target = sshcmd.Target.from_dict(old["target"])
     sshcmd.close_master(old_target, old.get("control"))
-    wanted = s["local_port"]
+    wanted = settings["local_port"]
     if wanted is None and not ports.is_listening(old["local_port"]):
         wanted = old["local_port"]  # keep the URL the browser already has, when possible
-    record = dict(old, target=target.to_dict(), control=state.new_control_path(sdir, host),
+    record = dict(old, target=target.to_dict(), control=state.new_control_path(state_folder, host),
                   local_port=ports.choose_local_port(wanted))
-    record["ssh_pid"] = sshcmd.open_master(
-        target, record["control"], record["local_port"], record["remote_port"],
-        record["ssh_log"], timeout=s["connect_timeout"] + 30)
-    state.save(sdir, host, record)
+    _open_tunnel(host, target, record, settings, state_folder)
     record["status"] = _wait_api(record, 20)
-    state.save(sdir, host, record)
-    _announce(host, target, record, sdir if open_browser else None, out)
+    state.save(state_folder, host, record)
+    _announce(host, target, record, state_folder if open_browser else None, out)
     return True
 
 
@@ -208,12 +213,12 @@ def _launch(target, record) -> None:
     found = scripts.markers(proc.stdout)
     if proc.returncode == scripts.NO_JUPYTER:
         raise RemoteError(f"no JupyterLab on {target.label}: the environment has no "
-                          f"{found['NOJUPYTER'][0]}; run `{suggest('setup', target.dest)}` "
+                          f"{found['NOJUPYTER'][0]}; run `{suggest('setup', target.destination)}` "
                           "again, or install jupyterlab into it")
     if proc.returncode == scripts.NO_ENV:
         raise RemoteError(f"no course environment on {target.label}: {found['NOENV'][0]} does "
-                          f"not exist; run `{suggest('setup', target.dest)}` first (it creates "
-                          "it), or pass --venv PATH")
+                          f"not exist; run `{suggest('setup', target.destination)}` first (it "
+                          "creates it), or pass --venv PATH")
     if proc.returncode != 0 or "PID" not in found:
         raise RemoteError(f"could not start JupyterLab on {target.label}: "
                           f"{scripts.last_line(proc.stderr + proc.stdout)}")
@@ -226,19 +231,19 @@ def _teardown(record, graceful: bool = True) -> list:
     problems = []
     target = sshcmd.Target.from_dict(record["target"])
     control = record.get("control")
-    up = sshcmd.master_pid(target, control) is not None
+    tunnel_up = sshcmd.master_pid(target, control) is not None
     if "remote_pid" in record:
         script = scripts.stop(record.get("venv"), record.get("remote_dir"),
                               record["remote_port"], record.get("remote_pid"), graceful)
         try:
-            proc = sshcmd.run_script(target, script, control=control if up else None,
+            proc = sshcmd.run_script(target, script, control=control if tunnel_up else None,
                                      timeout=90, what="stopping JupyterLab")
             if "STOPPED" not in scripts.markers(proc.stdout):
                 problems.append(f"JupyterLab (pid {record.get('remote_pid')}) on {target.label} "
                                 "is still running")
         except RemoteError as exc:
             problems.append(f"could not stop JupyterLab on {target.label}: {exc}")
-    if up:
+    if tunnel_up:
         sshcmd.close_master(target, control)
     pid = record.get("ssh_pid")
     if pid and not local.wait_gone(pid, 5) and control and control in local.command_line(pid):
@@ -256,27 +261,27 @@ def _teardown(record, graceful: bool = True) -> list:
     return problems
 
 
-def _recorded(sdir, host: str | None) -> tuple:
+def _recorded(state_folder, host: str | None) -> tuple:
     """(hosts to act on, problems): without HOST, every usable state file, and one line
     (path and what to do) for each damaged one, never skipped in silence."""
     if host:
         return [host], []
-    return state.hosts(sdir), state.damaged(sdir)
+    return state.hosts(state_folder), state.damaged(state_folder)
 
 
-def stop(host: str | None, s: dict, out=print) -> int:
+def stop(host: str | None, settings: dict, out=print) -> int:
     """End the host's job, stop JupyterLab and close the tunnel (every recorded host
     without HOST)."""
-    sdir = state.state_dir()
-    targets, errors = _recorded(sdir, host)
+    state_folder = state.state_dir()
+    targets, errors = _recorded(state_folder, host)
     if not targets and not errors:
         out("nothing to stop: no session is recorded")
         return 0
     failed = []
     for name in targets:
-        record = state.load(sdir, name)
+        record = state.load(state_folder, name)
         try:
-            ended = job.stop_job(_target(name, record, s), _control(record))
+            ended = job.stop_job(_target(name, record, settings), _control(record))
         except RemoteError as exc:
             if record is None:
                 raise
@@ -286,16 +291,16 @@ def stop(host: str | None, s: dict, out=print) -> int:
             out(ended)
         if record is None:
             if not ended:
-                others = ", ".join(state.hosts(sdir)) or "none"
+                others = ", ".join(state.hosts(state_folder)) or "none"
                 out(f"{name}: nothing to stop (no job runs, no session recorded; recorded "
                     f"sessions: {others})")
             continue
         problems = _teardown(record)
         if problems:
-            state.save(sdir, name, record)
+            state.save(state_folder, name, record)
             failed.extend(problems)
         else:
-            state.remove(sdir, name)
+            state.remove(state_folder, name)
             out(f"{name}: JupyterLab stopped and tunnel closed")
     if failed:
         errors.append("; ".join(failed) + "; run stop again when the host is reachable")
@@ -304,9 +309,9 @@ def stop(host: str | None, s: dict, out=print) -> int:
     return 0
 
 
-def _target(name: str, record: dict | None, s: dict):
+def _target(name: str, record: dict | None, settings: dict):
     """The host of a recorded session, else as the settings reach ``name``."""
-    return sshcmd.Target.from_dict(record["target"]) if record else sshcmd.connect(name, s)
+    return sshcmd.Target.from_dict(record["target"]) if record else sshcmd.connect(name, settings)
 
 
 def _control(record: dict | None) -> str | None:
@@ -317,21 +322,21 @@ def _control(record: dict | None) -> str | None:
     return record.get("control") if sshcmd.master_pid(target, record.get("control")) else None
 
 
-def status(host: str | None, s: dict, *, show_url: bool = False, out=print) -> int:
-    sdir = state.state_dir()
-    targets, damaged = _recorded(sdir, host)
+def status(host: str | None, settings: dict, *, show_url: bool = False, out=print) -> int:
+    state_folder = state.state_dir()
+    targets, damaged = _recorded(state_folder, host)
     if not targets and not damaged:
         out(f"no session is recorded (start one with: {suggest('start', 'HOST')})")
         return 1
     healthy = True
     for name in targets:
-        record = state.load(sdir, name)
+        record = state.load(state_folder, name)
         if record is None:
             out(f"{name}: JupyterLab not running (no session recorded)")
         else:
             healthy &= _status_one(name, record, show_url, out)
         try:
-            lines, running = job.job_lines(_target(name, record, s), _control(record))
+            lines, running = job.job_lines(_target(name, record, settings), _control(record))
         except RemoteError as exc:
             lines, running = [f"  job:     unknown ({exc})"], False
         for line in lines:
@@ -347,12 +352,13 @@ def _status_one(name, record, show_url, out) -> bool:
     target = sshcmd.Target.from_dict(record["target"])
     pid = sshcmd.master_pid(target, record.get("control"))
     out(f"{name}: {target.label}")
-    lp, rp = record["local_port"], record["remote_port"]
+    local_port, remote_port = record["local_port"], record["remote_port"]
     if pid:
-        out(f"  tunnel:  up (ssh pid {pid}), 127.0.0.1:{lp} -> host 127.0.0.1:{rp}")
+        out(f"  tunnel:  up (ssh pid {pid}), 127.0.0.1:{local_port} -> host "
+            f"127.0.0.1:{remote_port}")
     else:
         out(f"  tunnel:  DOWN (run `{suggest('start', name)}` again to reopen it)")
-    answer = local.api_get(lp, record["token"]) if pid else None
+    answer = local.api_get(local_port, record["token"]) if pid else None
     if answer:
         out(f"  jupyter: answers /api/status: {answer.get('kernels', '?')} kernel(s), "
             f"{answer.get('connections', '?')} connection(s), last activity "
@@ -373,7 +379,7 @@ def _status_one(name, record, show_url, out) -> bool:
     except RemoteError as exc:
         out(f"  gpu:     unknown ({exc})")
     if show_url:
-        out(f"  url:     {local.url(lp, record['token'])}")
+        out(f"  url:     {local.url(local_port, record['token'])}")
     else:
         out(f"  url:     token hidden; `{suggest('status', name, '--url')}` prints it")
     return bool(pid and answer)

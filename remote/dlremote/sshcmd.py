@@ -25,9 +25,9 @@ SSH = os.environ.get("DLREMOTE_SSH", "ssh")
 
 @dataclass
 class Target:
-    """How to reach one host: ``ssh [options] dest`` plus what ssh resolved."""
+    """How to reach one host: ``ssh [options] destination`` plus what ssh resolved."""
 
-    dest: str
+    destination: str
     options: list = field(default_factory=list)
     hostname: str = ""
     user: str = ""
@@ -37,47 +37,53 @@ class Target:
     @property
     def label(self) -> str:
         real = f"{self.user}@{self.hostname}:{self.port}"
-        return self.dest if self.dest == real else f"{self.dest} ({real})"
+        return self.destination if self.destination == real else f"{self.destination} ({real})"
 
     def to_dict(self) -> dict:
-        return {"dest": self.dest, "options": list(self.options), "hostname": self.hostname,
-                "user": self.user, "port": self.port, "identities": list(self.identities)}
+        """The target as a state file records it (``destination`` under its key ``dest``)."""
+        return {"dest": self.destination, "options": list(self.options),
+                "hostname": self.hostname, "user": self.user, "port": self.port,
+                "identities": list(self.identities)}
 
     @classmethod
     def from_dict(cls, data: dict) -> Target:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        """The target a state file records (:meth:`to_dict`)."""
+        others = {name: data[name] for name in cls.__dataclass_fields__
+                  if name != "destination" and name in data}
+        return cls(destination=data["dest"], **others)
 
 
-def connect(host: str, s: dict) -> Target:
+def connect(host: str, settings: dict) -> Target:
     """Resolve ``host`` with ssh's own config and check the keys it would use."""
-    options = base_options(s["identity"], s["user"], s["port"], s["ssh_config"])
-    target = resolve(host, options, s["connect_timeout"])
-    keys.check_keys(target, s["identity"])
+    options = base_options(settings["identity"], settings["user"], settings["port"],
+                           settings["ssh_config"])
+    target = resolve(host, options, settings["connect_timeout"])
+    keys.check_keys(target, settings["identity"])
     return target
 
 
 def base_options(identity=None, user=None, port=None, ssh_config=None) -> list:
     """The options a user would type: ``-F``, ``-i`` (only that key), ``-l``, ``-p``."""
-    opts = []
+    options = []
     if ssh_config:
-        opts += ["-F", os.path.expanduser(ssh_config)]
+        options += ["-F", os.path.expanduser(ssh_config)]
     if identity:
-        opts += ["-i", os.path.expanduser(identity), "-o", "IdentitiesOnly=yes"]
+        options += ["-i", os.path.expanduser(identity), "-o", "IdentitiesOnly=yes"]
     if user:
-        opts += ["-l", user]
+        options += ["-l", user]
     if port:
-        opts += ["-p", str(int(port))]
-    return opts
+        options += ["-p", str(int(port))]
+    return options
 
 
 def safety_options(resolved: dict, connect_timeout: float = 15) -> list:
     """Options added to every command (see the module docstring)."""
-    opts = ["-a", "-x", "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes",
+    options = ["-a", "-x", "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "BatchMode=yes",
             "-o", f"ConnectTimeout={max(1, int(round(connect_timeout)))}",
             "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]
     if resolved.get("stricthostkeychecking", ["ask"])[0] not in ("true", "yes"):
-        opts += ["-o", "StrictHostKeyChecking=accept-new"]
-    return opts
+        options += ["-o", "StrictHostKeyChecking=accept-new"]
+    return options
 
 
 # What a Target's options may hold: the flags of base_options (with a value) and of
@@ -97,7 +103,7 @@ def check_options(options) -> list:
     Applied to the options of every Target, from the command line (``resolve``) or
     read back from a state file, so neither can carry an ssh option that runs commands.
     """
-    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+    if not isinstance(options, list) or not all(isinstance(option, str) for option in options):
         raise RemoteError(f"ssh options must be a list of strings, not {options!r}")
     words = iter(options)
     for word in words:
@@ -110,7 +116,7 @@ def check_options(options) -> list:
         else:
             allowed, setting = VALUE_FLAGS.get(word), value
         if allowed is None or setting is None or not re.fullmatch(allowed, setting):
-            shown = " ".join(shlex.quote(w) for w in (word, value) if w is not None)
+            shown = " ".join(shlex.quote(part) for part in (word, value) if part is not None)
             raise RemoteError(f"ssh option {shown} refused (dlcourse-remote passes only -F, -i, "
                               "-l, -p and its own safety options)")
     return options
@@ -119,7 +125,7 @@ def check_options(options) -> list:
 def check_host(host) -> str:
     """``host`` if ssh can only take it as a destination (not an option), else RemoteError."""
     if not isinstance(host, str) or not host or host.startswith("-") or any(
-            c.isspace() for c in host):
+            character.isspace() for character in host):
         raise RemoteError(f"not a host name: {host!r} (expected HOST, user@host or an ssh alias)")
     return host
 
@@ -150,7 +156,7 @@ def expand_identity(path: str, resolved: dict) -> str | None:
         path = home + path[1:]
     tokens = {"%d": home, "%u": os.environ.get("USER", ""), "%%": "%",
               "%h": resolved.get("hostname", [""])[0], "%r": resolved.get("user", [""])[0]}
-    path = re.sub(r"%.", lambda m: tokens.get(m.group(0), m.group(0)), path)
+    path = re.sub(r"%.", lambda token: tokens.get(token.group(0), token.group(0)), path)
     return None if "%" in path.replace("%%", "") else path
 
 
@@ -171,7 +177,7 @@ def resolve(host: str, options: list, connect_timeout: float = 15) -> Target:
         if path and os.path.exists(path) and path not in identities:
             identities.append(path)
     return Target(
-        dest=host,
+        destination=host,
         options=list(options) + safety_options(resolved, connect_timeout),
         hostname=resolved.get("hostname", [host])[0],
         user=resolved.get("user", [""])[0],
@@ -182,13 +188,15 @@ def resolve(host: str, options: list, connect_timeout: float = 15) -> Target:
 
 def _verbose(args: list) -> None:
     if os.environ.get("DLREMOTE_VERBOSE"):
-        print("+ " + " ".join(shlex.quote(a) for a in args), file=sys.stderr)
+        print("+ " + " ".join(shlex.quote(word) for word in args), file=sys.stderr)
 
 
 def command(target: Target, remote: list | None = None, control: str | None = None) -> list:
     """``ssh`` argv running ``remote`` (a list of words) on the host, no forwards."""
-    mux = ["-S", control, "-o", "ControlMaster=no"] if control else ["-o", "ControlPath=none"]
-    return [SSH, *target.options, *mux, "-o", "ClearAllForwardings=yes", "-T", target.dest,
+    control_options = (["-S", control, "-o", "ControlMaster=no"] if control
+                       else ["-o", "ControlPath=none"])
+    return [SSH, *target.options, *control_options, "-o", "ClearAllForwardings=yes", "-T",
+            target.destination,
             *(remote or [])]
 
 
@@ -244,7 +252,7 @@ def master_command(target: Target, control: str, local_port: int, remote_port: i
     """
     forward = f"127.0.0.1:{int(local_port)}:127.0.0.1:{int(remote_port)}"
     return [SSH, *target.options, "-M", "-S", control, "-o", "ControlPersist=no",
-            "-o", "ExitOnForwardFailure=yes", "-f", "-N", "-L", forward, target.dest]
+            "-o", "ExitOnForwardFailure=yes", "-f", "-N", "-L", forward, target.destination]
 
 
 def open_master(target: Target, control: str, local_port: int, remote_port: int,
@@ -252,19 +260,19 @@ def open_master(target: Target, control: str, local_port: int, remote_port: int,
     """Start :func:`master_command` (its messages go to ``log_path``); returns its pid."""
     args = master_command(target, control, local_port, remote_port)
     _verbose(args)
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    start = os.lseek(fd, 0, os.SEEK_END)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    start = os.lseek(log_fd, 0, os.SEEK_END)
     try:
         proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=fd, timeout=timeout)
+                              stderr=log_fd, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise RemoteError(f"ssh to {target.label} did not connect within {timeout:.0f} s") from None
     finally:
-        os.close(fd)
+        os.close(log_fd)
     if proc.returncode != 0:
-        with open(log_path, errors="replace") as fh:
-            fh.seek(start)
-            raise RemoteError(explain_failure(fh.read(), target, local_port))
+        with open(log_path, errors="replace") as log:
+            log.seek(start)
+            raise RemoteError(explain_failure(log.read(), target, local_port))
     pid = master_pid(target, control)
     if pid is None:
         raise RemoteError(f"the ssh tunnel to {target.label} started but its control socket "
@@ -276,7 +284,8 @@ def master_pid(target: Target, control: str) -> int | None:
     """Pid of the tunnel behind ``control`` if it answers ``ssh -O check``, else None."""
     if not control or not os.path.exists(control):
         return None
-    proc = subprocess.run([SSH, *target.options, "-S", control, "-O", "check", target.dest],
+    proc = subprocess.run([SSH, *target.options, "-S", control, "-O", "check",
+                           target.destination],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=15)
     match = re.search(r"pid=(\d+)", proc.stderr + proc.stdout)
     return int(match.group(1)) if proc.returncode == 0 and match else None
@@ -285,5 +294,5 @@ def master_pid(target: Target, control: str) -> int | None:
 def close_master(target: Target, control: str) -> None:
     """``ssh -O exit``: ask the tunnel to close (no error if it is already gone)."""
     if control and os.path.exists(control):
-        subprocess.run([SSH, *target.options, "-S", control, "-O", "exit", target.dest],
+        subprocess.run([SSH, *target.options, "-S", control, "-O", "exit", target.destination],
                        capture_output=True, stdin=subprocess.DEVNULL, timeout=15)

@@ -70,8 +70,8 @@ def private_dir(directory: Path, shared: bool = False) -> Path:
             pass
     except OSError as exc:
         raise RemoteError(f"cannot create the folder {directory}: {exc.strerror}") from None
-    st = check_trusted(directory, shared=shared)
-    if st is not None and stat.S_IMODE(st.st_mode) != 0o700:
+    path_stat = check_trusted(directory, shared=shared)
+    if path_stat is not None and stat.S_IMODE(path_stat.st_mode) != 0o700:
         os.chmod(directory, 0o700)
     return directory
 
@@ -89,9 +89,9 @@ def _user(uid: int) -> str:
         return f"uid {uid}"
 
 
-def trust_problem(path: Path, st: os.stat_result, folder: bool = True,
+def trust_problem(path: Path, path_stat: os.stat_result, folder: bool = True,
                   uid: int | None = None) -> tuple | None:
-    """(why, fix) when ``path`` (``lstat`` result ``st``) is unsafe for user ``uid``, else None.
+    """(why, fix) when ``path`` (``lstat``: ``path_stat``) is unsafe for user ``uid``, else None.
 
     Safe: a real folder (or, with ``folder=False``, a regular file), owned by ``uid``
     (default: you), that neither group nor others may write to.
@@ -99,13 +99,13 @@ def trust_problem(path: Path, st: os.stat_result, folder: bool = True,
     uid = os.getuid() if uid is None else uid
     quoted = shlex.quote(str(path))
     remove = "remove it (as its owner, or root)" if folder else f"delete it (rm {quoted})"
-    if stat.S_ISLNK(st.st_mode):
+    if stat.S_ISLNK(path_stat.st_mode):
         return "it is a symbolic link", remove
-    if not (stat.S_ISDIR if folder else stat.S_ISREG)(st.st_mode):
+    if not (stat.S_ISDIR if folder else stat.S_ISREG)(path_stat.st_mode):
         return ("it is not a folder" if folder else "it is not a regular file"), remove
-    if st.st_uid != uid:
+    if path_stat.st_uid != uid:
         return f"it belongs to another user (you are {_user(uid)})", remove
-    if st.st_mode & 0o022:
+    if path_stat.st_mode & 0o022:
         why = "group or others may write to it, so someone else may have changed it"
         # chmod makes a folder of ours safe again (what others left in it is refused file
         # by file); a file's text may already have been changed, so it goes
@@ -124,34 +124,35 @@ def check_trusted(path: Path, folder: bool = True, shared: bool = False,
     """
     path = Path(path)
     try:
-        st = os.lstat(path)
+        path_stat = os.lstat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise RemoteError(f"cannot check {path}: {exc.strerror}") from None
-    found = trust_problem(path, st, folder, uid)
+    found = trust_problem(path, path_stat, folder, uid)
     if found is None:
-        return st
+        return path_stat
     why, fix = found
     if folder:
         fix += (", or set TMPDIR to a private folder of yours" if shared
                 else ", or set DLREMOTE_STATE_DIR to a private folder of yours")
     raise UntrustedPathError(
         f"refusing to use the {'folder' if folder else 'state file'} {path} (owner "
-        f"{_user(st.st_uid)}; mode {stat.S_IMODE(st.st_mode):03o}): {why}; {fix}")
+        f"{_user(path_stat.st_uid)}; mode {stat.S_IMODE(path_stat.st_mode):03o}): {why}; {fix}")
 
 
 def _write_private(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically, readable by the owner only."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-",
+                                             suffix=path.suffix)
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
         raise
     return path
 
@@ -203,7 +204,7 @@ def _check_record(path: Path, text: str, host: str | None) -> dict:
         if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
             raise RemoteError(f"state file {path} is damaged ({name!r} missing or wrong); {fix}")
     try:  # the same checks as what the command line gives
-        sshcmd.check_host(data["target"].get("dest"))
+        sshcmd.check_host(data["target"].get("dest"))  # Target.destination
         sshcmd.check_options(data["target"].get("options", []))
     except RemoteError as exc:
         raise RemoteError(f"state file {path} has an ssh target this tool would not use ({exc}); "
@@ -249,7 +250,8 @@ def remove(directory: Path, host: str) -> bool:
 def _state_files(directory: Path) -> list:
     if check_trusted(directory) is None:
         return []
-    return [p for p in sorted(Path(directory).glob("*.json")) if not p.name.startswith(".tmp-")]
+    return [path for path in sorted(Path(directory).glob("*.json"))
+            if not path.name.startswith(".tmp-")]
 
 
 def hosts(directory: Path) -> list[str]:

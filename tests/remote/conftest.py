@@ -62,14 +62,14 @@ def _keygen(path: Path) -> Path:
     return path
 
 
-def _write_sshd_config(srv: SshServer, host_key: Path) -> Path:
-    path = srv.base / "sshd_config"
+def _write_sshd_config(server: SshServer, host_key: Path) -> Path:
+    path = server.base / "sshd_config"
     path.write_text(f"""\
 ListenAddress 127.0.0.1
-Port {srv.port}
+Port {server.port}
 HostKey {host_key}
-PidFile {srv.base / 'sshd.pid'}
-AuthorizedKeysFile {srv.base / 'authorized_keys'}
+PidFile {server.base / 'sshd.pid'}
+AuthorizedKeysFile {server.base / 'authorized_keys'}
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -85,12 +85,12 @@ PrintMotd no
 MaxSessions 30
 MaxStartups 30
 LogLevel VERBOSE
-SetEnv HOME={srv.remote_home} PATH={srv.shim_bin}:/usr/local/bin:/usr/bin:/bin
+SetEnv HOME={server.remote_home} PATH={server.shim_bin}:/usr/local/bin:/usr/bin:/bin
 """)
     return path
 
 
-def _write_client_config(srv: SshServer, known_hosts: Path) -> None:
+def _write_client_config(server: SshServer, known_hosts: Path) -> None:
     common = f"""\
   HostName 127.0.0.1
   User {os.environ.get('USER') or __import__('getpass').getuser()}
@@ -98,10 +98,10 @@ def _write_client_config(srv: SshServer, known_hosts: Path) -> None:
   GlobalKnownHostsFile /dev/null
   IdentitiesOnly yes
 """
-    srv.config.write_text(
-        f"Host dlr-test\n  Port {srv.port}\n  IdentityFile {srv.key}\n{common}\n"
-        f"Host dlr-wrongkey\n  Port {srv.port}\n  IdentityFile {srv.wrong_key}\n{common}\n"
-        f"Host dlr-down\n  Port {srv.closed_port}\n  IdentityFile {srv.key}\n{common}")
+    server.config.write_text(
+        f"Host dlr-test\n  Port {server.port}\n  IdentityFile {server.key}\n{common}\n"
+        f"Host dlr-wrongkey\n  Port {server.port}\n  IdentityFile {server.wrong_key}\n{common}\n"
+        f"Host dlr-down\n  Port {server.closed_port}\n  IdentityFile {server.key}\n{common}")
 
 
 def _wait_for_banner(port: int, proc: subprocess.Popen, log: Path, seconds: float = 15) -> None:
@@ -110,8 +110,8 @@ def _wait_for_banner(port: int, proc: subprocess.Popen, log: Path, seconds: floa
         if proc.poll() is not None:
             raise RuntimeError(f"sshd exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                if s.recv(64).startswith(b"SSH-"):
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                if connection.recv(64).startswith(b"SSH-"):
                     return
         except OSError:
             time.sleep(0.1)
@@ -135,31 +135,31 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def ssh_server(sshd_binary, tmp_path_factory):
     """A running sshd on 127.0.0.1:<free port>, torn down at the end of the session."""
     base = tmp_path_factory.mktemp("sshd")
-    srv = SshServer(base, free_port())
-    srv.closed_port = free_port()  # nothing listens there: "host unreachable"
-    srv.remote_home.mkdir(mode=0o700)
-    srv.shim_bin.mkdir()
-    smi = srv.shim_bin / "nvidia-smi"
-    smi.write_text(NVIDIA_SMI_SHIM)
-    smi.chmod(0o755)
+    server = SshServer(base, free_port())
+    server.closed_port = free_port()  # nothing listens there: "host unreachable"
+    server.remote_home.mkdir(mode=0o700)
+    server.shim_bin.mkdir()
+    nvidia_smi = server.shim_bin / "nvidia-smi"
+    nvidia_smi.write_text(NVIDIA_SMI_SHIM)
+    nvidia_smi.chmod(0o755)
     host_key = _keygen(base / "host_key")
-    _keygen(srv.key)
-    _keygen(srv.wrong_key)
+    _keygen(server.key)
+    _keygen(server.wrong_key)
     (base / "authorized_keys").write_text((base / "user_key.pub").read_text())
     known_hosts = base / "known_hosts"
     host_pub = (base / "host_key.pub").read_text().split()
-    known_hosts.write_text(f"[127.0.0.1]:{srv.port} {host_pub[0]} {host_pub[1]}\n")
-    _write_client_config(srv, known_hosts)
+    known_hosts.write_text(f"[127.0.0.1]:{server.port} {host_pub[0]} {host_pub[1]}\n")
+    _write_client_config(server, known_hosts)
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
-    config = _write_sshd_config(srv, host_key)
-    with open(srv.log, "wb") as log:
+    config = _write_sshd_config(server, host_key)
+    with open(server.log, "wb") as log:
         proc = subprocess.Popen([sshd_binary, "-D", "-e", "-f", str(config)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True)
     try:
-        _wait_for_banner(srv.port, proc, srv.log)
-        yield srv
+        _wait_for_banner(server.port, proc, server.log)
+        yield server
     finally:
         _kill_group(proc)
         # sessions and what they started live in their own groups: end all that name base

@@ -29,16 +29,16 @@ for arg in "$@"; do
 done
 if [ -n "$fields" ]; then
   line=
-  for f in $(echo "$fields" | tr ',' ' '); do
-    case "$f" in
-      index) v=0 ;;
-      name) v="{SHIM_GPU}" ;;
-      utilization.gpu) v="7${{units:+ %}}" ;;
-      memory.used) v="1024${{units:+ MiB}}" ;;
-      memory.total) v="40960${{units:+ MiB}}" ;;
-      *) v="[N/A]" ;;
+  for field in $(echo "$fields" | tr ',' ' '); do
+    case "$field" in
+      index) value=0 ;;
+      name) value="{SHIM_GPU}" ;;
+      utilization.gpu) value="7${{units:+ %}}" ;;
+      memory.used) value="1024${{units:+ MiB}}" ;;
+      memory.total) value="40960${{units:+ MiB}}" ;;
+      *) value="[N/A]" ;;
     esac
-    line="${{line:+$line, }}$v"
+    line="${{line:+$line, }}$value"
   done
   echo "$line"
   exit 0
@@ -89,9 +89,9 @@ class SshServer:
         self.closed_port = 0
 
 
-def send_signal(pid: int, sig: int) -> None:
+def send_signal(pid: int, signal_number: int) -> None:
     try:
-        os.kill(pid, sig)
+        os.kill(pid, signal_number)
     except ProcessLookupError:
         pass
 
@@ -113,19 +113,19 @@ def pids_matching(text: str) -> list:
 
 
 def port_listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 class Tool:
     """Runs ``remote/dlcourse-remote`` as a learner would, with an isolated HOME."""
 
-    def __init__(self, home: Path, srv: SshServer):
+    def __init__(self, home: Path, server: SshServer):
         self.home = home
-        self.srv = srv
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("DLREMOTE_", "XDG_", "JUPYTER"))}
+        self.server = server
+        self.env = {name: value for name, value in os.environ.items()
+                    if not name.startswith(("DLREMOTE_", "XDG_", "JUPYTER"))}
         self.env.update(HOME=str(home), BROWSER="true")
 
     @property

@@ -28,19 +28,21 @@ pytestmark = pytest.mark.e2e
 
 STAND_IN = """\
 # stand-in for `make course`: PAUSE seconds per cell, FAIL_AT a notebook that fails
-for nb in 01_alpha 02_beta 03_gamma; do
-  echo "=== $nb (quick mode)"
+for notebook in 01_alpha 02_beta 03_gamma; do
+  echo "=== $notebook (quick mode)"
   echo "Executing notebook with kernel: python3"
-  for c in 1 2 3; do
-    echo "Executing Cell $c-----------------------------------------"
-    echo "output of $nb cell $c"
-    echo "Ending Cell $c--------------------------------------------"
+  for cell in 1 2 3; do
+    echo "Executing Cell $cell-----------------------------------------"
+    echo "output of $notebook cell $cell"
+    echo "Ending Cell $cell--------------------------------------------"
     sleep "${PAUSE:-0}"
   done
-  if [ "$nb" = "${FAIL_AT:-}" ]; then echo "!!! $nb papermill exited with 1"; exit 1; fi
+  if [ "$notebook" = "${FAIL_AT:-}" ]; then
+    echo "!!! $notebook papermill exited with 1"; exit 1
+  fi
   mkdir -p build/executed build/site
-  echo '{"cells": []}' > "build/executed/$nb.ipynb"
-  echo "$nb" >> build/done.txt
+  echo '{"cells": []}' > "build/executed/$notebook.ipynb"
+  echo "$notebook" >> build/done.txt
   printf '{"notebooks": "%s"}\\n' "$(tr '\\n' ' ' < build/done.txt)" > build/results.json
   echo "<h1>results</h1>" > build/site/index.html
 done
@@ -62,7 +64,7 @@ def host(tool, tmp_path):
     if not (COURSE_VENV / "bin" / "python").exists():
         pytest.skip(f"no course environment at {COURSE_VENV}")
     course_dir = tmp_path / "course_on_host"
-    setup = tool("setup", "dlr-test", "-F", tool.srv.config, "--venv", COURSE_VENV,
+    setup = tool("setup", "dlr-test", "-F", tool.server.config, "--venv", COURSE_VENV,
                  "--no-install", "--remote-dir", course_dir, "--no-gpu-check")
     assert setup.returncode == 0, setup.stderr
     assert "GPU check skipped (--no-gpu-check)" in setup.stdout
@@ -72,14 +74,14 @@ def host(tool, tmp_path):
 
 
 def jobs_on_host(tool) -> list:
-    return sorted((tool.srv.remote_home / ".dlcourse-remote" / "jobs").glob("2*"))
+    return sorted((tool.server.remote_home / ".dlcourse-remote" / "jobs").glob("2*"))
 
 
 def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
     tool, course_dir, stand_in = host
-    cfg = tool.srv.config
+    config = tool.server.config
     started = time.monotonic()
-    run = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(cfg), "--",
+    run = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(config), "--",
                             "PAUSE=0.4", "sh", str(stand_in)], env=tool.env, cwd=tool.home,
                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # the course was synced, the job started and its progress reaches the laptop
@@ -90,7 +92,7 @@ def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
     assert "01_alpha: cell 1" in first[3]
     assert (course_dir / "Makefile").exists() and (course_dir / "tools" / "run_course.py").exists()
     # the laptop sleeps: the ssh process following the job dies
-    followers = [pid for pid in pids_matching(str(cfg)) if pid != run.pid]
+    followers = [pid for pid in pids_matching(str(config)) if pid != run.pid]
     assert len(followers) == 1 and b"ssh" in Path(f"/proc/{followers[0]}/cmdline").read_bytes()
     os.kill(followers[0], signal.SIGKILL)
     out, err = run.communicate(timeout=60)
@@ -101,27 +103,28 @@ def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
     assert not (job / "exit").exists(), "the job ended with the connection"
     disconnected = time.monotonic() - started
 
-    follow = tool("logs", "dlr-test", "-F", cfg, "--follow", timeout=60)
+    follow = tool("logs", "dlr-test", "-F", config, "--follow", timeout=60)
     assert follow.returncode == 0, follow.stdout + follow.stderr
     lines = follow.stdout.splitlines()
-    assert any("03_gamma: cell 3" in ln for ln in lines) and "all notebooks ran" in follow.stdout
+    assert any("03_gamma: cell 3" in line for line in lines)
+    assert "all notebooks ran" in follow.stdout
     assert lines[-1].endswith("] exit status 0") and "job ended" not in follow.stdout  # once
     assert "output of" not in follow.stdout  # cell outputs only with --all
-    assert "output of 02_beta cell 2" in tool("logs", "dlr-test", "-F", cfg, "--all").stdout
+    assert "output of 02_beta cell 2" in tool("logs", "dlr-test", "-F", config, "--all").stdout
     assert (job / "exit").read_text().strip() == "0"
     followed = time.monotonic() - started
 
-    fetched = tool("fetch", "dlr-test", "-F", cfg, "--into", tmp_path / "results")
+    fetched = tool("fetch", "dlr-test", "-F", config, "--into", tmp_path / "results")
     assert fetched.returncode == 0, fetched.stderr
     folder = tmp_path / "results" / f"dlr-test-{datetime.date.today()}"
     assert json.loads((folder / "build" / "results.json").read_text()) == {
         "notebooks": "01_alpha 02_beta 03_gamma "}
-    assert sorted(p.name for p in (folder / "build" / "executed").iterdir()) == [
+    assert sorted(path.name for path in (folder / "build" / "executed").iterdir()) == [
         "01_alpha.ipynb", "02_beta.ipynb", "03_gamma.ipynb"]
     assert (folder / "build" / "site" / "index.html").exists()
     assert "results.json, 3 executed notebook(s), the site" in fetched.stdout
     (folder / "my_notes.txt").write_text("mine")
-    again = tool("fetch", "dlr-test", "-F", cfg, "--into", tmp_path / "results")
+    again = tool("fetch", "dlr-test", "-F", config, "--into", tmp_path / "results")
     assert again.returncode == 0 and (tmp_path / "results" / f"{folder.name}-2").is_dir()
     assert (folder / "my_notes.txt").read_text() == "mine"  # a previous fetch is kept as it was
     # the session, for `pytest -s`: what a learner sees, with timings
@@ -135,21 +138,21 @@ def test_run_disconnect_logs_follow_and_fetch(host, tmp_path):
 
 def test_a_failing_third_notebook_still_fetches_the_first_two(host, tmp_path):
     tool, _, stand_in = host
-    run = tool("run", "dlr-test", "-F", tool.srv.config, "--fetch", "--into", tmp_path, "--",
+    run = tool("run", "dlr-test", "-F", tool.server.config, "--fetch", "--into", tmp_path, "--",
                "FAIL_AT=03_gamma", "sh", stand_in, timeout=60)
     assert run.returncode == 1  # the job's own exit status
     one_line_error(run, "ended with exit status 1", f"{TOOL} logs dlr-test --all")
     assert "!!! 03_gamma papermill exited with 1" in run.stdout
     folder = Path(run.stdout.split(" into ")[1].split(":")[0])
-    assert sorted(p.name for p in (folder / "build" / "executed").iterdir()) == [
+    assert sorted(path.name for path in (folder / "build" / "executed").iterdir()) == [
         "01_alpha.ipynb", "02_beta.ipynb"]
     assert "01_alpha 02_beta" in (folder / "build" / "results.json").read_text()
 
 
 def test_second_run_status_and_stop(host):
     tool, _, stand_in = host
-    cfg = tool.srv.config
-    first = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(cfg), "--",
+    config = tool.server.config
+    first = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(config), "--",
                               "PAUSE=5", "sh", str(stand_in)], env=tool.env, cwd=tool.home,
                              text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -157,20 +160,20 @@ def test_second_run_status_and_stop(host):
         _wait_until(lambda: jobs_on_host(tool) and (jobs_on_host(tool)[0] / "log").exists()
                     and "Executing Cell" in (jobs_on_host(tool)[0] / "log").read_text(),
                     what="the first job's first cell")
-        second = tool("run", "dlr-test", "-F", cfg, "--", "true")
+        second = tool("run", "dlr-test", "-F", config, "--", "true")
         one_line_error(second, "a job is already running on dlr-test", "PAUSE=5 sh",
                        f"{TOOL} logs dlr-test --follow", f"{TOOL} stop dlr-test")
         assert len(jobs_on_host(tool)) == 1
-        shown = tool("status", "dlr-test", "-F", cfg)
+        shown = tool("status", "dlr-test", "-F", config)
         assert shown.returncode == 0, shown.stdout + shown.stderr  # no session, but a job runs
         assert "`PAUSE=5 sh" in shown.stdout and "running for 0 min" in shown.stdout
         assert "  at:      [0:00:0" in shown.stdout and "01_alpha: cell " in shown.stdout
-        stopped = tool("stop", "dlr-test", "-F", cfg)
+        stopped = tool("stop", "dlr-test", "-F", config)
         assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
         first.communicate(timeout=30)
         assert first.returncode == 143  # TERM: the job's own status, followed to its end
         assert pids_matching("PAUSE=5") == []
-        done = tool("status", "dlr-test", "-F", cfg)
+        done = tool("status", "dlr-test", "-F", config)
         assert done.returncode == 1 and "ended with exit status 143" in done.stdout
     finally:
         first.kill()
@@ -179,7 +182,7 @@ def test_second_run_status_and_stop(host):
 
 def test_fetch_with_nothing_to_fetch(host):
     tool, course_dir, _ = host
-    run = tool("fetch", "dlr-test", "-F", tool.srv.config)
+    run = tool("fetch", "dlr-test", "-F", tool.server.config)
     one_line_error(run, "nothing to fetch on dlr-test", str(course_dir), f"{TOOL} run dlr-test")
     assert not list(tool.home.glob("dlr-test-*"))  # no empty folder either
 
@@ -187,11 +190,11 @@ def test_fetch_with_nothing_to_fetch(host):
 def test_idle_host_shuts_itself_down(host, tmp_path):
     tool, _, _ = host
     record = tmp_path / "shutdown_record"
-    recorder = tool.srv.shim_bin / "shutdown"  # first on the host's PATH
+    recorder = tool.server.shim_bin / "shutdown"  # first on the host's PATH
     recorder.write_text(f'#!/bin/sh\necho "$(date +%s.%N) $*" >> {record}\n')
     recorder.chmod(0o755)
     try:
-        run = tool("run", "dlr-test", "-F", tool.srv.config, "--stop-after-idle", "0.02",
+        run = tool("run", "dlr-test", "-F", tool.server.config, "--stop-after-idle", "0.02",
                    "--", "sleep", "2", timeout=60)
         assert run.returncode == 0, run.stdout + run.stderr
         assert f"shuts itself down ({recorder} -h now) after 0.02 min" in run.stdout
@@ -202,7 +205,7 @@ def test_idle_host_shuts_itself_down(host, tmp_path):
         # idle for 0.02 min (1.2 s) after the job: counted from the watcher's last look at
         # the running job, which may come up to one poll (0.5 s) before the job's end
         assert float(when) >= (job / "exit").stat().st_mtime + 1.2 - 0.5
-        log = (tool.srv.remote_home / ".dlcourse-remote" / "idle.log").read_text()
+        log = (tool.server.remote_home / ".dlcourse-remote" / "idle.log").read_text()
         assert f"idle for 0.02 min: {recorder} -h now" in log
     finally:
         recorder.unlink()
@@ -212,9 +215,9 @@ def test_idle_host_shuts_itself_down(host, tmp_path):
 def test_real_make_course_quick_notebook_01(host, tmp_path):
     """The issue's session with the real command: run, a disconnect, logs --follow, fetch."""
     tool, course_dir, _ = host
-    cfg = tool.srv.config
+    config = tool.server.config
     started = time.monotonic()
-    run = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(cfg), "--",
+    run = subprocess.Popen([sys.executable, str(TOOL), "run", "dlr-test", "-F", str(config), "--",
                             "make", "course", "QUICK=1", "NOTEBOOK=01"], env=tool.env,
                            cwd=tool.home, text=True, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
@@ -222,17 +225,17 @@ def test_real_make_course_quick_notebook_01(host, tmp_path):
     while not shown or "01_convolution_arithmetic: cell 3/" not in shown[-1]:
         shown.append(run.stdout.readline())
         assert shown[-1], "run ended before lesson 01's third cell"
-    (follower,) = [pid for pid in pids_matching(str(cfg)) if pid != run.pid]
+    (follower,) = [pid for pid in pids_matching(str(config)) if pid != run.pid]
     os.kill(follower, signal.SIGKILL)  # the laptop sleeps in the middle of lesson 01
     out, err = run.communicate(timeout=60)
     shown.append(out)
     assert run.returncode == 255 and "the job goes on there" in err, out + err
     disconnected = time.monotonic() - started
-    follow = tool("logs", "dlr-test", "-F", cfg, "--follow", timeout=540)
+    follow = tool("logs", "dlr-test", "-F", config, "--follow", timeout=540)
     assert follow.returncode == 0, follow.stdout[-3000:] + follow.stderr
     assert "01_convolution_arithmetic: cell 3/" in follow.stdout
     followed = time.monotonic() - started
-    fetched = tool("fetch", "dlr-test", "-F", cfg, "--into", tmp_path)
+    fetched = tool("fetch", "dlr-test", "-F", config, "--into", tmp_path)
     assert fetched.returncode == 0, fetched.stderr
     folder = tmp_path / f"dlr-test-{datetime.date.today()}"
     assert (folder / "build" / "executed" / "01_convolution_arithmetic.ipynb").exists()

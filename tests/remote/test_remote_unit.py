@@ -104,11 +104,11 @@ def test_flags_override_config_file_override_defaults(tmp_path):
     ini.write_text("[defaults]\nremote_port = 9999\ntimeout = 12\n\n"
                    "[gpubox]\nremote_port = 8890\nbrowser = no\nidentity = ~/gpu.pem\n")
     args = parse("start", "gpubox", "--config", str(ini), "--timeout", "5")
-    s = cli.settings_from(args)
-    assert s["remote_port"] == 8890  # host section over [defaults]
-    assert s["timeout"] == 5  # flag over file
-    assert s["browser"] is False and s["identity"] == "~/gpu.pem"
-    assert s["connect_timeout"] == config.DEFAULTS["connect_timeout"]
+    settings = cli.settings_from(args)
+    assert settings["remote_port"] == 8890  # host section over [defaults]
+    assert settings["timeout"] == 5  # flag over file
+    assert settings["browser"] is False and settings["identity"] == "~/gpu.pem"
+    assert settings["connect_timeout"] == config.DEFAULTS["connect_timeout"]
     other = cli.settings_from(parse("start", "otherbox", "--config", str(ini)))
     assert other["remote_port"] == 9999 and other["browser"] is True
 
@@ -147,15 +147,15 @@ def test_config_path_precedence(tmp_path):
 
 
 # ----------------------------------------------------------------------------- ssh commands
-def target(**kw):
-    base = dict(dest="gpubox", options=["-F", "/cfg"] + sshcmd.safety_options({}),
+def target(**fields):
+    base = dict(destination="gpubox", options=["-F", "/cfg"] + sshcmd.safety_options({}),
                 hostname="10.0.0.5", user="ubuntu", port=22)
-    return sshcmd.Target(**dict(base, **kw))
+    return sshcmd.Target(**dict(base, **fields))
 
 
 def test_base_options_match_ssh_flags():
-    opts = sshcmd.base_options(identity="/k.pem", user="bob", port=2200, ssh_config="/cfg")
-    assert opts == ["-F", "/cfg", "-i", "/k.pem", "-o", "IdentitiesOnly=yes", "-l", "bob",
+    options = sshcmd.base_options(identity="/k.pem", user="bob", port=2200, ssh_config="/cfg")
+    assert options == ["-F", "/cfg", "-i", "/k.pem", "-o", "IdentitiesOnly=yes", "-l", "bob",
                     "-p", "2200"]
     assert sshcmd.base_options() == []
 
@@ -163,8 +163,8 @@ def test_base_options_match_ssh_flags():
 @pytest.mark.parametrize("config_value, expected", [
     ("ask", "accept-new"), ("false", "accept-new"), ("accept-new", "accept-new"), ("true", None)])
 def test_host_key_checking_is_never_disabled(config_value, expected):
-    opts = sshcmd.safety_options({"stricthostkeychecking": [config_value]})
-    joined = " ".join(opts)
+    options = sshcmd.safety_options({"stricthostkeychecking": [config_value]})
+    joined = " ".join(options)
     assert "StrictHostKeyChecking=no" not in joined
     if expected:
         assert f"StrictHostKeyChecking={expected}" in joined
@@ -172,7 +172,7 @@ def test_host_key_checking_is_never_disabled(config_value, expected):
         assert "StrictHostKeyChecking" not in joined
     for required in ("ForwardAgent=no", "ForwardX11=no", "BatchMode=yes", "ServerAliveInterval="):
         assert required in joined
-    assert "-a" in opts and "-x" in opts
+    assert "-a" in options and "-x" in options
 
 
 def test_master_command_forwards_loopback_to_loopback():
@@ -199,16 +199,18 @@ def test_resolve_follows_an_ssh_config_alias(tmp_path):
     key = tmp_path / "gpu.pem"
     key.write_text("not really a key")
     key.chmod(0o600)
-    cfg = tmp_path / "ssh_config"
-    cfg.write_text(f"Host gpubox\n  HostName 198.51.100.9\n  User ubuntu\n  Port 2201\n"
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text(f"Host gpubox\n  HostName 198.51.100.9\n  User ubuntu\n  Port 2201\n"
                    f"  IdentityFile {key}\n  IdentityFile {tmp_path}/absent.pem\n"
                    "  StrictHostKeyChecking no\n")
-    t = sshcmd.resolve("gpubox", sshcmd.base_options(ssh_config=str(cfg)))
-    assert (t.hostname, t.user, t.port) == ("198.51.100.9", "ubuntu", 2201)
-    assert t.identities == [str(key)]  # only keys that exist
-    assert "StrictHostKeyChecking=accept-new" in t.options  # "no" in the config is overridden
-    assert t.label == "gpubox (ubuntu@198.51.100.9:2201)"
-    plain = sshcmd.resolve("alice@example.org", sshcmd.base_options(ssh_config=str(cfg), port=7))
+    resolved = sshcmd.resolve("gpubox", sshcmd.base_options(ssh_config=str(ssh_config)))
+    assert (resolved.hostname, resolved.user, resolved.port) == ("198.51.100.9", "ubuntu", 2201)
+    assert resolved.identities == [str(key)]  # only keys that exist
+    # "no" in the config is overridden
+    assert "StrictHostKeyChecking=accept-new" in resolved.options
+    assert resolved.label == "gpubox (ubuntu@198.51.100.9:2201)"
+    plain = sshcmd.resolve("alice@example.org",
+                           sshcmd.base_options(ssh_config=str(ssh_config), port=7))
     assert (plain.hostname, plain.user, plain.port) == ("example.org", "alice", 7)
 
 
@@ -273,8 +275,8 @@ def test_start_refuses_a_loose_key_before_connecting(tmp_path, capsys):
 # ----------------------------------------------------------------------------- ports
 def test_free_port_is_bindable_on_loopback():
     port = ports.free_port()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", port))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))
     assert ports.choose_local_port(None) > 0
 
 
@@ -293,10 +295,10 @@ def test_a_taken_local_port_is_a_clear_error():
 
 
 # ----------------------------------------------------------------------------- state
-def session_record(dest="gpubox", **kw):
+def session_record(destination="gpubox", **fields):
     """The smallest record `start` saves (before the server is launched)."""
-    return dict({"target": {"dest": dest, "options": []}, "local_port": 5000,
-                 "remote_port": 8888, "token": "secret"}, **kw)
+    return dict({"target": {"dest": destination, "options": []}, "local_port": 5000,
+                 "remote_port": 8888, "token": "secret"}, **fields)
 
 
 def test_state_round_trip_is_private(tmp_path):
@@ -311,6 +313,16 @@ def test_state_round_trip_is_private(tmp_path):
     assert state.remove(directory, "ubuntu@h") and not state.remove(directory, "ubuntu@h")
     assert state.load(directory, "ubuntu@h") is None
     assert not list(directory.glob(".tmp-*"))
+
+
+def test_a_target_is_recorded_under_the_state_files_keys():
+    """A state file names the destination ``dest`` (as it always has): a session recorded
+    before Target.destination had that name reads back, and is written the same way."""
+    recorded = {"dest": "gpubox", "options": ["-p", "2222"], "hostname": "10.0.0.5",
+                "user": "ubuntu", "port": 2222, "identities": ["/k.pem"]}
+    restored = sshcmd.Target.from_dict(recorded)
+    assert (restored.destination, restored.port) == ("gpubox", 2222)
+    assert restored.to_dict() == recorded
 
 
 def test_state_names_do_not_collide(tmp_path):
@@ -436,12 +448,13 @@ def test_stop_script_leaves_other_processes_alone(tmp_path, argv):
 
 # ----------------------------------------------------------------------------- environment spec
 def test_requirements_use_the_cuda_build_on_linux_only():
-    deps, requires = envspec.read_spec(ROOT / "pyproject.toml")
-    pinned = next(d for d in deps if d.startswith("tensorflow=="))
-    linux = envspec.requirements(deps, linux=True)
+    dependencies, requires = envspec.read_spec(ROOT / "pyproject.toml")
+    pinned = next(dependency for dependency in dependencies
+                  if dependency.startswith("tensorflow=="))
+    linux = envspec.requirements(dependencies, linux=True)
     assert pinned.replace("tensorflow", "tensorflow[and-cuda]") in linux
-    assert pinned in envspec.requirements(deps, linux=False)
-    assert len(linux) == len(deps) and all("==" in line for line in linux)
+    assert pinned in envspec.requirements(dependencies, linux=False)
+    assert len(linux) == len(dependencies) and all("==" in line for line in linux)
     assert envspec.requirements(["tensorflow[and-cuda]>=2"], linux=True) == [
         "tensorflow[and-cuda]>=2"]
 
@@ -465,7 +478,7 @@ def test_course_archive_holds_what_pip_needs(tmp_path):
         names = tar.getnames()
         assert tar.extractfile(envspec.REQUIREMENTS).read() == b"numpy==1\n"
     assert {"pyproject.toml", "README.md", "lib/dlcourse/__init__.py"} <= set(names)
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
 
 
 # ----------------------------------------------------------------------------- output parsing
@@ -499,10 +512,10 @@ def executable(path: Path, text: str) -> None:
 T4_SMI = "echo '| Tesla T4 |'\n"
 
 
-def gpu_check(host: Path, smi: str | None = None, python: str | None = None):
-    """gpu_report against shims: ``smi`` and ``python`` are sh bodies (None: absent)."""
-    if smi is not None:
-        executable(host / "bin" / "nvidia-smi", smi)
+def gpu_check(host: Path, nvidia_smi: str | None = None, python: str | None = None):
+    """gpu_report against shims: ``nvidia_smi`` and ``python`` are sh bodies (None: absent)."""
+    if nvidia_smi is not None:
+        executable(host / "bin" / "nvidia-smi", nvidia_smi)
     if python is not None:
         executable(host / "venv" / "bin" / "python", python)
     lines = []
@@ -545,7 +558,7 @@ def test_gpu_check_driver_not_loaded(host_here):
 # ----------------------------------------------------------------------------- issue 11, part 5
 def one_line(capsys) -> str:
     """The single stderr line of a failed command (and nothing else on stderr)."""
-    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert lines[0].startswith("dlcourse-remote: error: "), lines[0]
     return lines[0]
@@ -553,7 +566,8 @@ def one_line(capsys) -> str:
 
 def test_the_browser_never_sees_the_token_on_its_command_line(tmp_path, monkeypatch):
     opened = []
-    monkeypatch.setattr(session.webbrowser, "open", lambda url, *a, **k: opened.append(url) or 1)
+    monkeypatch.setattr(session.webbrowser, "open",
+                        lambda url, *args, **kwargs: opened.append(url) or 1)
     address = "http://127.0.0.1:5000/lab?token=0123secret&x=<y>"
     page = session.open_in_browser(tmp_path / "st", "gpu box", address)
     assert len(opened) == 1 and "0123secret" not in opened[0]
@@ -566,7 +580,7 @@ def test_the_browser_never_sees_the_token_on_its_command_line(tmp_path, monkeypa
 
 
 def test_no_browser_found_is_not_an_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(session.webbrowser, "open", lambda url, *a, **k: False)
+    monkeypatch.setattr(session.webbrowser, "open", lambda url, *args, **kwargs: False)
     assert session.open_in_browser(tmp_path, "h", "http://127.0.0.1:1/lab?token=t") is None
 
 
@@ -631,8 +645,9 @@ def test_a_planted_temp_folder_is_refused_and_left_alone(tmp_path, shared_tmp, k
 
 
 def test_the_trust_check_refuses_another_users_folder_and_file(tmp_path):
-    st = os.lstat(tempfile.gettempdir())
-    why, fix = state.trust_problem(Path(tempfile.gettempdir()), st, uid=st.st_uid + 1)
+    path_stat = os.lstat(tempfile.gettempdir())
+    why, fix = state.trust_problem(Path(tempfile.gettempdir()), path_stat,
+                                   uid=path_stat.st_uid + 1)
     assert "another user" in why and "remove it" in fix
     record = state.save(tmp_path / "st", "h", session_record("h"))
     for path, folder in ((record.parent, True), (record, False)):
@@ -664,9 +679,9 @@ def test_a_shared_state_folder_is_refused(tmp_path):
 @pytest.mark.parametrize("command", ["stop", "status"])
 @pytest.mark.parametrize("content", ["{not json", "[]", '{"host": "gpubox"}', ""])
 def test_damaged_state_without_host_is_reported(tmp_path, capsys, command, content):
-    sdir = tmp_path / "state"  # DLREMOTE_STATE_DIR (see _private_state)
-    state.save(sdir, "gpubox", session_record())
-    bad = state.state_path(sdir, "gpubox")
+    state_folder = tmp_path / "state"  # DLREMOTE_STATE_DIR (see _private_state)
+    state.save(state_folder, "gpubox", session_record())
+    bad = state.state_path(state_folder, "gpubox")
     bad.write_text(content)
     assert cli.main([command]) == 1
     line = one_line(capsys)
@@ -675,15 +690,16 @@ def test_damaged_state_without_host_is_reported(tmp_path, capsys, command, conte
 
 
 def test_stop_still_stops_the_good_sessions_next_to_a_damaged_one(tmp_path, capsys):
-    sdir = tmp_path / "state"
-    state.save(sdir, "good", session_record("good"))  # nothing started yet: nothing to end
-    state.save(sdir, "bad", session_record("bad"))
-    state.state_path(sdir, "bad").write_text("{")
+    state_folder = tmp_path / "state"
+    state.save(state_folder, "good", session_record("good"))  # nothing started yet: nothing to end
+    state.save(state_folder, "bad", session_record("bad"))
+    state.state_path(state_folder, "bad").write_text("{")
     assert cli.main(["stop"]) == 1
     captured = capsys.readouterr()
     assert "good: JupyterLab stopped" in captured.out
-    assert "is damaged" in captured.err and not state.state_path(sdir, "good").exists()
-    assert [p.name for p in sdir.glob("*.json")] == [state.state_path(sdir, "bad").name]
+    assert "is damaged" in captured.err and not state.state_path(state_folder, "good").exists()
+    assert [path.name for path in state_folder.glob("*.json")] == [
+        state.state_path(state_folder, "bad").name]
 
 
 @pytest.mark.parametrize("flag", ["--timeout", "--connect-timeout"])
@@ -775,8 +791,8 @@ def plant_file(kind: str, path: Path, text: str) -> None:
                                        ("world-writable", "group or others may write"),
                                        ("symlink", "symbolic link")])
 def test_status_and_stop_refuse_a_planted_state_file(tmp_path, capsys, argv, kind, why):
-    sdir, pwned = tmp_path / "state", tmp_path / "pwned"  # DLREMOTE_STATE_DIR, ours
-    path = state.state_path(state.private_dir(sdir), "gpubox")
+    state_folder, pwned = tmp_path / "state", tmp_path / "pwned"  # DLREMOTE_STATE_DIR, ours
+    path = state.state_path(state.private_dir(state_folder), "gpubox")
     plant_file(kind, path, planted_record(pwned))
     assert cli.main(argv) == 1
     line = one_line(capsys)
@@ -797,9 +813,9 @@ def test_status_and_stop_refuse_a_planted_state_file(tmp_path, capsys, argv, kin
 ])
 def test_recorded_ssh_options_are_checked_like_the_command_line(tmp_path, capsys, argv,
                                                                 target, why):
-    sdir, pwned = tmp_path / "state", tmp_path / "pwned"  # ours and private: trusted
+    state_folder, pwned = tmp_path / "state", tmp_path / "pwned"  # ours and private: trusted
     target = json.loads(json.dumps(target).replace("{pwned}", str(pwned)))
-    path = state.state_path(state.private_dir(sdir), "gpubox")
+    path = state.state_path(state.private_dir(state_folder), "gpubox")
     path.write_text(planted_record(pwned, **target))
     path.chmod(0o600)
     assert cli.main(argv) == 1
@@ -809,10 +825,10 @@ def test_recorded_ssh_options_are_checked_like_the_command_line(tmp_path, capsys
 
 
 def test_every_option_list_the_tool_builds_passes_the_check():
-    for identity, user, port, cfg in itertools.product(
+    for identity, user, port, ssh_config in itertools.product(
             (None, "~/k.pem"), (None, "bob"), (None, 2222), (None, "/my config")):
         for resolved in ({}, {"stricthostkeychecking": ["yes"]}):
-            options = (sshcmd.base_options(identity, user, port, cfg)
+            options = (sshcmd.base_options(identity, user, port, ssh_config)
                        + sshcmd.safety_options(resolved, config.MAX_SECONDS))
             assert sshcmd.check_options(options) is options
 
@@ -856,7 +872,7 @@ def test_a_rejected_remote_python_is_named_with_why(host_here, monkeypatch, pyth
         return proc.returncode, proc.stdout.splitlines()
 
     monkeypatch.setattr(sshcmd, "stream_script", stream_script)
-    monkeypatch.setattr(sshcmd, "connect", lambda host, s: target())
+    monkeypatch.setattr(sshcmd, "connect", lambda host, settings: target())
     settings = dict(config.DEFAULTS, remote_python=python, remote_dir=str(host_here / "c"))
     with pytest.raises(RemoteError) as exc:
         provision.setup("gpubox", settings, copy=False, gpu_check=False, project=str(ROOT),
@@ -885,7 +901,7 @@ PAPERMILL_LOG = """\
 
 def test_progress_shows_notebook_cell_and_time_not_cell_output():
     progress = hostside.Progress({"01_convolution_arithmetic": 40})
-    shown = [s for s in map(progress.feed, PAPERMILL_LOG.splitlines()) if s is not None]
+    shown = [line for line in map(progress.feed, PAPERMILL_LOG.splitlines()) if line is not None]
     assert shown == ["[0:00:01] === 01_convolution_arithmetic (quick mode)",
                      "[0:00:04] 01_convolution_arithmetic: cell 1/40",
                      "[0:00:05] 01_convolution_arithmetic: cell 2/40",
@@ -972,19 +988,19 @@ def test_a_full_disk_during_the_job_is_named(jobs_here):
     jobs_here.wait_end()
     lines = []
     assert job.follow(target(), "gpubox", out=lines.append)[0] == 1
-    assert any("disk of gpubox" in ln and "filled up" in ln for ln in lines)
+    assert any("disk of gpubox" in line and "filled up" in line for line in lines)
 
 
 def test_a_dropped_connection_says_the_job_goes_on(monkeypatch):
-    monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", "kill -9 $$"])
+    monkeypatch.setattr(sshcmd, "command", lambda *args, **kwargs: ["sh", "-c", "kill -9 $$"])
     with pytest.raises(job.ConnectionLost, match="could not reach.*goes on.*logs gpubox"):
         job.follow(target(), "gpubox")
     refused = "echo 'ssh: connect to host 10.0.0.5 port 22: Connection refused' >&2; exit 255"
-    monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", refused])
+    monkeypatch.setattr(sshcmd, "command", lambda *args, **kwargs: ["sh", "-c", refused])
     with pytest.raises(job.ConnectionLost, match="could not reach .*Connection refused"):
         job.follow(target(), "gpubox")  # ssh gone before it read the script: no BrokenPipeError
     following = "echo 'DLREMOTE_FOLLOWING 1 make course'; echo '[0:00:01] === 01_x'; kill -9 $$"
-    monkeypatch.setattr(sshcmd, "command", lambda *a, **k: ["sh", "-c", following])
+    monkeypatch.setattr(sshcmd, "command", lambda *args, **kwargs: ["sh", "-c", following])
     with pytest.raises(job.ConnectionLost, match="lost the connection.*goes on.*logs gpubox"):
         job.follow(target(), "gpubox")
 
@@ -1035,7 +1051,7 @@ def test_shutdown_needs_root_or_sudo_without_a_password(tmp_path, monkeypatch):
 
 
 def test_a_host_that_cannot_shut_down_is_said_so(monkeypatch):
-    monkeypatch.setattr(job, "call", lambda *a, **k: {
+    monkeypatch.setattr(job, "call", lambda *args, **kwargs: {
         "NOSHUTDOWN": ["sudo asks for a password to run /sbin/shutdown"]})
     lines = []
     job.arm_idle(target(), 30, out=lines.append)
@@ -1127,5 +1143,5 @@ def test_on_a_terminal_progress_lines_replace_each_other(capsys):
 def test_setup_tries_the_newest_supported_python_first():
     """The course runs on Python 3.11 to 3.13: a host's newest one is taken, python3 last."""
     script = scripts.install("dlcourse", ".venv", None, "true", "numpy==2.4.6")
-    loop = next(line for line in script.splitlines() if line.startswith("for c in "))
-    assert loop == "for c in python3.13 python3.12 python3.11 python3; do"
+    loop = next(line for line in script.splitlines() if line.startswith("for CANDIDATE in "))
+    assert loop == "for CANDIDATE in python3.13 python3.12 python3.11 python3; do"
