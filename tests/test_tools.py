@@ -10,6 +10,7 @@ import pytest
 import run_tests
 
 import check_env
+import test_latest
 from conftest import ROOT
 from make_student import strip_solutions
 from notebooks import lesson_notebooks, sync_problems
@@ -94,6 +95,19 @@ def test_second_make_does_not_reinstall():
 
 def test_the_installed_environment_matches_the_pins():
     assert check_env.problems() == []
+
+
+def test_test_latest_frees_only_the_packages_it_upgrades():
+    """make test-latest reads the pins with check_env's parser (the one the environment check
+    uses), leaves the packages it upgrades free and keeps every other pin and its marker."""
+    pinned = check_env.pinned()
+    lines = test_latest.requirements(pinned)
+    assert len(lines) == len(pinned) == len(check_env.dependencies())
+    for (name, version, marker), line in zip(pinned, lines, strict=True):
+        requirement, _, kept_marker = line.partition("; ")
+        upgraded = name in test_latest.UPGRADED
+        assert requirement == (name if upgraded else f"{name}=={version}") and kept_marker == marker
+    assert {name for name, _, _ in pinned} >= set(test_latest.UPGRADED)
 
 
 def test_missing_and_wrong_versions_are_named(tmp_path):

@@ -79,7 +79,7 @@ def run(command: list[str], timeout: float, env: dict | None = None) -> tuple[in
     return (None if expired.is_set() else code), "".join(lines)
 
 
-def build_environment(venv: Path, pinned: dict[str, str]) -> str:
+def build_environment(venv: Path, pinned: list[tuple[str, str, str]]) -> str:
     """Create or refresh ``venv``; "" when it is ready, else why not."""
     python = venv / "bin" / "python"
     if not python.exists():
