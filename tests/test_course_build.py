@@ -38,6 +38,7 @@ def test_course_build_of_one_notebook(tmp_path):
     assert "application/vnd.jupyter.widget-view+json" not in kinds
 
 
+@pytest.mark.slow  # seconds: starts a kernel and waits out a cell time limit
 def test_a_stalled_cell_is_stopped_and_named(tmp_path):
     """A cell that never finishes ends the run at the cell limit, kernel and all."""
     course = tmp_path / "course"

@@ -98,6 +98,7 @@ def as_nobody():
         yield Path(path), str(usable[0])
 
 
+@pytest.mark.slow  # seconds: runs make's environment check in subprocesses
 def test_a_stray_pythonhome_is_named_and_the_environment_kept(tmp_path):
     root = checkout(tmp_path, [])
     (root / ".venv" / "bin" / "python").symlink_to(PYTHON)
@@ -108,6 +109,7 @@ def test_a_stray_pythonhome_is_named_and_the_environment_kept(tmp_path):
     assert (root / ".venv" / ".installed").exists()
 
 
+@pytest.mark.slow  # seconds: runs make's environment check in subprocesses
 def test_a_stray_pythonhome_stops_a_rebuild_that_would_die_of_it(tmp_path):
     """An environment whose Python is gone is rebuilt only by a system Python that runs."""
     root = checkout(tmp_path, [])
@@ -118,6 +120,7 @@ def test_a_stray_pythonhome_stops_a_rebuild_that_would_die_of_it(tmp_path):
     assert (root / ".venv" / ".installed").exists() and not list(root.glob(".venv.broken-*"))
 
 
+@pytest.mark.slow  # seconds: runs make's environment check in subprocesses
 def test_an_interpreter_failing_for_another_reason_is_reported_not_deleted(tmp_path):
     root = checkout(tmp_path, [])
     python = root / ".venv" / "bin" / "python"
@@ -129,6 +132,7 @@ def test_an_interpreter_failing_for_another_reason_is_reported_not_deleted(tmp_p
     assert python.exists() and (root / ".venv" / ".installed").exists()
 
 
+@pytest.mark.slow  # seconds: runs make's environment check in subprocesses
 def test_an_environment_whose_interpreter_is_gone_is_moved_aside_not_deleted(tmp_path):
     root = checkout(tmp_path, [])
     (root / ".venv" / "bin" / "python").symlink_to("/nonexistent/python3.11")

@@ -490,6 +490,7 @@ def _overlaps(a, b):
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
+@pytest.mark.slow  # seconds: renders the whole cursor figure
 def test_cursor_figure_legend_leaves_the_axis_label_visible():
     ax = plots.draw_cursors("abcdefghij" * 40, batch_size=5, unroll=12, windows=3, width=40)
     ax.figure.canvas.draw()  # the legend is placed when drawn

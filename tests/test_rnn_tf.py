@@ -77,6 +77,7 @@ def test_tf_training_learns_a_pattern(kind):
     assert alpha.decode(out) == "cdabcdab"
 
 
+@pytest.mark.slow  # seconds: builds and runs a two-layer Keras LSTM
 def test_stacked_layers_carry_their_own_state():
     """Two stacked LSTM layers: reading a window in two halves, with the state carried,
     gives the logits of reading it at once (each layer gets back its own h and c)."""
@@ -89,6 +90,7 @@ def test_stacked_layers_carry_their_own_state():
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-5)
 
 
+@pytest.mark.slow  # seconds: builds and traces a Keras LSTM under each policy
 def test_mixed_bfloat16_keeps_float32_logits():
     """Under mixed_bfloat16 the LSTM computes in bfloat16 but the scored logits are float32,
     and a training step runs with the float32 zero state and the bfloat16 carried one."""

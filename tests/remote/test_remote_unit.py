@@ -971,6 +971,7 @@ def test_make_in_a_job_uses_the_environment_and_never_rebuilds_it(jobs_here):
     assert f"{jobs_here.venv}/bin/python" in log
 
 
+@pytest.mark.slow  # seconds: waits for a detached job to start and stop
 def test_a_second_job_is_refused_and_stop_ends_the_first(jobs_here):
     jobs_here.start("sleep 60")
     second = jobs_here.start("true")
