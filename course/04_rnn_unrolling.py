@@ -39,7 +39,9 @@
 #   measured.
 #
 # **Time**: quick mode (`DLCOURSE_QUICK=1`) about two minutes on two CPU cores; full mode
-# is designed for at most 20 minutes on two CPU cores (much less on a GPU).
+# took 18.3 minutes in its recorded run on two CPU cores (section 16) and much less on a GPU.
+# CPUs differ a lot here: on two cores of a CPU with AVX2 but no AVX-512, the full-mode LSTM
+# alone trained at 0.83 s per window (2026-12-07), about 42 minutes for its 3,000 windows.
 
 # %% [markdown]
 # Our NumPy model multiplies small matrices (a batch of 32 by a few hundred units) many
