@@ -58,7 +58,7 @@ import tensorflow as tf
 from IPython.display import display
 
 from dlcourse import config, hardware, report, style
-from dlcourse.checks import Case, check_claim, check_function
+from dlcourse.checks import Case, assert_close, check_claim, check_function
 
 NOTEBOOK = "06_style_transfer"
 T_START = time.perf_counter()
@@ -146,10 +146,9 @@ import keras  # noqa: E402
 
 reference = keras.applications.vgg16.preprocess_input(photo[None].copy())
 ours = style.preprocess(photo).numpy()
-print("largest difference to keras preprocess_input:", np.abs(ours - reference).max())
-print("round trip exact:", np.array_equal(style.deprocess(ours), style.to_uint8(photo)))
-assert np.abs(ours - reference).max() < 1e-3
-assert np.array_equal(style.deprocess(ours), style.to_uint8(photo))
+assert_close("preprocess vs keras preprocess_input", ours, reference, tol=1e-3)
+assert_close("deprocess(preprocess(photo)) vs the photo in uint8", style.deprocess(ours),
+             style.to_uint8(photo), tol=0)
 
 # %%
 feats = probe(photo)
@@ -309,9 +308,8 @@ g_tf = style.gram_matrix(F).numpy()
 g_def = gram_by_definition(F.astype(np.float64))
 shuffled = np.random.default_rng(0).permutation(F.reshape(-1, F.shape[-1]))
 g_shuffled = style.gram_matrix(shuffled.reshape(F.shape)).numpy()
-print("relative difference to the definition:", np.abs(g_tf - g_def).max() / np.abs(g_def).max())
-print("relative change after shuffling positions:", np.abs(g_shuffled - g_tf).max() / g_tf.max())
-assert np.allclose(g_tf, g_def, rtol=1e-4) and np.allclose(g_shuffled, g_tf, rtol=1e-4)
+assert_close("style.gram_matrix vs the definition", g_tf, g_def, tol=1e-4, relative=True)
+assert_close("after shuffling positions vs before", g_shuffled, g_tf, tol=1e-4, relative=True)
 
 # %% [markdown]
 # **One layer's style loss.** With $A^l$ the Gram matrix of the painting at layer $l$,
@@ -373,9 +371,8 @@ autodiff = tape.gradient(e_l, x).numpy().reshape(-1, 64)
 M, N = F64.shape[0] * F64.shape[1], 64
 flat = F64.reshape(M, N)
 closed = flat @ (flat.T @ flat - S64.reshape(M, N).T @ S64.reshape(M, N)) / (N**2 * M**2)
-rel = np.abs(autodiff - closed).max() / np.abs(closed).max()
-print(f"E_l = {float(e_l):.4g}; largest relative difference autodiff vs closed form: {rel:.1e}")
-assert rel < 1e-10
+print(f"E_l = {float(e_l):.4g}")
+assert_close("autodiff vs closed form", autodiff, closed, tol=1e-10, relative=True)
 
 # %% [markdown]
 # ### 4b. Making the layers comparable: the paper's normalised network

@@ -433,7 +433,7 @@ def test_assert_close_prints_the_evidence_and_stops_beyond_the_tolerance(capsys)
     from dlcourse.checks import assert_close
 
     assert assert_close("tiny", [1.0, 2.0], [1.0, 2.0 + 1e-9], tol=1e-6) == pytest.approx(1e-9)
-    assert "tiny: max |difference| = 1.00e-09" in capsys.readouterr().out
+    assert "tiny: max |difference| = 1.00e-09 (tolerance 1e-06)" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="exceeds the tolerance"):
         assert_close("off", [1.0], [1.5], tol=0.1)
     with pytest.raises(AssertionError, match="exceeds"):

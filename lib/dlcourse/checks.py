@@ -511,9 +511,9 @@ def assert_close(what: str, got, expected, tol: float, relative: bool = False) -
     """Print the largest difference between two results, then stop if it exceeds ``tol``.
 
     The lessons' check of a claim against an independent reference (TensorFlow, SciPy, a
-    loop): the printed number is the evidence, the assert the verdict. ``relative`` divides
-    by the largest ``|expected|``. Shapes must agree exactly (no broadcasting). Returns the
-    difference.
+    loop): the printed line (the difference and the tolerance) is the evidence, the assert
+    the verdict. ``relative`` divides by the largest ``|expected|``. Shapes must agree
+    exactly (no broadcasting). Returns the difference.
     """
     got, expected = np.asarray(got, np.float64), np.asarray(expected, np.float64)
     if got.shape != expected.shape:
@@ -523,7 +523,7 @@ def assert_close(what: str, got, expected, tol: float, relative: bool = False) -
     if relative:
         diff /= max(float(np.max(np.abs(expected), initial=0.0)), np.finfo(np.float64).tiny)
         kind = "largest relative difference"
-    print(f"{what}: {kind} = {diff:.2e}")
+    print(f"{what}: {kind} = {diff:.2e} (tolerance {tol:g})")
     if not diff <= tol:  # also stops on NaN
         raise AssertionError(f"{what}: {kind} {diff:.3g} exceeds the tolerance {tol:g}")
     return diff
