@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     mixed = hardware.mixed_precision_policy()
     rows = {}
     for name, build in builders.items():
-        rows[name] = (opcount.count(build()).macs, step_seconds(build, x, y, args.repeat),
+        rows[name] = (opcount.count_ops(build()).macs, step_seconds(build, x, y, args.repeat),
                       None if mixed == "float32" else step_seconds(build, x, y, args.repeat, mixed))
     base_macs, base_time, _ = rows["plain"]
     print(f"{'model':>7} {'MACs/face':>12} {'ms/step':>9} {'MAC ratio':>10} {'time ratio':>11}"

@@ -57,7 +57,7 @@ import numpy as np
 import tensorflow as tf
 
 from dlcourse import config, interact, opcount, report
-from dlcourse.checks import Case, check_function
+from dlcourse.checks import Case, assert_close, check_function
 from dlcourse.keypoints import (
     KAGGLE_COMPLETE,
     KAGGLE_PARTIAL_POINTS,
@@ -157,7 +157,7 @@ scaled = scale_targets(k_train)
 print(f"scaled targets in [{scaled.min():.3f}, {scaled.max():.3f}]; one scaled unit = 48 px")
 print(f"the post's 0.03528 read as an RMSE: {0.03528 * 48:.1f} px; "
       f"read as the MSE its code prints: {np.sqrt(0.03528) * 48:.1f} px (training faces)")
-assert np.allclose((k_train - 48) / 48, scaled, atol=1e-6)
+assert_close("scale_targets vs (k - 48) / 48", scaled, (k_train - 48) / 48, tol=1e-6)
 
 # %% [markdown]
 # ### Exercise 1 (a warm-up) — back to pixels
@@ -208,7 +208,8 @@ points_per_face = (~np.isnan(k_kaggle[:, 0::2])).sum(axis=1)
 print(f"complete faces: {complete.sum()} of {N_MISSING} ({complete.mean():.1%}); "
       f"the real file: {KAGGLE_COMPLETE} of {KAGGLE_TOTAL} ({KAGGLE_COMPLETE / KAGGLE_TOTAL:.1%})")
 print("points per face:", dict(zip(*np.unique(points_per_face, return_counts=True), strict=True)))
-assert abs(complete.mean() - KAGGLE_COMPLETE / KAGGLE_TOTAL) < 1 / N_MISSING + 1e-9
+assert_close("fraction of complete faces vs the real file's", complete.mean(),
+             KAGGLE_COMPLETE / KAGGLE_TOTAL, tol=1 / N_MISSING + 1e-9)  # one face of rounding
 assert np.array_equal(~complete, kaggle_incomplete(N_MISSING, seed=1))
 present = ~np.isnan(k_kaggle)
 assert np.array_equal(k_kaggle[present], k_train[:N_MISSING][present])  # the same faces
@@ -228,8 +229,8 @@ y_pred = rng.uniform(-1, 1, (16, 30)).astype(np.float32)
 batch = scale_targets(k_kaggle[:16])
 got = float(masked_mse(batch, y_pred))
 want = float(np.nanmean((batch - y_pred) ** 2))
-print(f"masked_mse {got:.6f}, numpy nanmean {want:.6f}, difference {abs(got - want):.1e}")
-assert abs(got - want) < 1e-6
+print(f"masked_mse {got:.6f}, numpy nanmean {want:.6f}")
+assert_close("masked_mse vs numpy nanmean", got, want, tol=1e-6)
 
 # %% [markdown]
 # ## 4. Going down and coming back up
@@ -244,9 +245,8 @@ assert abs(got - want) < 1e-6
 coarse = rng.normal(size=(2, 12, 12, 5)).astype(np.float32)
 by_keras = keras.layers.UpSampling2D(2)(coarse).numpy()
 by_hand = models.upsample_repeat(coarse, 2)
-print(f"UpSampling2D {by_keras.shape} vs repeat {by_hand.shape}: "
-      f"max difference {np.abs(by_keras - by_hand).max()}")
-assert np.array_equal(by_keras, by_hand)
+print(f"{coarse.shape} upsampled to {by_keras.shape}")
+assert_close("UpSampling2D vs repeat", by_keras, by_hand, tol=0)
 
 # %% [markdown]
 # **Recombination.** The upsampled coarse maps (context) and the encoder's maps at the same
@@ -349,8 +349,8 @@ maps[0, 30, 70, 0] = 60.0  # one dominant peak: point 0 of face 0 is at x=70, y=
 by_head = unscale_targets(head.predict(maps, verbose=0)).reshape(2, 3, 2)
 by_numpy = soft_argmax(np.moveaxis(maps, -1, 1))  # (2, 3, h, w) -> (2, 3, 2), float64
 print("soft-argmax of the peaked map:", by_head[0, 0], "(expected about [70, 30])")
-print(f"Keras head vs NumPy: max difference {np.abs(by_head - by_numpy).max():.1e} px")
-assert np.abs(by_head - by_numpy).max() < 1e-3 and np.allclose(by_head[0, 0], [70, 30], atol=1e-3)
+assert_close("Keras head vs NumPy (px)", by_head, by_numpy, tol=1e-3)
+assert_close("the peaked map's point vs (70, 30) (px)", by_head[0, 0], [70, 30], tol=1e-3)
 
 # %% [markdown]
 # ### Exercise 3 — soft-argmax of a given heat map
@@ -430,7 +430,7 @@ _ = check_function(
 # %%
 builders = {"plain": models.plain_encoder, "SumNet": models.sumnet, "RCN": models.recombinator}
 probes = {name: build() for name, build in builders.items()}  # untrained, for counting
-counts = {name: opcount.count(model) for name, model in probes.items()}
+counts = {name: opcount.count_ops(model) for name, model in probes.items()}
 for name, c in counts.items():
     print(f"{name:7s} {c.params:>9,} parameters {c.macs / 1e6:8.1f} M MACs per face",
           f"({len(c.not_counted)} layers not counted)")
@@ -606,7 +606,7 @@ for name, pred in preds.items():
 rmse = {name: rmse_pixels(pred, k_test) for name, pred in preds.items()}
 direct = float(np.sqrt(np.mean((preds["RCN"] - k_test) ** 2)))
 print(f"RCN RMSE {rmse['RCN']:.4f} px, directly {direct:.4f} px")
-assert abs(direct - rmse["RCN"]) < 1e-6
+assert_close("rmse_pixels vs NumPy (px)", rmse["RCN"], direct, tol=1e-6)
 
 
 # %%
@@ -697,9 +697,8 @@ scale_maps = {f"{s}×{s} branch: scores": keras.ops.convert_to_numpy(m)[0, :, :,
               for s, m in zip((12, 24, 48, 96), branches(image, training=False), strict=True)}
 summed = sum(scale_maps.values())
 heat_sumnet = keras.ops.convert_to_numpy(models.heat_map_model(sumnet_model)(image, training=False))
-print(f"the four branches summed vs SumNet's heat map: max difference "
-      f"{np.abs(summed - heat_sumnet[0, :, :, point]).max():.1e}")
-assert np.allclose(summed, heat_sumnet[0, :, :, point], atol=1e-4)
+assert_close("the four branches summed vs SumNet's heat map", summed,
+             heat_sumnet[0, :, :, point], tol=1e-4)
 scale_maps["sum → softmax: probability"] = softmax_grid(summed)
 plots.heat_map_figure(x_test[face], scale_maps, only_point,
                       title=f"SumNet, test face {face}: where is the {KEYPOINT_NAMES[point]}?")
@@ -829,7 +828,8 @@ def plain_head(keep_features, keep_hidden, seed):
 
 off = plain_head(1.0, 1.0, seed=0)
 first, second = plain_head(0.75, 0.9, seed=1), plain_head(0.75, 0.9, seed=2)
-assert np.allclose(off, predict_pixels(plain_model, x_test), atol=1e-3)  # the head, rebuilt
+assert_close("the head rebuilt, dropout off, vs predict_pixels (px)", off,
+             predict_pixels(plain_model, x_test), tol=1e-3)
 moved = np.linalg.norm((first - second).reshape(-1, 2), axis=1)
 print(f"plain encoder, test RMSE: dropout off {rmse_pixels(off, k_test):.2f} px; dropout on "
       f"{rmse_pixels(first, k_test):.2f} px and {rmse_pixels(second, k_test):.2f} px in two calls")

@@ -20,7 +20,7 @@ def test_table1_modules_chain_their_depths():
 def test_module_3a_by_hand_counter_and_tensorflow():
     model = inception.inception_module_model((28, 28, 192), INCEPTION_3A)
     assert tuple(model.output.shape[1:]) == (28, 28, 256)
-    result = opcount.count(model)
+    result = opcount.count_ops(model)
     costs = inception.module_costs(28, 28, 192, INCEPTION_3A)
     assert costs["5x5"][1] == 12_443_648
     assert costs["3x3"][1] == 28 * 28 * (192 * 96 + 9 * 96 * 128)
@@ -32,11 +32,11 @@ def test_module_3a_by_hand_counter_and_tensorflow():
 def test_naive_module_has_no_reductions():
     naive = INCEPTION_3A.naive()
     model = inception.inception_module_model((28, 28, 192), naive)
-    names = [r.name for r in opcount.count(model).rows]
+    names = [r.name for r in opcount.count_ops(model).rows]
     assert not any("reduce" in n for n in names)
     costs = inception.module_costs(28, 28, 192, naive)
     assert costs["5x5"][1] == 120_422_400
-    assert sum(m for _, m in costs.values()) == opcount.count(model).macs
+    assert sum(m for _, m in costs.values()) == opcount.count_ops(model).macs
 
 
 def test_module_without_pool_projection_passes_pool_through():
@@ -57,7 +57,7 @@ def test_block_output_concatenates_towers_in_order():
 
 def test_googlenet_total_and_modules_match_table1_ops():
     model = inception.googlenet()
-    result = opcount.count(model)
+    result = opcount.count_ops(model)
     assert tuple(model.output.shape[1:]) == (1000,)
     assert result.params == model.count_params()
     assert not result.not_counted
@@ -74,7 +74,7 @@ def test_googlenet_total_and_modules_match_table1_ops():
 def test_mnist_reference_network_shape_and_size():
     model = inception.mnist_inception_net()
     assert tuple(model.output.shape[1:]) == (10,)
-    result = opcount.count(model)
+    result = opcount.count_ops(model)
     flat = 28 * 28 * 4 * 64
     dense = next(r for r in result.rows if r.name == "dense")
     assert dense.params == flat * 700 + 700 and dense.macs == flat * 700

@@ -24,7 +24,7 @@ def test_models_map_images_to_30_scaled_numbers_and_are_fully_counted(build):
     y = model.predict(x, verbose=0)
     assert y.shape == (2, 30)
     assert np.abs(y).max() <= 1.0 + 1e-6
-    count = opcount.count(model)
+    count = opcount.count_ops(model)
     assert not count.not_counted
     assert count.params == model.count_params()
     assert count.macs > 0

@@ -113,7 +113,7 @@ def test_conv_params():
 ])
 def test_single_layer_counts(layer, input_shape, expected_macs):
     model = _model(input_shape, layer)
-    result = opcount.count(model)
+    result = opcount.count_ops(model)
     (row,) = result.rows
     assert row.macs == expected_macs
     assert row.params == layer.count_params()
@@ -127,7 +127,7 @@ def test_functional_model_with_concat_and_add_matches_hand_count():
     c = L.Concatenate(name="cat")([a, b])
     d = L.Add(name="add")([a, b])
     out = L.Dense(3, name="head")(L.Flatten()(L.Concatenate()([c, d])))
-    result = opcount.count(keras.Model(x, out))
+    result = opcount.count_ops(keras.Model(x, out))
     by_name = {r.name: r for r in result.rows}
     assert by_name["a"].macs == 16 * 16 * 8 * 4
     assert by_name["b"].macs == 16 * 16 * 9 * 8 * 4
@@ -144,7 +144,7 @@ def test_nested_models_and_shared_layers():
     x = keras.Input((8, 8, 3))
     y = shared(shared(inner(x)))
     outer = keras.Model(x, y)
-    result = opcount.count(outer)
+    result = opcount.count_ops(outer)
     names = [r.name for r in result.rows if r.kind == "Conv2D"]
     assert names == ["block/inner_conv", "shared", "shared"]
     shared_rows = [r for r in result.rows if r.name == "shared"]
@@ -155,7 +155,7 @@ def test_nested_models_and_shared_layers():
 
 def test_unsupported_layer_is_listed_not_zero():
     model = _model((6,), L.Dense(4), L.Lambda(lambda t: t * 2.0, name="double"))
-    result = opcount.count(model)
+    result = opcount.count_ops(model)
     (missing,) = result.not_counted
     assert missing.name == "double" and missing.macs is None
     assert result.macs == 6 * 4
@@ -165,16 +165,16 @@ def test_unsupported_layer_is_listed_not_zero():
 
 def test_unknown_spatial_size_is_not_counted():
     model = _model((None, None, 3), L.Conv2D(4, 3), L.GlobalMaxPooling2D(), L.Dense(2))
-    result = opcount.count(model)
+    result = opcount.count_ops(model)
     assert [r.macs for r in result.rows] == [None, 0, 4 * 2]
     assert "not fixed" in result.rows[0].note
 
 
 def test_unbuilt_and_wrong_inputs_give_clear_errors():
     with pytest.raises(ValueError, match="not built"):
-        opcount.count(keras.Sequential([L.Dense(3)]))
+        opcount.count_ops(keras.Sequential([L.Dense(3)]))
     with pytest.raises(TypeError, match="keras.Model"):
-        opcount.count(L.Dense(3))
+        opcount.count_ops(L.Dense(3))
 
     class Subclassed(keras.Model):
         def __init__(self):
@@ -187,18 +187,18 @@ def test_unbuilt_and_wrong_inputs_give_clear_errors():
     model = Subclassed()
     model(keras.ops.zeros((1, 3)))
     with pytest.raises(TypeError, match="subclassed"):
-        opcount.count(model)
+        opcount.count_ops(model)
 
 
 def test_sequential_built_with_build_call():
     model = keras.Sequential([L.Dense(4), L.Dense(2)])
     model.build((None, 3))
-    assert opcount.count(model).macs == 3 * 4 + 4 * 2
+    assert opcount.count_ops(model).macs == 3 * 4 + 4 * 2
 
 
 def test_table_text_and_html():
     model = _model((4, 4, 2), L.Conv2D(3, 3, padding="same", name="c<1>"), L.Flatten())
-    result = opcount.count(model)
+    result = opcount.count_ops(model)
     text = opcount.table(result)
     assert text.splitlines()[0].split() == ["layer", "type", "output", "shape", "params",
                                             "MACs", "note"]
@@ -227,7 +227,7 @@ def _mixed_model():
     (28, 28, 192), L.Conv2D(32, 5, padding="same"))], ids=["mixed", "inception_3a_5x5"])
 def test_counter_agrees_with_tensorflow_profiler_and_graph(build):
     model = build()
-    result = opcount.count(model)
+    result = opcount.count_ops(model)
     kinds = result.by_kind()
     flops = opcount.profiler_flops(model)
     graph = opcount.graph_macs(model)
@@ -243,6 +243,6 @@ def test_counter_agrees_with_tensorflow_profiler_and_graph(build):
 
 def test_parameter_total_agrees_with_keras():
     model = _mixed_model()
-    assert opcount.count(model).params == model.count_params()
+    assert opcount.count_ops(model).params == model.count_params()
     weights = sum(math.prod(w.shape) for w in model.weights)
-    assert opcount.count(model).params == weights
+    assert opcount.count_ops(model).params == weights

@@ -233,19 +233,19 @@ def naive_vs_reduced(channels, hw: int = 28, batch: int = 8, repeat: int = 3,
     tower widths fixed) runs on an hw×hw×C input, once as is ("reduced") and once
     without the reductions in front of its 3×3 and 5×5 ("naive"). Returns one dict per
     (C, variant) with keys c_in, variant, params, macs (per example, from
-    ``opcount.count``), seconds (best forward pass of ``batch`` examples) and gflops
+    ``opcount.count_ops``), seconds (best forward pass of ``batch`` examples) and gflops
     (achieved: 2·macs·batch / seconds / 1e9).
     """
     from tqdm.auto import tqdm
 
-    from .opcount import count
+    from .opcount import count_ops
 
     spec = spec or INCEPTION_3A
     rows = []
     jobs = [(c, v) for c in channels for v in ("naive", "reduced")]
     for c_in, variant in tqdm(jobs, desc="timing modules", disable=not progress):
         model = inception_module_model((hw, hw, c_in), spec.naive() if variant == "naive" else spec)
-        counted = count(model)
+        counted = count_ops(model)
         seconds = forward_seconds(model, batch, repeat)
         rows.append({"c_in": c_in, "variant": variant, "params": counted.params,
                      "macs": counted.macs, "seconds": seconds,

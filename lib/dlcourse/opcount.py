@@ -1,5 +1,8 @@
 """Counting parameters and multiply-accumulates (MACs) of a Keras model, layer by layer.
 
+:func:`count_ops` walks a built model and returns a :class:`Count` (its rows and totals);
+it is named apart from :func:`dlcourse.core.count`, which checks a count argument.
+
 One MAC is one multiplication followed by one addition into a running sum, so a
 layer of M MACs costs about 2·M floating-point operations (FLOPs). The counts are
 for ONE example (the batch axis is left out). Conventions:
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 from .core.shapes import is_int, normalize_padding, output_size, pair
 
-__all__ = ["Count", "Row", "conv_macs", "conv_output_size", "conv_params", "count", "table"]
+__all__ = ["Count", "Row", "conv_macs", "conv_output_size", "conv_params", "count_ops", "table"]
 
 
 # ---------------------------------------------------------------- hand formulas
@@ -82,7 +85,7 @@ class Row:
 
 @dataclass(frozen=True, repr=False)
 class Count:
-    """The rows of :func:`count` and their totals; displays as a table in a notebook."""
+    """The rows of :func:`count_ops` and their totals; displays as a table in a notebook."""
 
     model_name: str
     rows: tuple[Row, ...]
@@ -187,7 +190,7 @@ def _graph_of(model):
     if not hasattr(graph, "_nodes_by_depth"):
         raise TypeError(
             f"model '{model.name}' ({type(model).__name__}) has no layer graph to walk "
-            "(a subclassed model?): count works on Functional and Sequential models")
+            "(a subclassed model?): count_ops works on Functional and Sequential models")
     return graph
 
 
@@ -220,7 +223,7 @@ def _walk(model, prefix: str, seen: set[int], rows: list[Row]) -> None:
                             layer.count_params() if first_call else 0, macs, note))
 
 
-def count(model) -> Count:
+def count_ops(model) -> Count:
     """Parameters and MACs of every layer call of a built Keras model.
 
     model: a built ``keras.Model`` (Functional or Sequential; nested models are
@@ -232,7 +235,7 @@ def count(model) -> Count:
     import keras
 
     if not isinstance(model, keras.Model):
-        raise TypeError(f"count expects a built keras.Model, got {type(model).__name__}")
+        raise TypeError(f"count_ops expects a built keras.Model, got {type(model).__name__}")
     rows: list[Row] = []
     _walk(model, "", set(), rows)
     return Count(model.name, tuple(rows))
@@ -285,12 +288,12 @@ def table(model_or_count, html: bool = False) -> str:
 
     Accepts a built Keras model or the :class:`Count` of one.
     """
-    result = model_or_count if isinstance(model_or_count, Count) else count(model_or_count)
+    result = model_or_count if isinstance(model_or_count, Count) else count_ops(model_or_count)
     return _html_table(result) if html else _text_table(result)
 
 
 # ---------------------------------------------------------------- independent measurements
-# Two ways to measure a model's MACs that share no code with `count`: both trace the
+# Two ways to measure a model's MACs that share no code with `count_ops`: both trace the
 # model into a TensorFlow graph for one example and look at the graph's own ops.
 MAC_OPS = ("Conv2D", "MatMul", "BatchMatMulV2", "DepthwiseConv2dNative")
 
