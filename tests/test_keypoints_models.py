@@ -144,6 +144,7 @@ def test_the_plain_encoder_does_not_saturate_its_tanh_early(seed):
     assert on_border < 0.05, f"{on_border:.0%} of the predictions sit on the image border"
 
 
+@pytest.mark.slow  # seconds: builds and trains the encoder twice
 def test_a_builder_is_seeded_before_it_builds():
     """Passing models.plain_encoder (not a model) makes the start depend on seed alone."""
     x, k = make_faces(8, seed=9)
@@ -173,6 +174,7 @@ def test_heat_map_models_read_out_float32_under_bfloat16():
     assert model.get_layer("soft_argmax").compute_dtype == "float32"
 
 
+@pytest.mark.slow  # seconds: traces a Keras training step
 def test_training_traces_its_step_once():
     """Adam's variables exist before the first step, so Keras traces train_step once (a
     step that creates variables would be traced twice)."""
