@@ -117,6 +117,7 @@ def test_a_function_that_changes_its_input_is_caught(monkeypatch, capsys):
     assert checks.check_function("draw", lambda rng: 0.0 * rng.random(), [rng_case])
 
 
+@pytest.mark.slow  # about a second or more: waits out two time limits
 def test_a_function_that_never_returns_times_out(monkeypatch, capsys):
     monkeypatch.setenv("DLCOURSE_STRICT", "0")
 
@@ -227,6 +228,7 @@ def _assert_stopped(counter):
     assert counter[0] == before
 
 
+@pytest.mark.slow  # about a second or more: waits out a time limit
 @pytest.mark.parametrize("shape", ["flat", "nested", "calling"])
 def test_a_loop_that_catches_base_exception_is_stopped(shape, monkeypatch, capsys):
     """Issue #26, 11: `except BaseException` inside a loop no longer defeats the time limit."""
@@ -239,6 +241,7 @@ def test_a_loop_that_catches_base_exception_is_stopped(shape, monkeypatch, capsy
     _assert_stopped(counter)
 
 
+@pytest.mark.slow  # about a second or more: waits out a time limit
 def test_check_claim_has_a_default_time_limit(monkeypatch, capsys):
     """Issue #26, 11: a claim run without `timeout=` (lessons 07, 08) cannot hang."""
     monkeypatch.setenv("DLCOURSE_STRICT", "0")
@@ -285,6 +288,7 @@ def test_the_callers_alarm_and_handler_are_left_alone(monkeypatch, capsys):
     assert "did not return within 0.3 s" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # about a second or more: waits out two time limits
 def test_the_time_limit_works_without_sigalrm(monkeypatch, capsys):
     """Issue #33: on Windows (no SIGALRM, no signal.alarm) a check still times out."""
     monkeypatch.setenv("DLCOURSE_STRICT", "0")
@@ -300,6 +304,7 @@ def test_the_time_limit_works_without_sigalrm(monkeypatch, capsys):
     _assert_stopped(counter)
 
 
+@pytest.mark.slow  # about a second or more: waits out a time limit and the stuck call
 def test_a_function_stuck_outside_python_is_reported_in_time(monkeypatch, capsys):
     """A call that cannot be interrupted (a long C call) is still reported at the limit."""
     monkeypatch.setenv("DLCOURSE_STRICT", "0")

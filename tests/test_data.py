@@ -314,6 +314,7 @@ def trickle_server():
     server.server_close()
 
 
+@pytest.mark.slow  # about a second or more: waits out a download deadline
 def test_a_trickling_server_hits_the_overall_deadline(trickle_server, source, data_cache,
                                                       monkeypatch):
     monkeypatch.setenv("DLCOURSE_DOWNLOAD_DEADLINE", "1")

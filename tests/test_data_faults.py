@@ -38,6 +38,7 @@ def silent_server():
     server.close()  # resets the waiting connection, which ends the download thread
 
 
+@pytest.mark.slow  # about a second or more: waits out a download deadline
 def test_the_deadline_bounds_connection_and_headers_too(silent_server, source, data_cache,
                                                         monkeypatch):
     """Issue #26.12: a server that never sent its headers held the learner 30 s."""

@@ -55,6 +55,7 @@ def test_block_output_concatenates_towers_in_order():
     np.testing.assert_allclose(out[..., :2], first, rtol=1e-6)
 
 
+@pytest.mark.slow  # about a second or more: builds GoogLeNet in Keras
 def test_googlenet_total_and_modules_match_table1_ops():
     model = inception.googlenet()
     result = opcount.count_ops(model)

@@ -29,6 +29,7 @@ def without_jupyter_path() -> dict:
             if k not in ("JUPYTER_PATH", "PYTEST_CURRENT_TEST")}
 
 
+@pytest.mark.slow  # about a second or more: starts a kernel
 def test_the_python3_kernel_of_the_venv_is_the_courses():
     listing = subprocess.run([str(JUPYTER), "kernelspec", "list", "--json"], capture_output=True,
                              text=True, env=without_jupyter_path(), timeout=60, check=True)

@@ -17,6 +17,7 @@ from dlcourse.keypoints import (
 )
 
 
+@pytest.mark.slow  # about a second or more: builds each Keras model
 @pytest.mark.parametrize("build", [models.plain_encoder, models.sumnet, models.recombinator])
 def test_models_map_images_to_30_scaled_numbers_and_are_fully_counted(build):
     model = build()
@@ -43,6 +44,7 @@ def test_soft_argmax_head_matches_numpy():
     assert not head.trainable_weights  # the coordinate grid is frozen
 
 
+@pytest.mark.slow  # about a second or more: builds and runs a Keras model
 def test_predict_pixels_equals_keras_predict_across_batches():
     x, _ = make_faces(5, seed=3)
     model = models.sumnet()

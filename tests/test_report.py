@@ -62,6 +62,7 @@ def _write_many(writer: int, count: int) -> None:
         report.record("concurrent", f"writer {writer} result {i}", i)
 
 
+@pytest.mark.slow  # about a second or more: six processes write at once
 def test_concurrent_writers_keep_every_record(tmp_path):
     """6 processes x 20 records at once: every one of the 120 survives (each record
     rewrites the whole file, so more records cost quadratically more time, not more races)."""

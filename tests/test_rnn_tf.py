@@ -111,6 +111,7 @@ def test_mixed_bfloat16_keeps_float32_logits():
 
 @pytest.mark.parametrize("make_model", [lambda: tf_models.Arch1(5, 8),
                                         lambda: tf_models.KerasCharModel(5, 8, "simple")])
+@pytest.mark.slow  # about a second or more: traces Keras training steps
 def test_train_step_is_traced_once(make_model):
     """create_variables makes the model's and Adam's variables before the step is traced:
     a tf.function whose first call creates variables is traced twice."""
@@ -154,6 +155,7 @@ def test_an_lstm_reach_is_measured_through_its_cell_state():
     assert np.all(reach["simple"][1:] == 0) and np.all(reach["lstm"][1:] > 1e-3)
 
 
+@pytest.mark.slow  # about a second or more: traces and runs a Keras training step
 def test_arch2_train_step_fits_a_fixed_batch():
     model, optimizer = tf_models.Arch2(4, 8), keras.optimizers.Adam(5e-2)
     step = tf_models.arch2_train_step(model, optimizer)

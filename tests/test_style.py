@@ -431,6 +431,7 @@ def test_widget_runs_and_redraws():
     assert "random filters" in status.value  # the network is named with the result
 
 
+@pytest.mark.slow  # about a second or more: traces VGG16 objectives
 def test_objectives_share_one_trace_and_match_the_losses():
     """A new painting, weight or α does not trace VGG's gradient again, and the shared
     graph still computes each objective's own loss (checked against the loss functions)."""
@@ -556,6 +557,7 @@ def outer_gram(F):  # a wrong answer: positions × positions instead of channels
     return tf.matmul(flat, flat, transpose_b=True)
 
 
+@pytest.mark.slow  # about a second or more: traces a VGG16 objective
 def test_the_objective_runs_on_the_callers_losses():
     """Issue #27: the learner's functions drive the transfer, so a wrong one changes the
     loss and the gradient (the picture), and a right one changes nothing."""

@@ -4,6 +4,8 @@ import importlib.metadata
 import sys
 from pathlib import Path
 
+import pytest
+
 import check_env
 import test_latest
 
@@ -54,6 +56,7 @@ def test_the_platform_check_resolves_the_installed_versions_under_the_markers(tm
                                             "no-such-dlcourse==1.0; os_name == 'x'\n")
 
 
+@pytest.mark.slow  # about a second or more: waits out a subprocess timeout
 def test_run_reports_a_timeout_as_none_and_keeps_the_output():
     code, out = test_latest.run([sys.executable, "-c", "print('started', flush=True); "
                                  "import time; time.sleep(30)"], timeout=2)

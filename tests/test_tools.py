@@ -93,6 +93,7 @@ def test_second_make_does_not_reinstall():
 
 # --- a broken environment ---------------------------------------------------------
 
+@pytest.mark.slow  # about a second or more: asks pip about every installed package
 def test_the_installed_environment_matches_the_pins():
     assert check_env.problems() == []
 
@@ -130,6 +131,7 @@ def fake_checkout(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow  # about a second or more: runs make in a subprocess
 def test_make_reinstalls_when_a_pinned_package_is_missing(tmp_path):
     checkout = fake_checkout(tmp_path)
     (checkout / ".venv" / "bin" / "python").symlink_to(sys.executable)
@@ -177,6 +179,7 @@ def test_make_course_reports_an_unreadable_results_file_in_one_line(tmp_path, mo
     assert "results not shown:" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # about a second or more: waits out a background part's limit
 def test_a_background_part_is_collected_with_its_log_and_stopped_at_its_limit(tmp_path,
                                                                              capsys):
     timings = []
