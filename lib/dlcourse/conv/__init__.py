@@ -6,10 +6,13 @@
 - ``bench``: timing every method against TensorFlow the same way in the lesson
   and in ``benchmarks/conv.py`` (:func:`time_conv`; :func:`compare_with_tf`, which
   interleaves im2col, TensorFlow and ``np.matmul`` and reports median ratios).
-- ``plots``: the lesson's figures (:func:`draw_sliding_window`).
+- ``plots``: the lesson's figures (:func:`draw_sliding_window`), loaded on first use so
+  that importing the arithmetic does not import matplotlib.
 
 Output sizes and padding come from :mod:`dlcourse.core`.
 """
+
+import importlib
 
 from .bench import (
     TIMED_METHODS,
@@ -41,7 +44,6 @@ from .methods import (
     geometry,
     im2col,
 )
-from .plots import draw_sliding_window, window_geometry
 
 __all__ = [
     "BACKWARD", "BLOCK_BYTES", "FORWARD", "METHODS", "Ratio", "TIMED_METHODS", "Timing",
@@ -50,3 +52,13 @@ __all__ = [
     "draw_sliding_window", "forward_im2col", "forward_naive", "forward_vectorized", "geometry",
     "im2col", "relative_max_error", "tf_functions", "tf_padding", "time_conv", "window_geometry",
 ]
+
+FIGURES = ("draw_sliding_window", "window_geometry")  # in .plots, which imports matplotlib
+
+
+def __getattr__(name: str):
+    if name not in FIGURES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(".plots", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
