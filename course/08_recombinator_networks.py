@@ -41,10 +41,11 @@
 # **Time**: quick mode (`DLCOURSE_QUICK=1`) about 2 to 3 minutes on 2 idle CPU cores (about 4
 # minutes of CPU time). Its training runs are too short to rank the models against each other,
 # so beside each quick result the lesson prints the full-mode result of a recorded reference
-# run. Full mode took 18 minutes on 2 CPU cores before a fourth training run (SumNet trained the
-# paper's way, about as long as the first SumNet run) was added, and has not been timed since;
-# it is much faster on a GPU. The lesson prints its own time with the goals at
-# the end; each training run prints its time, and `benchmarks/keypoints.py` compares them.
+# run. The recorded full run (2026-12-07, all four training runs) took 116 minutes on 2 CPU
+# cores of a shared AVX2 machine, beside a test suite; its 117 minutes of CPU time spread over
+# 2 idle cores make about an hour. It is much faster on a GPU. The lesson prints its own time
+# with the goals at the end; each training run prints its time, and `benchmarks/keypoints.py`
+# compares them.
 
 # %%
 import os
@@ -558,7 +559,7 @@ report.record(NOTEBOOK, "average-face baseline test RMSE", baseline, "px")
 
 # %%
 reference = report.reference_run(NOTEBOOK)
-full_run = reference.text  # full_run("RCN test RMSE") -> "1.48 px", or "not recorded"
+full_run = reference.text  # full_run("RCN test RMSE") -> "1.49 px", or "not recorded"
 print(reference.describe())
 
 # %%
