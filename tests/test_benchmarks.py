@@ -34,6 +34,7 @@ def test_benchmark_prints_the_schema_states_a_goal_and_exits_with_its_verdict(pa
     assert goals, f"{path.name} states no goal"
 
 
+@pytest.mark.slow  # half a second or more
 def test_a_missed_goal_makes_the_benchmark_exit_1(monkeypatch, capsys):
     bench = load(ROOT / "benchmarks" / "capsules.py")
     assert bench.main(["--batch", "4", "--repeat", "1"]) == 0

@@ -256,6 +256,7 @@ def test_check_claim_has_a_default_time_limit(monkeypatch, capsys):
     _assert_stopped(counter)
 
 
+@pytest.mark.slow  # half a second or more
 def test_interrupting_a_check_stops_the_learners_code_too():
     """Ctrl-C during a check with no time limit stops the learner's loop, not only the wait."""
     forever, counter = _stubborn_loop("nested")

@@ -207,6 +207,7 @@ def test_flops():
         2 * 16 * 56 * 56 * 3 * 3 * 64 * 64
 
 
+@pytest.mark.slow  # half a second or more
 def test_time_conv_checks_every_method_and_scales_the_naive_one():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((3, 6, 6, 2)).astype(np.float32)

@@ -326,6 +326,7 @@ def test_a_trickling_server_hits_the_overall_deadline(trickle_server, source, da
     assert not entry.cache_path.exists() and no_leftovers(data_cache)
 
 
+@pytest.mark.slow  # half a second or more
 def test_an_interrupted_download_leaves_nothing_behind(trickle_server, source, data_cache,
                                                        monkeypatch):
     class InterruptedBar:
@@ -431,6 +432,7 @@ def test_unknown_names_are_value_errors_listing_what_exists():
         data.fetch_one("mnist", "nope.gz")
 
 
+@pytest.mark.slow  # half a second or more
 def test_manifest_works_from_any_directory(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "from dlcourse import data; print(len(data.manifest()))"],

@@ -51,6 +51,7 @@ def test_the_deadline_bounds_connection_and_headers_too(silent_server, source, d
     assert not entry.cache_path.exists() and no_leftovers(data_cache)
 
 
+@pytest.mark.slow  # half a second or more
 def test_a_killed_download_leaves_a_partial_the_next_fetch_removes(trickle_server, source,
                                                                    data_cache):
     """Issue #26.13: SIGKILL left a .partial behind that nothing removed."""

@@ -95,6 +95,7 @@ def test_bad_sizes_are_named_before_anything_is_built(call, error, match):
         call()
 
 
+@pytest.mark.slow  # half a second or more
 def test_naive_vs_reduced_rows():
     rows = inception.naive_vs_reduced([8], hw=6, batch=2, repeat=1)
     naive, reduced = rows

@@ -45,6 +45,7 @@ def test_points_inside_the_image(faces):
     assert keypoints.min() >= 0 and keypoints.max() <= 95
 
 
+@pytest.mark.slow  # half a second or more
 def test_deterministic_by_seed_and_different_across_seeds(faces):
     again = make_faces(60, seed=3)
     assert np.array_equal(again[0], faces[0]) and np.array_equal(again[1], faces[1])
@@ -76,6 +77,7 @@ def test_eye_corners_flank_the_eye_centre(faces):
         assert ((a * b).sum(axis=1) < 0).all()  # the corners lie on opposite sides
 
 
+@pytest.mark.slow  # half a second or more
 def test_kaggle_missing_pattern():
     n = 7049
     flags = kaggle_incomplete(n, seed=0)

@@ -222,6 +222,7 @@ def test_keypoint_benchmark_times_the_mixed_policy_and_restores_float32(capsys, 
 
 
 # ---------------------------------------------------------------- the paper's read-out
+@pytest.mark.slow  # half a second or more
 def test_heat_map_model_shares_the_layers_before_the_soft_argmax():
     model = models.sumnet()
     heat = models.heat_map_model(model)
@@ -235,6 +236,7 @@ def test_heat_map_model_shares_the_layers_before_the_soft_argmax():
         models.heat_map_model(models.plain_encoder())
 
 
+@pytest.mark.slow  # half a second or more
 def test_predict_pixels_reads_a_heat_map_model_by_its_argmax():
     model = models.heat_map_model(models.recombinator())
     x, _ = make_faces(3, seed=8)

@@ -232,6 +232,7 @@ def test_the_pins_resolve_on_every_platform_and_python():
 
 # --- exercise checks without SIGALRM (Windows) -------------------------------------------
 
+@pytest.mark.slow  # half a second or more
 def test_exercise_checks_time_out_where_signal_has_no_alarm(monkeypatch, capsys):
     """Windows has no SIGALRM, alarm or setitimer: a learner's endless loop still stops."""
     for name in ("SIGALRM", "alarm", "setitimer", "ITIMER_REAL"):

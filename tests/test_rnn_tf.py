@@ -125,6 +125,7 @@ def test_train_step_is_traced_once(make_model):
     assert step.experimental_get_tracing_count() == 1
 
 
+@pytest.mark.slow  # half a second or more
 def test_keras_input_reach_matches_the_numpy_model_with_the_same_weights():
     """A Keras SimpleRNN is the NumPy tanh model: with its weights copied over, the
     gradient-tape reach equals the hand-written backward pass's."""
@@ -141,6 +142,7 @@ def test_keras_input_reach_matches_the_numpy_model_with_the_same_weights():
     np.testing.assert_allclose(keras_reach, numpy_model.input_gradient_reach(ids), rtol=1e-4)
 
 
+@pytest.mark.slow  # half a second or more
 def test_an_lstm_reach_is_measured_through_its_cell_state():
     """With the recurrent kernel at zero, a SimpleRNN forgets at once (nothing reaches back
     one step); an LSTM still carries the input forward through its cell state."""

@@ -207,6 +207,7 @@ def test_bad_net_and_weights():
         style.feature_extractor([], weights="random")
 
 
+@pytest.mark.slow  # half a second or more
 def test_random_weights_only_when_asked_and_announced(capsys):
     ex = style.feature_extractor(["conv1_1", "conv4_2"], weights="random")
     assert "random" in capsys.readouterr().out.lower() and "random" in ex.description
@@ -226,6 +227,7 @@ def test_min_side_counts_the_pools_before_the_deepest_layer(layers, net, expecte
     assert style.min_side(layers, net) == expected
 
 
+@pytest.mark.slow  # half a second or more
 def test_min_side_is_where_the_deepest_map_shrinks_to_one_pixel():
     # the independent reference: Keras' own VGG16 on an image of exactly that side
     ex = style.feature_extractor(["conv3_1", "conv4_2", "conv5_1"], weights="random")
@@ -245,6 +247,7 @@ def test_garbage_weights_file_names_the_file_and_the_repair(tmp_path, monkeypatc
     assert str(garbage) in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.slow  # half a second or more
 def test_weights_file_of_the_wrong_kind_is_named(tmp_path):
     (tmp_path / "garbage.h5").write_bytes(b"\0" * 4096)
     with pytest.raises(data.CorruptDataError, match="garbage.h5 is not a readable VGG16"):
@@ -514,6 +517,7 @@ def test_normalize_narrows_the_per_layer_style_loss_spread(course_data):
     assert before > 1e3 and after < before / 10, (before, after)
 
 
+@pytest.mark.slow  # half a second or more
 def test_average_pooling_replaces_every_max_pooling_and_keeps_the_filters():
     ex = style.feature_extractor(["conv1_2", "conv2_1"], weights="random", pooling="avg")
     kinds = {type(layer).__name__ for layer in ex.base.layers}
@@ -594,6 +598,7 @@ def checks_not_done(F, P):
     ("not a function", TypeError, "content_loss_fn must be a function"),
     (checks_not_done, NotImplementedError, "exercise 1"),  # the lesson says "not done yet"
 ])
+@pytest.mark.slow  # half a second or more
 def test_a_loss_that_cannot_drive_the_transfer_is_named(fn, error, match):
     with pytest.raises(error, match=match):
         style.transfer(IMG, IMG, 1, content_loss_fn=fn, weights="random", progress=False)

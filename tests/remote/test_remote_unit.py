@@ -472,6 +472,7 @@ def test_version_check_code(spec, ok):
     assert (subprocess.run([sys.executable, "-c", code]).returncode == 0) == ok
 
 
+@pytest.mark.slow  # half a second or more
 def test_course_archive_holds_what_pip_needs(tmp_path):
     data = envspec.course_archive(ROOT, ["numpy==1"])
     with tarfile.open(fileobj=BytesIO(data)) as tar:
@@ -946,6 +947,7 @@ def jobs_here(tmp_path, monkeypatch):
     return SimpleNamespace(jobs=jobs, venv=venv, course=course, start=start, wait_end=wait_end)
 
 
+@pytest.mark.slow  # half a second or more
 def test_a_job_runs_detached_and_records_its_exit_status(jobs_here):
     started = jobs_here.start("echo \"=== 01_x (quick mode)\"; echo hello; exit 3")
     assert started.returncode == 0 and started.stdout.startswith("DLREMOTE_JOB ")
@@ -984,6 +986,7 @@ def test_a_second_job_is_refused_and_stop_ends_the_first(jobs_here):
     assert job.stop_job(target()) is None  # nothing runs now
 
 
+@pytest.mark.slow  # half a second or more
 def test_a_full_disk_during_the_job_is_named(jobs_here):
     jobs_here.start("echo 'OSError: [Errno 28] No space left on device'; exit 1")
     jobs_here.wait_end()
@@ -1080,6 +1083,7 @@ class _FakeJupyter(http.server.BaseHTTPRequestHandler):
     ({"connections": 1}, [], "a browser is connected"),
     ({"connections": 0}, [{"execution_state": "busy"}], "a kernel is busy"),
 ])
+@pytest.mark.slow  # half a second or more
 def test_idle_means_no_browser_and_no_busy_kernel(tmp_path, monkeypatch, status, kernels, busy):
     server = http.server.HTTPServer(("127.0.0.1", 0), _FakeJupyter)
     _FakeJupyter.answers = {"/api/status": status, "/api/kernels": kernels}
