@@ -487,7 +487,8 @@ plt.show()
 # a photo out of noise (the smaller runs further down print how little of the photo a start
 # from noise keeps), so quick mode starts from the photo (`INIT`): the same cost, and the
 # budget goes into the texture. We measure how much of the photo survives as the correlation
-# of the grayscale result with the grayscale photo.
+# of the grayscale result with the grayscale photo; quick mode prints beside it what the full
+# reference run's start from noise kept.
 
 # %%
 t0 = time.perf_counter()
@@ -506,8 +507,11 @@ style.show_images([photo, paintings["great_wave"], result],
                   suptitle=hist["description"], size=3.2)
 plt.show()
 report.record(NOTEBOOK, "headline image correlation with the content photo", likeness, "r")
+reference = report.reference_run(NOTEBOOK)  # course/reference/06_style_transfer_full.json
 if QUICK:
     assert likeness >= 0.5, f"the astronaut is lost: correlation {likeness:.2f}"
+    print(f"{reference.describe()}: from white noise, correlation "
+          f"{reference.text('headline image correlation with the content photo')}")
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -628,6 +632,9 @@ for label, h in race.items():
 winner = "L-BFGS" if lbfgs_over_adam < 1 else "Adam"
 print(f"L-BFGS / best Adam = {lbfgs_over_adam:.2f}: {winner} reached the lower loss here")
 report.record(NOTEBOOK, f"L-BFGS / Adam loss after {BUDGET} evaluations", lbfgs_over_adam, "ratio")
+if QUICK:
+    print(f"{reference.describe()}: L-BFGS / best Adam after 150 evaluations at 128 px "
+          f"{reference.text('L-BFGS / Adam loss after 150 evaluations')}")
 style.show_images(list(race_images.values()),
                   [f"{label}: loss {race[label]['best'][-1]:.3g}" for label in race_images],
                   suptitle=f"after {BUDGET} gradient evaluations from the same noise")
@@ -635,7 +642,8 @@ plt.show()
 
 # %% [markdown]
 # The printed ratio is this run's answer; in quick mode the image is small and the budget
-# short, so it says little about longer runs. L-BFGS pays a few extra evaluations in line
+# short, so it says little about longer runs: quick mode prints the full reference run's ratio
+# beside its own. L-BFGS pays a few extra evaluations in line
 # searches, but each of its steps uses curvature; Adam only rescales each pixel's gradient by
 # its own running size. (The blog post this lesson grew from reports pleasing images from Adam
 # with a learning rate of about 1 to 5 in roughly 500 to 2000 iterations.) A lower loss is not
