@@ -127,3 +127,18 @@ def test_sample_indices_checks_its_seed_and_count(bad, error):
         gradcheck.sample_indices((3, 4), 2, seed=bad)
     with pytest.raises(TypeError, match="count"):
         gradcheck.sample_indices((3, 4), 2.5)
+
+
+def test_projected_errors_find_a_wrong_backward_pass_and_name_a_missing_array():
+    """L = sum(tanh(x @ w) · R): the true gradients pass, one without tanh's derivative fails."""
+    rng = np.random.default_rng(3)
+    x, w, proj = (rng.standard_normal(shape) for shape in ((4, 3), (3, 2), (4, 2)))
+    delta = proj * (1 - np.tanh(x @ w) ** 2)
+    right = {"x": delta @ w.T, "w": x.T @ delta}
+    errors = gradcheck.projected_errors(lambda: np.tanh(x @ w), {"x": x, "w": w}, right, proj)
+    assert set(errors) == {"x", "w"} and max(errors.values()) < 1e-8
+    wrong = {"w": (x.T @ proj)}  # the tanh derivative left out
+    assert gradcheck.projected_errors(lambda: np.tanh(x @ w), {"x": x, "w": w}, wrong,
+                                      proj)["w"] > 1e-3
+    with pytest.raises(KeyError, match="b"):
+        gradcheck.projected_errors(lambda: x @ w, {"x": x}, {"b": w}, proj)
