@@ -1,5 +1,6 @@
 """The course tooling: notebook sync check and the student-version generator."""
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import sys
 import jupytext
 import nbformat
 import pytest
+import record_reference
 import run_tests
 
 import check_env
@@ -193,3 +195,31 @@ def test_a_background_part_is_collected_with_its_log_and_stopped_at_its_limit(tm
     assert timings[1][2] < 30
     out = capsys.readouterr().out
     assert "resolved" in out and "stuck exceeded its 1 s limit" in out
+
+
+def _result(name, value, date, notebook="04_demo", mode="full", cpu="AMD EPYC"):
+    return {"notebook": notebook, "name": name, "value": value, "unit": "bits/char",
+            "mode": mode, "cpu": cpu, "cores": 2, "gpu": None, "date": date}
+
+
+def test_a_reference_run_holds_only_that_runs_full_mode_results():
+    results = [_result("LSTM held-out bpc", 2.14312345, "2026-12-07T21:10:00+00:00"),
+               _result("old name", 9.0, "2026-11-30T10:00:00+00:00"),  # an earlier run
+               _result("LSTM held-out bpc", 3.3, "2026-12-07T21:00:00+00:00", mode="quick"),
+               _result("other lesson", 1.0, "2026-12-07T21:00:00+00:00", notebook="05_x")]
+    since = dt.datetime.fromisoformat("2026-12-07T20:00:00+00:00")
+    document = record_reference.reference(results, "04_demo", since, "make course at abc",
+                                          "AVX2")
+    assert document["results"] == {"LSTM held-out bpc": {"value": 2.143, "unit": "bits/char"}}
+    assert document["hardware"] == "2 CPU cores (AMD EPYC), no GPU; AVX2"
+    assert document["date"] == "2026-12-07" and document["source"].startswith("make course at abc")
+
+
+def test_a_reference_run_refuses_no_results_and_mixed_machines():
+    since = dt.datetime.fromisoformat("2026-12-07T20:00:00+00:00")
+    with pytest.raises(ValueError, match="no full-mode results of 04_demo"):
+        record_reference.reference([], "04_demo", since, "s")
+    mixed = [_result("a", 1.0, "2026-12-07T21:00:00+00:00"),
+             _result("b", 1.0, "2026-12-07T21:00:00+00:00", cpu="Intel Xeon")]
+    with pytest.raises(ValueError, match="2 machines"):
+        record_reference.reference(mixed, "04_demo", since, "s")
