@@ -38,7 +38,7 @@
 #   the baseline every model must beat: predicting the average training face;
 # - what the source post's code did, and its bugs.
 #
-# **Time**: quick mode (`DLCOURSE_QUICK=1`) about 2 to 3 minutes on 2 idle CPU cores (about 4
+# **Time**: quick mode (`DLCOURSE_QUICK=1`) about 2 to 3 minutes on 2 idle CPU cores (about 5
 # minutes of CPU time). Its training runs are too short to rank the models against each other,
 # so beside each quick result the lesson prints the full-mode result of a recorded reference
 # run. The recorded full run (2026-12-07, all four training runs) took 116 minutes on 2 CPU
