@@ -38,10 +38,11 @@
 #   follows ("Vanilla Recurrent Neural Networks", TensorFlow 0.x, trained on text8), each
 #   measured.
 #
-# **Time**: quick mode (`DLCOURSE_QUICK=1`) about two minutes on two CPU cores; full mode
-# took 18.3 minutes in its recorded run on two CPU cores (section 16) and much less on a GPU.
-# CPUs differ a lot here: on two cores of a CPU with AVX2 but no AVX-512, the full-mode LSTM
-# alone trained at 0.83 s per window (2026-12-07), about 42 minutes for its 3,000 windows.
+# **Time**: quick mode (`DLCOURSE_QUICK=1`) about two minutes on two CPU cores. Full mode
+# depends a lot on the CPU: 18.3 minutes on two cores of a CPU with AVX-512 (2026-11-30), 86
+# minutes in the recorded run of section 16 on two busy cores of a CPU with AVX2 but no
+# AVX-512 (2026-12-07), where the LSTM alone took 66 minutes for its 3,000 windows (0.83 s a
+# window, about 42 minutes, on idle cores); much less on a GPU.
 
 # %% [markdown]
 # Our NumPy model multiplies small matrices (a batch of 32 by a few hundred units) many
