@@ -47,7 +47,7 @@ def reference(results: list[dict], notebook: str, since: dt.datetime, source: st
         "mode": "full",
         "date": max(r["date"] for r in chosen)[:10],
         "hardware": machines.pop() + (f"; {hardware}" if hardware else ""),
-        "source": source + ". Only numbers that run recorded are here.",
+        "source": source.rstrip(". ") + ". Only numbers that run recorded are here.",
         "results": {r["name"]: {"value": float(f"{r['value']:.4g}"), "unit": r["unit"]}
                     for r in chosen},
     }
