@@ -105,11 +105,14 @@ def sync(source: Path, dest: Path) -> Report:
 
 
 def blocked_folder(path: Path) -> Path | None:
-    """The first folder on the way to ``path`` (links resolved) that other users cannot
-    enter, None when there is none: the learners must reach the shared environment."""
-    for folder in reversed(Path(os.path.realpath(path)).parents):
-        if not folder.stat().st_mode & stat.S_IXOTH:
-            return folder
+    """The first folder that other users cannot enter on the way to ``path``, None when
+    there is none: the learners must reach the shared environment. Both ways are checked:
+    the path as given (a virtual environment's bin/python is a link, reached through the
+    folders above it) and the file its links lead to."""
+    for way in (Path(os.path.abspath(path)), Path(os.path.realpath(path))):
+        for folder in reversed(way.parents):
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return folder
     return None
 
 

@@ -141,6 +141,21 @@ def test_a_folder_closed_to_other_users_on_the_way_to_the_environment_is_named(o
     assert course_sync.blocked_folder(python) == open_folder / "home"
 
 
+def test_a_closed_folder_above_a_link_to_the_interpreter_is_named(open_folder):
+    """A virtual environment's bin/python links to an open interpreter, but the learners
+    reach the link through the environment's own folders: a clone in a 0700 folder
+    (mktemp -d) once failed every spawn with 'Permission denied' on the link."""
+    interpreter = open_folder / "opt" / "python3.11"
+    interpreter.parent.mkdir(mode=0o755)
+    interpreter.write_text("")
+    link = open_folder / "clone" / "venv" / "bin" / "python"
+    link.parent.mkdir(parents=True, mode=0o755)
+    link.symlink_to(interpreter)
+    assert course_sync.blocked_folder(link) is None
+    (open_folder / "clone").chmod(0o700)
+    assert course_sync.blocked_folder(link) == open_folder / "clone"
+
+
 # --- Kubernetes and the course image (not run here: no cluster, no image build) -----------
 
 def z2jh_values() -> dict:
