@@ -223,3 +223,14 @@ def test_a_reference_run_refuses_no_results_and_mixed_machines():
              _result("b", 1.0, "2026-12-07T21:00:00+00:00", cpu="Intel Xeon")]
     with pytest.raises(ValueError, match="2 machines"):
         record_reference.reference(mixed, "04_demo", since, "s")
+
+
+def test_record_reference_says_what_is_missing_and_writes_nothing(tmp_path, capsys):
+    results = tmp_path / "results.json"
+    results.write_text('{"results": []}')
+    shipped = ROOT / "course" / "reference" / "04_rnn_unrolling_full.json"
+    before = shipped.read_bytes()
+    assert record_reference.main(["04_rnn_unrolling", "--since", "2026-12-07T20:00",
+                                  "--source", "s", "--results", str(results)]) == 2
+    assert "no full-mode results of 04_rnn_unrolling" in capsys.readouterr().err
+    assert shipped.read_bytes() == before

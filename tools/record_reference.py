@@ -4,7 +4,8 @@
         --source "make course NOTEBOOK=04 at commit abc1234, SEED 0"
 
 Takes every full-mode result that notebook recorded (dlcourse.report.record) at or after
-``--since`` in build/results.json (``--results`` for another file), so the numbers a quick
+``--since`` in the results file (``$DLCOURSE_RESULTS`` or build/results.json, as for
+``report.record``; ``--results`` for another), so the numbers a quick
 run prints beside its own are the ones a real full run printed, never typed in. Values keep
 four significant digits. The run's date and hardware come from the entries; ``--hardware``
 adds what they cannot say (such as the CPU's vector extensions).
@@ -16,9 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from dlcourse import report
-
-ROOT = Path(__file__).resolve().parent.parent
+from dlcourse import config, report
 
 
 def hardware_text(entry: dict) -> str:
@@ -61,7 +60,7 @@ def main(argv=None) -> int:
     parser.add_argument("--source", required=True,
                         help="how the run was made: command, commit, seed, settings")
     parser.add_argument("--hardware", default="", help="what the results cannot say")
-    parser.add_argument("--results", type=Path, default=ROOT / "build" / "results.json")
+    parser.add_argument("--results", type=Path, help="default: where report.record wrote")
     args = parser.parse_args(argv)
     since = args.since if args.since.tzinfo else args.since.astimezone()
     try:
@@ -70,9 +69,9 @@ def main(argv=None) -> int:
     except ValueError as err:  # report.ResultsFileError is one too
         print(f"error: {err}", file=sys.stderr)
         return 2
-    path = ROOT / "course" / "reference" / f"{args.notebook}_full.json"
+    path = config.PROJECT_ROOT / "course" / "reference" / f"{args.notebook}_full.json"
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {path.relative_to(ROOT)}: {len(document['results'])} results")
+    print(f"wrote {path.relative_to(config.PROJECT_ROOT)}: {len(document['results'])} results")
     return 0
 
 
