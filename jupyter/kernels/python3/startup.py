@@ -8,12 +8,19 @@ Here: the same level for TensorFlow's own logging (in case the kernel was starte
 without kernel.json's environment), and Python warnings that dependencies raise about
 their own internals (a learner cannot act on them). Warnings caused by the learner's
 code still show.
+
+It also turns on TensorFlow's oneDNN kernels on every x86 CPU. TensorFlow turns them on by
+itself only on CPUs with AVX-512 VNNI, AVX-VNNI or AMX; elsewhere (AVX2-only CPUs) the
+convolutions' backward passes fall back to kernels that take about twice the CPU time, and a
+lesson's numbers would differ in their last digits from one learner's machine to the next.
+A value the learner set (TF_ENABLE_ONEDNN_OPTS=0) is kept.
 """
 
 import os as _os
 import warnings as _warnings
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # read when TensorFlow is first imported
 _LIBRARIES = r"(tensorflow|keras|tf_keras|absl|google|h5py|ml_dtypes|jupyter_client|ipykernel)"
 for _category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
     _warnings.filterwarnings("ignore", category=_category, module=_LIBRARIES + r"(\.|$)")
