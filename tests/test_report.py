@@ -230,6 +230,18 @@ def test_a_recorded_reference_run_is_read_and_described(tmp_path):
         report.reference_run("08_demo", folder=tmp_path)
 
 
+def test_the_reference_path_is_the_file_reference_run_reads(tmp_path):
+    from conftest import ROOT
+
+    assert report.reference_path("04_rnn_unrolling") == (
+        ROOT / "course" / "reference" / "04_rnn_unrolling_full.json")
+    path = report.reference_path("08_demo", folder=tmp_path)
+    assert path.parent == tmp_path
+    path.write_text(json.dumps({"date": "2026-12-08", "hardware": "h", "results": {
+        "RCN test RMSE": {"value": 1.5, "unit": "px"}}}))
+    assert report.reference_run("08_demo", folder=tmp_path).text("RCN test RMSE") == "1.50 px"
+
+
 def test_every_shipped_reference_run_is_well_formed():
     from conftest import ROOT
 

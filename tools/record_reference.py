@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     except ValueError as err:  # report.ResultsFileError is one too
         print(f"error: {err}", file=sys.stderr)
         return 2
-    path = config.PROJECT_ROOT / "course" / "reference" / f"{args.notebook}_full.json"
+    path = report.reference_path(args.notebook)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {path.relative_to(config.PROJECT_ROOT)}: {len(document['results'])} results")
     return 0

@@ -249,10 +249,16 @@ class ReferenceRun(dict):
         return f"full-mode reference run of {self['date']} on {self['hardware']}"
 
 
-def reference_run(notebook: str, folder: Path | None = None) -> ReferenceRun:
-    """The recorded full-mode run of ``notebook`` (``course/reference/<notebook>_full.json``)."""
+def reference_path(notebook: str, folder: Path | None = None) -> Path:
+    """Where the recorded full-mode run of ``notebook`` is kept:
+    ``course/reference/<notebook>_full.json`` of the project, or that name in ``folder``."""
     folder = Path(folder) if folder else config.PROJECT_ROOT / "course" / "reference"
-    path = folder / f"{notebook}_full.json"
+    return folder / f"{notebook}_full.json"
+
+
+def reference_run(notebook: str, folder: Path | None = None) -> ReferenceRun:
+    """The recorded full-mode run of ``notebook`` (see :func:`reference_path`)."""
+    path = reference_path(notebook, folder)
     try:
         stored = json.loads(path.read_text())
     except FileNotFoundError:
