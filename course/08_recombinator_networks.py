@@ -40,9 +40,9 @@
 #
 # **Time**: quick mode (`DLCOURSE_QUICK=1`) about 2½ to 3 minutes on 2 CPU cores (2.4 to 3.1
 # minutes on seeds 0, 1 and 2 on a shared AVX2 machine, 2026-12-08, with the course kernel's
-# oneDNN kernels: see `jupyter/README.md`; about 3½ minutes without them). Its training runs are too short to
-# rank the models against each other, so beside each quick result the lesson prints the
-# full-mode result of a recorded reference run. The recorded full run (2026-12-07, all four
+# oneDNN kernels: see `jupyter/README.md`; about 3½ minutes without them). Its training runs
+# are too short to rank the models against each other, so beside each quick result the
+# lesson prints the full-mode result of a recorded reference run. The recorded full run (2026-12-07, all four
 # training runs, before the kernel turned oneDNN on) took 116 minutes on 2 CPU cores of a
 # shared AVX2 machine, beside a test suite; its 117 minutes of CPU time spread over 2 idle
 # cores make about an hour. It is much faster on a GPU. The lesson prints its own time
